@@ -1,0 +1,230 @@
+"""The ``cbis-bench`` command line (typer + rich).
+
+Every command turns a user's mistake into one clear message and exit code 2, never a
+traceback. Heavy libraries (torch, timm, pytorch-grad-cam) load only in the commands
+that need them, so ``--help``, ``validate`` and ``plugins`` answer quickly.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from benchmark import __version__
+from benchmark.errors import UserError
+
+app = typer.Typer(
+    name="cbis-bench",
+    help="Benchmark transfer-learned CBIS-DDSM patch classifiers: accuracy, AUC and Grad-CAM lesion localisation.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=False)
+errors = Console(stderr=True)
+
+HOME_ENV = "CBIS_BENCH_HOME"
+
+
+def _home(home: Optional[Path]) -> Path:
+    return Path(home or os.environ.get(HOME_ENV) or ".cbis-bench")
+
+
+def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Print a :class:`UserError` as a message and exit with its code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except UserError as exc:
+            errors.print(f"[bold red]error:[/] {exc.message}", highlight=False, markup=True, soft_wrap=True)
+            if exc.hint:
+                errors.print(exc.hint, highlight=False, soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            errors.print("interrupted: finished runs are kept, the interrupted one resumes from its last checkpoint")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"cbis-bench {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version.")) -> None:
+    """cbis-bench: run a spec, validate it, list plugins, make fixture data, rebuild reports."""
+
+
+PluginOpt = typer.Option([], "--plugin", "-p", help="Extra plugin module to load (repeatable).")
+HomeOpt = typer.Option(None, "--home", help=f"Cache and run store folder [env {HOME_ENV}; default ./.cbis-bench].")
+
+
+def _load(spec_path: Path, plugins: list[str]):
+    from benchmark.spec.loader import load_spec
+
+    if plugins:
+        os.environ["CBIS_BENCH_PLUGINS"] = ",".join(filter(None, [os.environ.get("CBIS_BENCH_PLUGINS", ""), *plugins]))
+    return load_spec(spec_path)
+
+
+def _with_overrides(spec: Any, weights: list[str], device: Optional[str], max_epochs: Optional[int]) -> Any:
+    training = spec.training
+    updates: dict[str, Any] = {}
+    if weights:
+        pairs = dict(training.weights)
+        for item in weights:
+            name, sep, file = item.partition("=")
+            if not sep or not name or not file:
+                raise UserError(f"--weights {item!r}: expected BACKBONE=FILE")
+            pairs[name] = str(Path(file).expanduser().resolve())
+        updates["weights"] = pairs
+    if device:
+        updates["device"] = device
+    if max_epochs:
+        updates["max_epochs"] = max_epochs
+    if not updates:
+        return spec
+    from benchmark.spec.loader import parse_spec
+
+    data = spec.model_dump()
+    data["training"] = training.model_dump() | updates
+    return parse_spec(data, "command line")
+
+
+@app.command()
+@user_errors
+def validate(spec: Path = typer.Argument(..., help="The spec file (YAML)."), plugin: list[str] = PluginOpt) -> None:
+    """Check a spec: fields, types and plugin names. Exit 0 when valid, 2 otherwise."""
+    from benchmark.runs import expand, spec_hash
+
+    loaded = _load(spec, plugin)
+    runs = expand(loaded)
+    console.print(f"[green]valid[/]: {spec} (spec hash {spec_hash(loaded)}), {len(runs)} run(s)")
+    table = Table("run id", "backbone", "strategy", "hparams", "seed")
+    for run in runs:
+        table.add_row(run.run_id, run.backbone, run.strategy, run.hparams.label(), str(run.seed))
+    console.print(table)
+
+
+@app.command()
+@user_errors
+def plugins(kind: Optional[str] = typer.Option(None, help="Only this kind (backbone, strategy, ...)."),
+            plugin: list[str] = PluginOpt) -> None:
+    """List every registered plugin item: name, kind and where it came from."""
+    from benchmark.plugin_loading import registries
+    from benchmark.registry import KINDS
+
+    if kind and kind not in KINDS:
+        raise UserError(f"--kind {kind!r}: expected one of {', '.join(KINDS)}")
+    regs = registries(plugin)
+    table = Table("name", "kind", "source", "plugin", "description")
+    for entry in regs.entries():
+        if kind in (None, entry.kind):
+            table.add_row(entry.name, entry.kind, entry.source, entry.plugin, entry.description)
+    console.print(table)
+    for failure in regs.failures:
+        errors.print(f"[yellow]plugin '{failure.plugin}' ({failure.source}) failed to load:[/] {failure.error}", soft_wrap=True)
+
+
+@app.command()
+@user_errors
+def fixture(
+    out: Path = typer.Argument(..., help="Folder to write the tree into (replaced if it exists)."),
+    seed: int = typer.Option(0, help="Random seed: the same seed gives a byte-identical tree."),
+    images: int = typer.Option(60, min=6, help="Number of mammograms."),
+    height: int = typer.Option(400, min=128, help="Mammogram height in pixels (5000 for full resolution)."),
+    width: int = typer.Option(256, min=96, help="Mammogram width in pixels (3000 for full resolution)."),
+    variant: str = typer.Option("clean", help="clean, or confounded (class written around the lesion, not in it)."),
+) -> None:
+    """Write a synthetic CBIS-DDSM-like tree (Kaggle JPEG layout, real quirks)."""
+    from rich.progress import Progress
+
+    from benchmark.fixture import FixtureConfig, generate_tree
+
+    if variant not in ("clean", "confounded"):
+        raise UserError(f"--variant {variant!r}: expected clean or confounded")
+    config = FixtureConfig(seed=seed, images=images, height=height, width=width, variant=variant)  # type: ignore[arg-type]
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("drawing mammograms", total=images)
+        generate_tree(out, config, progress=lambda done, total: progress.update(task, completed=done))
+    console.print(f"wrote {images} mammograms to {out} (seed {seed}, {height} x {width}, {variant})")
+
+
+def _print_audit(audit: Any) -> None:
+    table = Table("preparation audit", "count")
+    for key, value in sorted(audit.counts.items()):
+        table.add_row(key, str(value))
+    console.print(table)
+
+
+@app.command()
+@user_errors
+def prepare(spec: Path = typer.Argument(..., help="The spec file (YAML)."), plugin: list[str] = PluginOpt,
+            home: Optional[Path] = HomeOpt) -> None:
+    """Prepare (or find in the cache) the spec's patches and print the audit."""
+    from rich.progress import Progress
+
+    from benchmark.execution import prepare_data
+    from benchmark.plugin_loading import registries
+
+    loaded = _load(spec, plugin)
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("preparing patches", total=None)
+        data = prepare_data(loaded, registries(loaded.plugins), _home(home) / "cache",
+                            progress=lambda d, t: progress.update(task, completed=d, total=t))
+    _print_audit(data.patches.audit)
+    counts = data.counts()
+    table = Table("class", "train", "val", "test")
+    for name in counts["train"]:
+        table.add_row(name, *(str(counts[s][name]) for s in ("train", "val", "test")))
+    console.print(table)
+    console.print(f"{len(data.patches)} patches ({'cache hit' if data.cache_hit else 'prepared'} in {data.seconds:.2f} s), key {data.patches.key}")
+
+
+@app.command()
+@user_errors
+def run(
+    spec: Path = typer.Argument(..., help="The spec file (YAML)."),
+    plugin: list[str] = PluginOpt,
+    home: Optional[Path] = HomeOpt,
+    reports: Path = typer.Option(Path("reports"), help="Folder for reports/<spec name>/."),
+    weights: list[str] = typer.Option([], "--weights", help="BACKBONE=FILE: local pretrained weights (repeatable)."),
+    device: Optional[str] = typer.Option(None, help="Override training.device (cpu, cuda, cuda:1)."),
+    max_epochs: Optional[int] = typer.Option(None, min=1, help="Override training.max_epochs."),
+) -> None:
+    """Run every cell of a spec's matrix (skipping finished runs) and write its report."""
+    from benchmark.runner import run_spec
+
+    loaded = _with_overrides(_load(spec, plugin), weights, device, max_epochs)
+    report = run_spec(loaded, _home(home), reports, console)
+    console.print(f"report: {report}")
+
+
+@app.command()
+@user_errors
+def report(spec: Path = typer.Argument(..., help="The spec file (YAML)."), plugin: list[str] = PluginOpt,
+           home: Optional[Path] = HomeOpt, reports: Path = typer.Option(Path("reports"), help="Folder for reports/<spec name>/.")) -> None:
+    """Rebuild a spec's report from the run store, without training."""
+    from benchmark.runner import rebuild_report
+
+    loaded = _load(spec, plugin)
+    console.print(f"report: {rebuild_report(loaded, _home(home), reports)}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Data preparation: catalogue -> decoded, cropped, cached patches -> splits."""

@@ -1,0 +1,53 @@
+"""The patch cache: one folder per (source data, preparation parameters), shared by every
+run and spec that asks for the same thing.
+
+Arrays are ``.npy`` files opened memory-mapped (one read, no decoding); the manifest is
+a CSV and the audit a JSON. A folder is complete only once renamed into place, so a
+preparation killed half-way never leaves a cache entry a later run would trust.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from benchmark.data.audit import Audit
+from benchmark.data.patchset import PatchSet
+
+
+def cache_path(cache_dir: Path, key: str) -> Path:
+    return cache_dir / "patches" / key
+
+
+def load(cache_dir: Path, key: str) -> PatchSet | None:
+    folder = cache_path(cache_dir, key)
+    if not (folder / "manifest.csv").exists():
+        return None
+    images = np.load(folder / "images.npy", mmap_mode="r")
+    masks = np.load(folder / "masks.npy", mmap_mode="r")
+    table = pd.read_csv(folder / "manifest.csv", dtype={"patient_id": str, "image_id": str, "abnormality_id": str})
+    audit = Audit.from_dict(json.loads((folder / "audit.json").read_text()))
+    return PatchSet(images, masks, table, audit, key)
+
+
+def store(cache_dir: Path, patches: PatchSet) -> Path:
+    final = cache_path(cache_dir, patches.key)
+    tmp = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp.mkdir(parents=True)
+    try:
+        np.save(tmp / "images.npy", np.ascontiguousarray(patches.images))
+        np.save(tmp / "masks.npy", np.ascontiguousarray(patches.masks))
+        (tmp / "audit.json").write_text(json.dumps(patches.audit.to_dict(), indent=1, sort_keys=True))
+        patches.table.to_csv(tmp / "manifest.csv", index=False)  # written last: marks the entry complete
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return final

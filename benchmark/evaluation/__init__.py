@@ -1,0 +1,1 @@
+"""Evaluation: predictions, classification metrics, saliency maps and localisation."""

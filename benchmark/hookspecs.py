@@ -1,0 +1,96 @@
+"""The hook specifications: one ``register_<kind>(register)`` hook per plugin kind.
+
+A plugin is any module (or object) with functions marked ``@hookimpl`` whose names
+match these specifications. The host owns ``register``: it records which plugin
+supplied each name, checks the object's shape and reports clashing names, so a
+plugin only ever says *what* it provides::
+
+    from benchmark.hookspecs import hookimpl
+
+    @hookimpl
+    def register_backbones(register):
+        register("my-net", build_my_net)
+
+Every hook is called once per plugin when the registry is built; return values are
+ignored. All hooks are optional for a plugin to implement.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import pluggy
+
+PROJECT = "cbis_bench"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+class Register(Protocol):
+    """The callable passed to every ``register_*`` hook."""
+
+    def __call__(self, name: str, obj: Any, *, aliases: tuple[str, ...] = (), description: str = "") -> None: ...
+
+
+@hookspec
+def register_backbones(register: Register) -> None:
+    """Register backbone factories.
+
+    ``obj`` is a callable ``(num_classes: int, pretrained: bool | str | Path, **options)
+    -> benchmark.plugin_types.Backbone`` that builds the network with a fresh
+    ``num_classes``-way head and describes its layer groups (input to output) and its
+    Grad-CAM target layer.
+    """
+
+
+@hookspec
+def register_strategies(register: Register) -> None:
+    """Register transfer-learning strategies.
+
+    ``obj`` is a callable ``(groups: Sequence[LayerGroup], frozen: int, hparams: HParams)
+    -> list[Phase]``: which groups train in each phase and at which learning rate. The
+    core training loop runs the phases in order, early-stops each and carries the best
+    checkpoint of one phase into the next.
+    """
+
+
+@hookspec
+def register_normalisers(register: Register) -> None:
+    """Register intensity normalisers.
+
+    ``obj`` is a class implementing ``benchmark.plugin_types.Normaliser``: fitted on the
+    training split, then applied to any split on the training device. A normaliser that
+    needs the label at transform time sets ``uses_labels = True`` and every report built
+    from it carries a label-leak warning.
+    """
+
+
+@hookspec
+def register_explainers(register: Register) -> None:
+    """Register saliency explainers.
+
+    ``obj`` is a callable ``(backbone: Backbone, **options) -> Explainer``; the explainer
+    maps a batch of images and one target class per image to one map per image in
+    [0, 1] at input resolution.
+    """
+
+
+@hookspec
+def register_localisation_metrics(register: Register) -> None:
+    """Register localisation metrics (a saliency map against a lesion mask).
+
+    ``obj`` is a callable ``(maps: ndarray[N,H,W], masks: ndarray[N,H,W] bool, **options)
+    -> ndarray[N]`` giving one score per patch, higher meaning better localised.
+    """
+
+
+@hookspec
+def register_datasets(register: Register) -> None:
+    """Register datasets.
+
+    ``obj`` is a class implementing ``benchmark.plugin_types.Dataset``: given its options
+    it locates the abnormalities of a tree (a catalogue of images, masks, labels and
+    splits, with an audit of what it read and skipped); the core decodes, crops and
+    caches the patches.
+    """

@@ -1,0 +1,1 @@
+"""Model-side helpers shared by backbone plugins: layer grouping and weight lookup."""

@@ -1,0 +1,56 @@
+"""Where pretrained weights come from when the network cannot be reached.
+
+Order of search for a backbone's ImageNet weights:
+
+1. the file the spec names (``training.weights: {resnet50: /path/file.pth}``) or the
+   ``--weights NAME=FILE`` option;
+2. ``$CBIS_BENCH_WEIGHTS_DIR`` (the Docker image bakes weights there): a file named as
+   the upstream URL's file (``resnet50-0676ba61.pth``) or ``<timm name>.{pth,safetensors}``;
+3. the usual caches (torch hub's ``checkpoints/``, then the Hugging Face cache), through
+   the library's own loader.
+
+When none has the weights, the error names the expected file and where to put it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlparse
+
+WEIGHTS_DIR_ENV = "CBIS_BENCH_WEIGHTS_DIR"
+
+
+def url_file_name(url: str | None) -> str | None:
+    return Path(urlparse(url).path).name if url else None
+
+
+def candidate_files(model_name: str, url: str | None) -> list[Path]:
+    """Local files that would hold these weights, most specific first."""
+    names = [n for n in (url_file_name(url), f"{model_name}.pth", f"{model_name}.safetensors", f"{model_name}.bin") if n]
+    dirs: list[Path] = []
+    if os.environ.get(WEIGHTS_DIR_ENV):
+        dirs.append(Path(os.environ[WEIGHTS_DIR_ENV]))
+    try:
+        import torch.hub
+
+        dirs.append(Path(torch.hub.get_dir()) / "checkpoints")
+    except Exception:  # pragma: no cover - torch always importable where this runs
+        pass
+    return [d / n for d in dirs for n in names]
+
+
+def find_local(model_name: str, url: str | None) -> Path | None:
+    return next((p for p in candidate_files(model_name, url) if p.is_file()), None)
+
+
+def missing_message(backbone: str, model_name: str, url: str | None) -> str:
+    where = os.environ.get(WEIGHTS_DIR_ENV) or "~/.cache/torch/hub/checkpoints"
+    expected = url_file_name(url) or f"{model_name}.pth"
+    source = f" (download it from {url})" if url else ""
+    return (
+        f"pretrained weights for backbone '{backbone}' ({model_name}) are not available offline. "
+        f"Put {expected}{source} in {where}, or name a local file in the spec "
+        f"(training.weights: {{{backbone}: /path/to/{expected}}}) or with --weights {backbone}=/path/to/{expected}; "
+        f"or set training.pretrained: false to train from scratch."
+    )

@@ -1,0 +1,116 @@
+"""What each plugin kind provides: the small interfaces the core programs against.
+
+Kept free of heavy imports (torch is only named for type checkers) so that
+``cbis-bench --help``, ``validate`` and ``plugins`` stay fast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Protocol, Sequence, runtime_checkable
+
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
+    from pydantic import BaseModel
+
+    from benchmark.data.catalogue import Catalogue
+    from benchmark.spec.schema import HParams
+
+
+# --------------------------------------------------------------------------- backbones
+@dataclass
+class LayerGroup:
+    """A contiguous slice of the network that is frozen, unfrozen and given a learning
+    rate as one unit (a VGG block, a ResNet stage, the classifier head)."""
+
+    name: str
+    modules: list["torch.nn.Module"]
+
+    def parameters(self) -> list["torch.nn.Parameter"]:
+        seen: dict[int, "torch.nn.Parameter"] = {}
+        for m in self.modules:
+            for p in m.parameters():
+                seen.setdefault(id(p), p)
+        return list(seen.values())
+
+
+@dataclass
+class Backbone:
+    """A network with a fresh N-class head, described for transfer learning.
+
+    ``groups`` run from input to output and the last one is the new head. ``frozen``
+    overrides the core's definition of "the first half of the network"
+    (``benchmark.training.freezing``) for architectures where group counts mislead.
+    """
+
+    model: "torch.nn.Module"
+    groups: list[LayerGroup]
+    target_layer: "torch.nn.Module"
+    pretrained: str = "none"
+    frozen: int | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+BackboneFactory = Callable[..., Backbone]
+
+
+# -------------------------------------------------------------------------- strategies
+@dataclass(frozen=True)
+class Phase:
+    """One stage of fine-tuning: the groups that train (by index) and their learning rates.
+    Groups absent from ``learning_rates`` stay frozen."""
+
+    name: str
+    learning_rates: dict[int, float]
+
+
+StrategyFn = Callable[[Sequence[LayerGroup], int, "HParams"], list[Phase]]
+
+
+# ------------------------------------------------------------------------- normalisers
+@runtime_checkable
+class Normaliser(Protocol):
+    """Fitted on the training split, applied on the training device to float images in
+    [0, 1] of shape (B, 3, H, W). ``fit`` receives the split chunk by chunk as
+    ``(images, labels)`` pairs, so statistics are accumulated, never the split copied."""
+
+    uses_labels: ClassVar[bool]
+
+    def fit(self, chunks: "Iterable[tuple[torch.Tensor, torch.Tensor]]") -> None: ...
+
+    def __call__(self, images: "torch.Tensor", labels: "torch.Tensor | None" = None) -> "torch.Tensor": ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+
+# ------------------------------------------------------------------------- explainers
+class Explainer(Protocol):
+    """Maps normalised images and one target class per image to saliency maps in [0, 1]
+    at input resolution, shape (N, H, W), float32 numpy."""
+
+    def __call__(self, images: "torch.Tensor", targets: "torch.Tensor") -> "np.ndarray": ...
+
+
+ExplainerFactory = Callable[..., Explainer]
+
+LocalisationMetric = Callable[..., "np.ndarray"]
+
+
+# ---------------------------------------------------------------------------- datasets
+class Dataset(Protocol):
+    """Finds the abnormalities of a data tree; the core decodes, crops and caches.
+
+    ``Options`` is a pydantic model validated from the spec's ``dataset.options``.
+    """
+
+    Options: ClassVar[type["BaseModel"]]
+
+    def __init__(self, options: Any, *, cache_dir: Path) -> None: ...
+
+    def catalogue(self) -> "Catalogue": ...
+
+    def read_image(self, path: Path) -> "np.ndarray": ...
+
+    def read_mask(self, path: Path) -> "np.ndarray": ...

@@ -1,0 +1,117 @@
+"""One registry type for every plugin kind: names, aliases, origin, and one miss message.
+
+Modelled on lm-evaluation-harness's registry and timm's model listing: a lookup miss
+always reads ``Unknown backbone 'resnt50'. Did you mean: resnet50? Available: ...``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import fnmatch
+import functools
+import importlib
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from benchmark.errors import UnknownNameError, UserError
+
+#: plugin kind -> the hook that registers it. The core knows kinds, never names.
+KINDS: dict[str, str] = {
+    "backbone": "register_backbones",
+    "strategy": "register_strategies",
+    "normaliser": "register_normalisers",
+    "explainer": "register_explainers",
+    "localisation": "register_localisation_metrics",
+    "dataset": "register_datasets",
+}
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One registered item and where it came from.
+
+    ``target`` is the object itself or a lazy ``"package.module:attribute"`` reference,
+    imported on first use of :attr:`obj` so that listing plugins never pays for heavy
+    imports (torch, timm, OpenCV).
+    """
+
+    name: str
+    kind: str
+    target: Any
+    source: str
+    plugin: str
+    description: str = ""
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def obj(self) -> Any:
+        if isinstance(self.target, str) and ":" in self.target:
+            module, _, attr = self.target.partition(":")
+            try:
+                resolved = functools.reduce(getattr, attr.split("."), importlib.import_module(module))
+            except Exception as exc:
+                raise UserError(f"{self.kind} '{self.name}' from plugin '{self.plugin}' could not be loaded "
+                                f"({self.target}): {type(exc).__name__}: {exc}") from None
+            object.__setattr__(self, "target", resolved)
+        return self.target
+
+
+def natural_key(name: str) -> list[Any]:
+    """Sort ``resnet34`` before ``resnet50`` and ``vgg16`` before ``vgg19`` like a human."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name.lower())]
+
+
+@dataclass
+class Registry:
+    """The named items of one plugin kind."""
+
+    kind: str
+    _entries: dict[str, Entry] = field(default_factory=dict)
+    _aliases: dict[str, str] = field(default_factory=dict)
+
+    def add(self, entry: Entry) -> None:
+        for key in (entry.name, *entry.aliases):
+            if key in self._entries or key in self._aliases:
+                owner = self._entries.get(key) or self._entries[self._aliases[key]]
+                raise UserError(
+                    f"{self.kind} name '{key}' from plugin '{entry.plugin}' clashes with the one "
+                    f"from plugin '{owner.plugin}' ({owner.source})"
+                )
+        self._entries[entry.name] = entry
+        for alias in entry.aliases:
+            self._aliases[alias] = entry.name
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries or name in self._aliases
+
+    def __iter__(self) -> Iterator[Entry]:
+        return iter(sorted(self._entries.values(), key=lambda e: natural_key(e.name)))
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def names(self, pattern: str | None = None) -> list[str]:
+        names = [e.name for e in self]
+        return [n for n in names if pattern is None or fnmatch.fnmatch(n, pattern)]
+
+    def get(self, name: str) -> Entry:
+        """Look a name up. An entry named ``family/*`` serves every ``family/<variant>``:
+        its object is called with the variant as first argument (``timm/convnext_tiny``)."""
+        if name in self._entries:
+            return self._entries[name]
+        if name in self._aliases:
+            return self._entries[self._aliases[name]]
+        for entry in self._entries.values():
+            if entry.name.endswith("/*") and name.startswith(entry.name[:-1]) and len(name) > len(entry.name) - 1:
+                variant = name[len(entry.name) - 1 :]
+                return dataclasses.replace(entry, name=name, target=functools.partial(entry.obj, variant))
+        raise UnknownNameError(self.miss_message(name))
+
+    def miss_message(self, name: str) -> str:
+        known = self.names()
+        close = difflib.get_close_matches(name, known + list(self._aliases), n=1, cutoff=0.5)
+        suggestion = f" Did you mean: {close[0]}?" if close else ""
+        shown = ", ".join(known[:20]) + (" ..." if len(known) > 20 else "")
+        return f"Unknown {self.kind} '{name}'.{suggestion} Available: {shown} ({len(known)} total)"

@@ -1,0 +1,79 @@
+"""Run a whole spec with a progress display, then write its report.
+
+Finished runs (a stored result for the same data) are skipped; an interrupted run
+resumes from its last checkpoint. Runs execute one after another in this process (the
+``ray`` executor spreads them over a cluster).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from benchmark.data.audit import Audit
+from benchmark.errors import UserError
+from benchmark.plugin_loading import registries
+from benchmark.runs import RunConfig, expand
+from benchmark.spec.schema import Spec
+from benchmark.store import RunStore, write_json_atomic
+
+AUDIT_FILE = "audit.json"
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
+                    TimeElapsedColumn(), console=console, transient=False)
+
+
+def run_spec(spec: Spec, home: Path, reports_dir: Path, console: Console) -> Path:
+    from benchmark.execution import execute_run, prepare_data
+
+    regs = registries(spec.plugins)
+    store = RunStore(home / "runs", spec.name)
+    runs = expand(spec)
+    with _progress(console) as progress:
+        prep = progress.add_task("preparing patches", total=None, info="")
+        data = prepare_data(spec, regs, home / "cache", progress=lambda d, t: progress.update(prep, completed=d, total=t))
+        progress.update(prep, total=1, completed=1, info=f"{len(data.patches)} patches" + (" (cache)" if data.cache_hit else ""))
+        write_json_atomic(store.folder / AUDIT_FILE, data.patches.audit.to_dict())
+        todo = [r for r in runs if not store.is_done(r.run_id, data.hash)]
+        if not todo:
+            console.print(f"all {len(runs)} run(s) of {spec.name} are already done; rebuilding the report")
+        overall = progress.add_task("runs", total=len(runs), completed=len(runs) - len(todo), info="")
+        for run in todo:
+            epochs = progress.add_task(f"  {run.label}", total=spec.training.max_epochs, info="")
+
+            def on_epoch(record: Any, max_epochs: int, task: Any = epochs) -> None:
+                progress.update(task, completed=record.phase_epoch, total=max_epochs,
+                                info=f"phase {record.phase} · val loss {record.val_loss:.3f}")
+
+            result = execute_run(run, data, regs, store, on_epoch=on_epoch)
+            progress.update(epochs, info=f"accuracy {result['test']['accuracy']:.3f}")
+            progress.advance(overall)
+    return rebuild_report(spec, home, reports_dir)
+
+
+def collect(spec: Spec, store: RunStore) -> tuple[list[dict[str, Any]], list[RunConfig]]:
+    """Stored results of this spec's runs (in matrix order) and the runs still missing."""
+    results, missing = [], []
+    for run in expand(spec):
+        result = store.load(run.run_id)
+        (results.append(result) if result is not None else missing.append(run))
+    return results, missing
+
+
+def rebuild_report(spec: Spec, home: Path, reports_dir: Path) -> Path:
+    from benchmark.report.markdown import write_report
+
+    store = RunStore(home / "runs", spec.name)
+    results, missing = collect(spec, store)
+    if not results:
+        raise UserError(f"no finished run of spec '{spec.name}' in {store.folder}",
+                        hint=f"Run it first: cbis-bench run <spec> (store: --home {home}).")
+    audit_path = store.folder / AUDIT_FILE
+    audit = Audit.from_dict(json.loads(audit_path.read_text())) if audit_path.exists() else None
+    return write_report(spec, results, reports_dir / spec.name, audit, pending=len(missing))

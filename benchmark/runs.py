@@ -1,0 +1,73 @@
+"""A spec expands into runs: backbones x strategies x hyperparameter sets x seeds.
+
+A run's id is a hash of everything that determines its result apart from the data
+(the data's own fingerprint is checked against the stored result before a run is
+skipped): the resolved choices, the shared training/evaluation settings and the
+harness version. The same spec always expands to the same ids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from benchmark import __version__
+from benchmark.spec.schema import HParams, Spec
+
+
+def stable_hash(payload: Any, length: int = 12) -> str:
+    """Hash of a JSON-able payload, independent of key order and of the Python process."""
+    blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:length]
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One cell of the matrix, with the spec-wide settings it shares."""
+
+    spec: Spec
+    backbone: str
+    strategy: str
+    hparams: HParams
+    seed: int
+
+    def resolved(self) -> dict[str, Any]:
+        """Everything that determines the result (and so the id), as plain data."""
+        s = self.spec
+        return {
+            "backbone": self.backbone,
+            "strategy": self.strategy,
+            "hparams": self.hparams.model_dump(),
+            "seed": self.seed,
+            "dataset": s.dataset.model_dump(),
+            "normaliser": s.normaliser,
+            "training": s.training.model_dump(),
+            "explain": s.explain.model_dump(),
+            "plugins": sorted(s.plugins),
+            "harness": __version__,
+        }
+
+    @property
+    def run_id(self) -> str:
+        return stable_hash(self.resolved())
+
+    @property
+    def label(self) -> str:
+        return f"{self.backbone} / {self.strategy} / {self.hparams.label()} / seed {self.seed}"
+
+
+def expand(spec: Spec) -> list[RunConfig]:
+    """All runs of a spec, in matrix order, duplicates removed."""
+    m = spec.matrix
+    runs: dict[str, RunConfig] = {}
+    for backbone, strategy, hparams, seed in itertools.product(m.backbone, m.strategy, m.hparams, m.seed):
+        run = RunConfig(spec, backbone, strategy, hparams, seed)
+        runs.setdefault(run.run_id, run)
+    return list(runs.values())
+
+
+def spec_hash(spec: Spec) -> str:
+    return stable_hash(spec.model_dump())

@@ -1,0 +1,202 @@
+"""Load a spec file safely and report every problem with file, line and field path.
+
+``${VAR}`` and ``${VAR:-default}`` in string values are replaced from the environment,
+so a spec can point at a data tree the user names (``root: ${CBIS_DDSM_ROOT:-/data}``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from benchmark.errors import UnknownNameError, UserError
+from benchmark.spec.schema import Spec
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class SpecError(UserError):
+    """One or more problems in a spec; each line names the file, line and field."""
+
+    def __init__(self, path: Path | str, problems: list[str]) -> None:
+        self.path = str(path)
+        self.problems = problems
+        plural = "s" if len(problems) != 1 else ""
+        super().__init__(f"{path}: {len(problems)} problem{plural}\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+def _field_path(loc: Iterable[Any]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+class _Lines:
+    """Field path -> line number in the YAML text, from the composed node tree."""
+
+    def __init__(self, text: str) -> None:
+        try:
+            self.root = yaml.compose(text)
+        except yaml.YAMLError:
+            self.root = None
+
+    def line(self, loc: Iterable[Any]) -> int | None:
+        node = self.root
+        line = None
+        for part in loc:
+            if isinstance(node, yaml.MappingNode):
+                match = next(((k, v) for k, v in node.value if k.value == part), None)
+                if match is None:
+                    break
+                line = match[0].start_mark.line + 1
+                node = match[1]
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+                node = node.value[part]
+                line = node.start_mark.line + 1
+            else:
+                break
+        return line
+
+
+def _interpolate(value: Any, loc: tuple[Any, ...], problems: list[tuple[tuple[Any, ...], str]]) -> Any:
+    if isinstance(value, dict):
+        return {k: _interpolate(v, (*loc, k), problems) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, (*loc, i), problems) for i, v in enumerate(value)]
+    if isinstance(value, str):
+
+        def repl(m: re.Match[str]) -> str:
+            name, default = m.group(1), m.group(2)
+            if name in os.environ and os.environ[name] != "":
+                return os.environ[name]
+            if default is not None:
+                return default
+            problems.append((loc, f"environment variable {name} is not set and has no default (write ${{{name}:-default}})"))
+            return m.group(0)
+
+        return _VAR.sub(repl, value)
+    return value
+
+
+def _describe(err: dict[str, Any], model: type[BaseModel] | None = None) -> str:
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        loc = err["loc"]
+        known = _known_fields(model, loc[:-1]) if model else []
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else (f" (expected one of: {', '.join(known)})" if known else "")
+        return f"unknown field '{loc[-1]}'{hint}"
+    if kind == "missing":
+        return "required field is missing"
+    got = err.get("input")
+    shown = f" (got {got!r})" if not isinstance(got, (dict, list)) else ""
+    return f"{err['msg']}{shown}"
+
+
+def _known_fields(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The field names of the (nested) model at ``loc``."""
+    import typing
+
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)) or part not in current.model_fields:
+            return []
+        ann = current.model_fields[part].annotation
+        args = [a for a in typing.get_args(ann) if isinstance(a, type)] or [ann]
+        current = next((a for a in args if isinstance(a, type) and issubclass(a, BaseModel)), args[0])
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def format_validation_error(exc: ValidationError, lines: _Lines | None = None, prefix: tuple[Any, ...] = (),
+                            model: type[BaseModel] | None = None) -> list[str]:
+    out = []
+    for err in exc.errors():
+        loc = (*prefix, *err["loc"])
+        line = lines.line(loc) if lines else None
+        where = f"line {line}: " if line else ""
+        out.append(f"{where}{_field_path(loc)}: {_describe(err, model)}")
+    return out
+
+
+def parse_spec(data: Any, path: Path | str = "<spec>", text: str | None = None, check_plugins: bool = True) -> Spec:
+    """Validate already-loaded YAML data into a :class:`Spec` (raises :class:`SpecError`)."""
+    lines = _Lines(text) if text is not None else None
+    if not isinstance(data, dict):
+        raise SpecError(path, ["the file must hold a mapping (key: value) at the top level"])
+    interp_problems: list[tuple[tuple[Any, ...], str]] = []
+    data = _interpolate(data, (), interp_problems)
+    problems = [f"{_field_path(loc)}: {msg}" for loc, msg in interp_problems]
+    try:
+        spec = Spec.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError(path, problems + format_validation_error(exc, lines, model=Spec)) from None
+    if problems:
+        raise SpecError(path, problems)
+    if check_plugins:
+        problems = check_plugin_names(spec, lines)
+        if problems:
+            raise SpecError(path, problems)
+    return spec
+
+
+def check_plugin_names(spec: Spec, lines: _Lines | None = None) -> list[str]:
+    """Every plugin name the spec uses must be registered; dataset options must validate."""
+    from benchmark.plugin_loading import registries
+
+    regs = registries(spec.plugins)
+    wanted: list[tuple[tuple[Any, ...], str, str]] = [
+        (("dataset", "plugin"), "dataset", spec.dataset.plugin),
+        (("normaliser",), "normaliser", spec.normaliser),
+        (("explain", "localisation", "metric"), "localisation", spec.explain.localisation.metric),
+    ]
+    wanted += [(("matrix", "backbone", i), "backbone", n) for i, n in enumerate(spec.matrix.backbone)]
+    wanted += [(("matrix", "strategy", i), "strategy", n) for i, n in enumerate(spec.matrix.strategy)]
+    wanted += [(("explain", "explainers", i), "explainer", n) for i, n in enumerate(spec.explain.explainers)]
+    problems = []
+    for loc, kind, name in wanted:
+        try:
+            regs.get(kind, name)
+        except UnknownNameError as exc:
+            line = lines.line(loc) if lines else None
+            problems.append(f"{'line %d: ' % line if line else ''}{_field_path(loc)}: {exc.message}")
+    missing_modules = [f for f in regs.failures if f.source.startswith("module ") and f.plugin in spec.plugins]
+    for failure in missing_modules:
+        problems.append(f"plugins: module '{failure.plugin}' could not be loaded: {failure.error.splitlines()[0]}")
+    if spec.dataset.plugin in regs["dataset"]:
+        options_model = getattr(regs.get("dataset", spec.dataset.plugin).obj, "Options", None)
+        if options_model is not None:
+            try:
+                options_model.model_validate(spec.dataset.options)
+            except ValidationError as exc:
+                problems += format_validation_error(exc, lines, prefix=("dataset", "options"), model=None)
+    return problems
+
+
+def load_spec(path: str | Path, check_plugins: bool = True) -> Spec:
+    """Read and validate a spec file. Raises :class:`SpecError` naming every problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such spec file") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read spec file ({exc.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise SpecError(path, [f"{where}not valid YAML ({problem})"]) from None
+    return parse_spec(data, path, text, check_plugins=check_plugins)

@@ -1,0 +1,1 @@
+"""Training: freezing rules, per-depth learning rates, the phase loop, early stopping."""

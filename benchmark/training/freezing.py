@@ -1,0 +1,56 @@
+"""What "the first half of the network" means, defined once for every backbone.
+
+The study always froze the first half of the network. Here the network is its layer
+groups (input to output, head last; a backbone plugin decides the groups: VGG blocks,
+ResNet stages, ...). Depth is counted in weight layers (convolutions and linear layers).
+The frozen part is the **longest prefix of feature groups that holds no more than half
+of the feature groups' weight layers**; the remaining groups form "the final half".
+For the study's backbones this gives:
+
+* VGG16 (blocks of 2, 2, 3, 3, 3 convolutions): blocks 1-2 frozen, blocks 3-5 train;
+* VGG19 (2, 2, 4, 4, 4): blocks 1-3 frozen, blocks 4-5 train;
+* ResNet34 (stem 1, stages 6, 9, 13, 7): stem and stages 1-2 frozen, stages 3-4 train;
+* ResNet50 (stem 1, stages 10, 13, 19, 10): stem and stages 1-2 frozen, stages 3-4 train.
+
+A backbone may override this with ``Backbone.frozen`` when counting layers misleads.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from torch import nn
+
+from benchmark.plugin_types import Backbone, LayerGroup
+
+
+def _depth(group: LayerGroup) -> int:
+    return sum(isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)) for m in group.modules)
+
+
+def first_half(groups: Sequence[LayerGroup]) -> int:
+    """How many leading groups are frozen (the head, last, is never counted)."""
+    features = list(groups[:-1])
+    total = sum(_depth(g) for g in features)
+    frozen, cumulative = 0, 0
+    for group in features:
+        cumulative += _depth(group)
+        if 2 * cumulative > total:
+            break
+        frozen += 1
+    return min(frozen, max(0, len(features) - 1))  # always leave one feature group to train
+
+
+def frozen_groups(backbone: Backbone) -> int:
+    return backbone.frozen if backbone.frozen is not None else first_half(backbone.groups)
+
+
+def set_trainable(groups: Sequence[LayerGroup], trainable: set[int]) -> None:
+    """Freeze every group not in ``trainable``: no gradients, and BatchNorm in inference
+    mode (as Keras does for non-trainable layers), so frozen statistics stay ImageNet's."""
+    for index, group in enumerate(groups):
+        on = index in trainable
+        for p in group.parameters():
+            p.requires_grad_(on)
+        for m in group.modules:
+            m.train(on)

@@ -1,0 +1,182 @@
+"""The training loop: run a strategy's phases in order, early-stop each on validation
+loss, carry the best weights of one phase into the next.
+
+Adam and cross-entropy as in the study; one optimiser parameter group per trainable
+layer group, at that group's learning rate. On CUDA the forward and backward run under
+bf16 autocast with channels_last tensors.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from benchmark.plugin_types import LayerGroup, Normaliser, Phase
+from benchmark.spec.schema import HParams, Training
+from benchmark.training import checkpoint
+from benchmark.training.device_data import DeviceSplit, to_input
+from benchmark.training.early_stopping import EarlyStopping
+from benchmark.training.freezing import set_trainable
+
+
+@dataclass
+class EpochRecord:
+    epoch: int  # 1-based over the whole run
+    phase: str
+    phase_index: int
+    phase_epoch: int
+    train_loss: float
+    train_accuracy: float
+    val_loss: float
+    val_accuracy: float
+    learning_rates: dict[str, float]
+    improved: bool
+
+
+@dataclass
+class FitResult:
+    history: list[EpochRecord] = field(default_factory=list)
+    best_epoch: int = 0
+    best_val_loss: float = math.inf
+    phase_best_epochs: list[int] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"history": [asdict(h) for h in self.history], "best_epoch": self.best_epoch,
+                "best_val_loss": self.best_val_loss, "phase_best_epochs": self.phase_best_epochs}
+
+
+EpochCallback = Callable[[EpochRecord, int], None]
+
+
+@dataclass
+class Trainer:
+    model: nn.Module
+    groups: list[LayerGroup]
+    phases: list[Phase]
+    normaliser: Normaliser
+    train: DeviceSplit
+    val: DeviceSplit
+    hparams: HParams
+    config: Training
+    generator: torch.Generator
+    checkpoint_path: Path | None = None
+    checkpoint_every_s: float = 30.0
+    on_epoch: EpochCallback | None = None
+
+    def __post_init__(self) -> None:
+        self.device = self.train.images.device
+        self.cuda = self.device.type == "cuda"
+        self.loss_fn = nn.CrossEntropyLoss()
+        if self.cuda:
+            self.model.to(memory_format=torch.channels_last)
+
+    # -- one epoch ---------------------------------------------------------------------
+    def _autocast(self) -> Any:
+        return torch.autocast("cuda", dtype=torch.bfloat16) if self.cuda else torch.autocast("cpu", enabled=False)
+
+    def _train_epoch(self, optimizer: torch.optim.Optimizer, trainable: set[int]) -> tuple[float, float]:
+        self.model.train()
+        set_trainable(self.groups, trainable)
+        total_loss = torch.zeros((), device=self.device)
+        correct = torch.zeros((), device=self.device, dtype=torch.long)
+        for idx in self.train.batches(self.hparams.batch_size, self.generator):
+            y = self.train.labels[idx]
+            x = to_input(self.train.images[idx], y, self.normaliser, self.cuda)
+            with self._autocast():
+                logits = self.model(x)
+                loss = self.loss_fn(logits.float(), y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total_loss += loss.detach() * len(idx)
+            correct += (logits.detach().argmax(1) == y).sum()
+        n = len(self.train)
+        return total_loss.item() / n, correct.item() / n
+
+    @torch.no_grad()
+    def evaluate(self, split: DeviceSplit) -> tuple[float, float]:
+        self.model.eval()
+        total_loss = torch.zeros((), device=self.device)
+        correct = torch.zeros((), device=self.device, dtype=torch.long)
+        for idx in split.batches(self.config.eval_batch_size):
+            y = split.labels[idx]
+            x = to_input(split.images[idx], y, self.normaliser, self.cuda)
+            with self._autocast():
+                logits = self.model(x).float()
+            total_loss += nn.functional.cross_entropy(logits, y, reduction="sum")
+            correct += (logits.argmax(1) == y).sum()
+        n = max(1, len(split))
+        return total_loss.item() / n, correct.item() / n
+
+    # -- phases ------------------------------------------------------------------------
+    def _optimizer(self, phase: Phase) -> torch.optim.Optimizer:
+        params = [{"params": self.groups[i].parameters(), "lr": lr, "name": self.groups[i].name}
+                  for i, lr in sorted(phase.learning_rates.items())]
+        return torch.optim.Adam(params, weight_decay=self.hparams.weight_decay)
+
+    def fit(self) -> FitResult:
+        result = FitResult()
+        start_phase, resume = 0, None
+        if self.checkpoint_path is not None:
+            resume = checkpoint.load(self.checkpoint_path)
+        if resume is not None:
+            start_phase = resume["phase_index"]
+            result = resume["result"]
+            self.model.load_state_dict(resume["model"])
+        last_save = time.monotonic()
+        for p_index in range(start_phase, len(self.phases)):
+            phase = self.phases[p_index]
+            trainable = set(phase.learning_rates)
+            set_trainable(self.groups, trainable)
+            optimizer = self._optimizer(phase)
+            stopper = EarlyStopping(self.config.early_stopping.patience, self.config.early_stopping.min_delta)
+            best_state = copy.deepcopy(self.model.state_dict())
+            first_epoch = 0
+            if resume is not None and resume["phase_index"] == p_index:
+                optimizer.load_state_dict(resume["optimizer"])
+                stopper.load_state_dict(resume["stopper"])
+                best_state = resume["best_state"]
+                first_epoch = resume["phase_epoch"]
+                checkpoint.restore_rng(self.generator, resume["rng"])
+                resume = None
+                if stopper.should_stop or first_epoch >= self.config.max_epochs:
+                    first_epoch = self.config.max_epochs
+            for phase_epoch in range(first_epoch, self.config.max_epochs):
+                train_loss, train_acc = self._train_epoch(optimizer, trainable)
+                val_loss, val_acc = self.evaluate(self.val)
+                epoch = len(result.history) + 1
+                improved = stopper.step(val_loss, epoch)
+                if improved:
+                    best_state = copy.deepcopy(self.model.state_dict())
+                record = EpochRecord(epoch, phase.name, p_index, phase_epoch + 1, train_loss, train_acc, val_loss,
+                                     val_acc, {g["name"]: g["lr"] for g in optimizer.param_groups}, improved)
+                result.history.append(record)
+                if self.on_epoch:
+                    self.on_epoch(record, self.config.max_epochs)
+                done = stopper.should_stop
+                if self.checkpoint_path is not None and (done or time.monotonic() - last_save >= self.checkpoint_every_s):
+                    self._save(p_index, phase_epoch + 1, optimizer, stopper, best_state, result)
+                    last_save = time.monotonic()
+                if done:
+                    break
+            # carry the best checkpoint of this phase into the next
+            self.model.load_state_dict(best_state)
+            result.phase_best_epochs.append(stopper.best_epoch)
+            result.best_epoch, result.best_val_loss = stopper.best_epoch, stopper.best
+        return result
+
+    def _save(self, p_index: int, phase_epoch: int, optimizer: torch.optim.Optimizer, stopper: EarlyStopping,
+              best_state: dict[str, Any], result: FitResult) -> None:
+        assert self.checkpoint_path is not None
+        checkpoint.save(self.checkpoint_path, {
+            "phase_index": p_index, "phase_epoch": phase_epoch, "model": self.model.state_dict(),
+            "optimizer": optimizer.state_dict(), "stopper": stopper.state_dict(), "best_state": best_state,
+            "result": result, "rng": checkpoint.rng_state(self.generator),
+        })

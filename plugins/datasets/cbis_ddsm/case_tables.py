@@ -1,0 +1,84 @@
+"""The four CBIS-DDSM case-description CSVs, read the way the real files need.
+
+Column names are normalised (lower case, spaces to ``_``: ``breast density`` and
+``breast_density`` both become ``breast_density``); every cell is stripped (path cells
+end in a newline inside their quotes); each path cell is split into subject, study UID,
+series UID and file name. A file missing a needed column is skipped and named in the
+audit; the other files are still read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from benchmark.data.audit import Audit
+
+CASE_FILES: dict[str, tuple[str, str]] = {
+    "mass_case_description_train_set.csv": ("mass", "train"),
+    "mass_case_description_test_set.csv": ("mass", "test"),
+    "calc_case_description_train_set.csv": ("calcification", "train"),
+    "calc_case_description_test_set.csv": ("calcification", "test"),
+}
+REQUIRED_COLUMNS = [
+    "patient_id", "left_or_right_breast", "image_view", "abnormality_id", "abnormality_type", "pathology",
+    "image_file_path", "cropped_image_file_path", "roi_mask_file_path",
+]
+PATH_COLUMNS = {"image": "image_file_path", "crop": "cropped_image_file_path", "mask": "roi_mask_file_path"}
+
+
+@dataclass(frozen=True)
+class DicomPath:
+    """A path cell: ``<subject>/<StudyInstanceUID>/<SeriesInstanceUID>/<file>.dcm``."""
+
+    subject: str
+    study_uid: str
+    series_uid: str
+    file_name: str
+
+    @classmethod
+    def parse(cls, cell: str) -> "DicomPath | None":
+        parts = [p for p in str(cell).strip().replace("\\", "/").split("/") if p]
+        if len(parts) < 4:
+            return None
+        return cls(parts[-4], parts[-3], parts[-2], parts[-1])
+
+
+def normalise_column(name: str) -> str:
+    return "_".join(str(name).strip().lower().split())
+
+
+def read_case_table(path: Path, lesion_kind: str, split: str, audit: Audit) -> pd.DataFrame | None:
+    """One case CSV as a normalised table with parsed paths, or None (named in the audit)."""
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except FileNotFoundError:
+        audit.event("case CSV missing", str(path))
+        return None
+    except Exception as exc:  # unreadable or not CSV
+        audit.event("case CSV unreadable", str(path), str(exc))
+        return None
+    table.columns = [normalise_column(c) for c in table.columns]
+    missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
+    if missing:
+        audit.event("case CSV missing columns: file skipped", str(path), ", ".join(missing))
+        return None
+    table = table.apply(lambda col: col.str.strip())
+    table["source_file"] = path.name
+    table["source_row"] = range(1, len(table) + 1)
+    table["split"] = split
+    table["lesion_kind"] = lesion_kind
+    for role, column in PATH_COLUMNS.items():
+        table[f"{role}_path"] = table[column].map(DicomPath.parse)
+    audit.count("case rows read", len(table))
+    audit.notes.setdefault("rows per file", {})[path.name] = len(table)
+    return table
+
+
+def read_case_tables(csv_dir: Path, audit: Audit) -> pd.DataFrame:
+    """All four case CSVs of a folder, concatenated (empty when none could be read)."""
+    tables = [t for name, (kind, split) in CASE_FILES.items()
+              if (t := read_case_table(csv_dir / name, kind, split, audit)) is not None]
+    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
