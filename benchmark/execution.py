@@ -35,6 +35,7 @@ class PreparedData:
 
     patches: PatchSet
     split: np.ndarray  # "train" | "val" | "test" per patch
+    split_method: str
     cache_hit: bool
     seconds: float
 
@@ -64,8 +65,8 @@ def prepare_data(spec: Spec, regs: Registries, cache_dir: Path, progress: Progre
     dataset = make_dataset(spec, regs, cache_dir)
     catalogue = dataset.catalogue()
     patches, hit = prepare(dataset, catalogue, spec.dataset.patches, cache_dir, workers=workers, progress=progress)
-    split = assign_validation(patches.table, spec.dataset.validation).to_numpy().astype(str)
-    return PreparedData(patches, split, hit, time.perf_counter() - start)
+    split, method = assign_validation(patches.table, spec.dataset.validation)
+    return PreparedData(patches, split.to_numpy().astype(str), method, hit, time.perf_counter() - start)
 
 
 def resolve_device(name: str) -> Any:
@@ -151,8 +152,8 @@ def execute_run(run: RunConfig, data: PreparedData, regs: Registries, store: Run
         "spec": spec.name,
         "spec_hash": spec_hash(spec),
         "config": run.resolved(),
-        "data": {"hash": data.hash, "patch_key": patches.key, "counts": data.counts(),
-                 "validation": spec.dataset.validation.model_dump()},
+        "data": {"hash": data.hash, "counts": data.counts(),
+                 "validation": spec.dataset.validation.model_dump() | {"method": data.split_method}},
         "model": {
             "backbone": run.backbone, "pretrained": backbone.pretrained, "frozen_groups": frozen,
             "target_layer": backbone.info.get("target_layer"),

@@ -64,6 +64,10 @@ def expand(spec: Spec) -> list[RunConfig]:
     m = spec.matrix
     runs: dict[str, RunConfig] = {}
     for backbone, strategy, hparams, seed in itertools.product(m.backbone, m.strategy, m.hparams, m.seed):
+        cell = {"backbone": backbone, "strategy": strategy, "seed": seed}
+        for override in m.overrides:
+            if all(cell[k] == v for k, v in override.match.items()):
+                hparams = HParams.model_validate(hparams.model_dump() | override.set)
         run = RunConfig(spec, backbone, strategy, hparams, seed)
         runs.setdefault(run.run_id, run)
     return list(runs.values())

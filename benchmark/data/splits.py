@@ -3,8 +3,10 @@
 Default: stratified by class and grouped by patient (no patient on both sides), using
 scikit-learn's ``StratifiedGroupKFold`` with ``k = round(1 / fraction)`` folds and the
 first fold as validation, so 0.15 gives 1/7 = 0.143 of the patients. The study's plain
-random split (``group_by: none``) is ``train_test_split``, stratified when asked. The
-official test split is never touched.
+random split (``group_by: none``) is ``train_test_split``, stratified when asked. When a
+class has fewer members than folds (tiny data), k shrinks to that count, and below two
+members stratification is dropped; the method actually used is returned and reported.
+The official test split is never touched.
 """
 
 from __future__ import annotations
@@ -16,21 +18,28 @@ from sklearn.model_selection import GroupKFold, StratifiedGroupKFold, train_test
 from benchmark.spec.schema import ValidationSplit
 
 
-def assign_validation(table: pd.DataFrame, params: ValidationSplit) -> pd.Series:
-    """A ``train`` / ``val`` / ``test`` label per patch, in ``table`` order."""
+def assign_validation(table: pd.DataFrame, params: ValidationSplit) -> tuple[pd.Series, str]:
+    """A ``train`` / ``val`` / ``test`` label per patch (in ``table`` order) and the method used."""
     out = table["split"].astype(str).copy()
     train = np.flatnonzero(out.to_numpy() == "train")
     if len(train) < 2:
-        return out
+        return out, "none (fewer than 2 training patches)"
     labels = table["label"].to_numpy()[train]
+    smallest = int(np.bincount(labels)[np.bincount(labels) > 0].min())
     if params.group_by == "patient":
         groups = table["patient_id"].astype(str).to_numpy()[train]
         k = max(2, min(round(1 / params.fraction), len(set(groups))))
-        splitter = (StratifiedGroupKFold(k, shuffle=True, random_state=params.seed) if params.stratify
+        stratify = params.stratify and smallest >= 2
+        if stratify:
+            k = min(k, smallest)
+        splitter = (StratifiedGroupKFold(k, shuffle=True, random_state=params.seed) if stratify
                     else GroupKFold(k, shuffle=True, random_state=params.seed))
         _, val = next(splitter.split(train, labels, groups))
+        method = f"grouped by patient, {'stratified by class, ' if stratify else ''}1 of {k} folds"
     else:
-        stratify = labels if params.stratify and np.bincount(labels).min(initial=2) >= 2 else None
-        _, val = train_test_split(np.arange(len(train)), test_size=params.fraction, random_state=params.seed, stratify=stratify)
+        stratify = params.stratify and smallest >= 2
+        _, val = train_test_split(np.arange(len(train)), test_size=params.fraction, random_state=params.seed,
+                                  stratify=labels if stratify else None)
+        method = f"random{', stratified by class' if stratify else ''}, fraction {params.fraction:g}"
     out.iloc[train[val]] = "val"
-    return out
+    return out, method

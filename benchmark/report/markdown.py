@@ -16,18 +16,25 @@ from benchmark.report import tables
 from benchmark.spec.schema import Spec
 
 
-def _fmt(value: Any) -> str:
+#: columns holding counts or indices: shown without decimals
+INTEGER_COLUMNS = {"batch", "seed", "best epoch", "epochs", "scored", "zero maps", "support", "train", "val", "test",
+                   "total", "count"}
+
+
+def _fmt(value: Any, integer: bool = False) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
+    if integer and isinstance(value, (int, float)):
+        return str(int(value))
     if isinstance(value, float):
         return f"{value:.3f}"
     return str(value)
 
 
 def md_table(frame: pd.DataFrame, index: bool = False) -> str:
-    shown = frame.copy()
+    shown = frame.copy().astype(object)
     for column in shown.columns:
-        shown[column] = shown[column].map(_fmt)
+        shown[column] = shown[column].map(lambda v, c=column: _fmt(v, c in INTEGER_COLUMNS))
     if index:
         shown.index = shown.index.map(str)
     return shown.to_markdown(index=index, disable_numparse=True)
@@ -60,8 +67,7 @@ def build_markdown(spec: Spec, results: Sequence[dict[str, Any]], audit: Audit |
     if pending:
         out += [f"> {pending} run(s) of this spec have no result yet; the tables show the finished ones.", ""]
     validation = first["data"]["validation"]
-    split_desc = ("grouped by patient" if validation["group_by"] == "patient" else "random (not grouped by patient)") + \
-                 (", stratified by class" if validation["stratify"] else "")
+    split_desc = validation.get("method", "")
     out += [
         "Runs: " + ", ".join(f"`{r['run_id']}` {r['label']}" for r in results), "",
         "## Table I. Patches per class and split", "",

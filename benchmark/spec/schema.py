@@ -55,11 +55,30 @@ class HParams(Strict):
         return f"bs{self.batch_size} lr{self.lr_head:g}/{self.lr_last_block:g}"
 
 
+class Override(Strict):
+    """Hyperparameters changed for the cells that match, e.g. the study's 3e-4 for the
+    last block of ResNet50 trained simultaneously."""
+
+    match: dict[Literal["backbone", "strategy", "seed"], str | int] = Field(min_length=1)
+    set: dict[str, float | int] = Field(min_length=1)
+
+    @field_validator("set")
+    @classmethod
+    def _known(cls, value: dict[str, float | int]) -> dict[str, float | int]:
+        unknown = sorted(set(value) - set(HParams.model_fields))
+        if unknown:
+            raise ValueError(f"unknown hyperparameter(s) {', '.join(unknown)}; expected some of {', '.join(HParams.model_fields)}")
+        return value
+
+
 class Matrix(Strict):
+    """The runs: every combination of backbone, strategy, hyperparameter set and seed."""
+
     backbone: list[str] = Field(min_length=1)
     strategy: list[str] = Field(min_length=1)
     hparams: list[HParams] = Field(default_factory=lambda: [HParams()], min_length=1)
     seed: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    overrides: list[Override] = Field(default_factory=list)
 
 
 class EarlyStopping(Strict):

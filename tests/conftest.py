@@ -1,0 +1,46 @@
+"""Shared fixtures: generated CBIS-DDSM-like trees, a throwaway home, a CLI runner."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from benchmark.fixture import FixtureConfig, generate_tree
+
+ROOT = Path(__file__).resolve().parent.parent
+REAL_CSV_DIR = ROOT.parent / "shared" / "data" / "cbis-ddsm-csv"
+CLI = [sys.executable, "-m", "benchmark.cli"]
+
+
+@dataclass
+class CliResult:
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 600) -> CliResult:
+    """Run ``cbis-bench`` in a subprocess, as a user would (real exit codes, real output)."""
+    full_env = os.environ | {"COLUMNS": "200", "NO_COLOR": "1"} | (env or {})
+    proc = subprocess.run([*CLI, *args], cwd=cwd or ROOT, env=full_env, capture_output=True, text=True, timeout=timeout)
+    return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture(scope="session")
+def small_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 40-mammogram Kaggle-layout tree, seed 3."""
+    return generate_tree(tmp_path_factory.mktemp("trees") / "small", FixtureConfig(seed=3, images=40))
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"

@@ -1,0 +1,74 @@
+"""The README's main job, as a user runs it: ``cbis-bench run specs/fixture.yaml``.
+
+Run twice from scratch, it gives identical results apart from what is measured
+(timestamps, seconds, memory); run again on the same store, it skips every run; the
+report holds Tables I-IV and the cited Petrini row.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, run_cli
+
+pytestmark = pytest.mark.slow
+
+SPEC = str(ROOT / "specs" / "fixture.yaml")
+
+
+def _without_measurements(results: list[dict]) -> list[dict]:
+    return [{k: v for k, v in r.items() if k != "measurements"} for r in results]
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("e2e-first")
+    result = run_cli("run", SPEC, "--home", str(base / "home"), "--reports", str(base / "reports"))
+    assert result.code == 0, result.output
+    return base
+
+
+def test_report_has_the_study_tables(first_run: Path) -> None:
+    report = (first_run / "reports" / "fixture" / "report.md").read_text()
+    for heading in ("## Table I. Patches per class and split", "## Table II. Accuracy, batch size and best epoch",
+                    "## Table III. One-vs-rest AUC", "## Table IV. Lesion localisation (LL), accuracy and Acc x LL",
+                    "## Data preparation audit", "## Provenance"):
+        assert heading in report
+    petrini = next(line for line in report.splitlines() if "Petrini et al. 2022 (cited)" in line)
+    assert "0.760" in petrini and "| 40 " in petrini
+    results = json.loads((first_run / "reports" / "fixture" / "results.json").read_text())
+    assert {r["config"]["strategy"] for r in results} == {"simultaneous", "gradual-unfreezing"}
+    for r in results:
+        assert 0.0 <= r["test"]["accuracy"] <= 1.0 and r["test"]["n"] > 0
+        assert r["localisation"]["explainers"]["gradcam"]["n_scored"] > 0
+    csv = (first_run / "reports" / "fixture" / "results.csv").read_text().splitlines()
+    assert len(csv) == 1 + len(results)
+
+
+def test_second_run_from_scratch_is_identical(first_run: Path, tmp_path: Path) -> None:
+    result = run_cli("run", SPEC, "--home", str(tmp_path / "home"), "--reports", str(tmp_path / "reports"))
+    assert result.code == 0, result.output
+    a = json.loads((first_run / "reports" / "fixture" / "results.json").read_text())
+    b = json.loads((tmp_path / "reports" / "fixture" / "results.json").read_text())
+    assert _without_measurements(a) == _without_measurements(b)
+
+
+def test_rerun_skips_finished_runs_and_report_rebuilds(first_run: Path) -> None:
+    report = first_run / "reports" / "fixture" / "report.md"
+    before = report.read_text()
+    report.unlink()
+    again = run_cli("run", SPEC, "--home", str(first_run / "home"), "--reports", str(first_run / "reports"))
+    assert again.code == 0, again.output
+    assert "already done" in again.stdout
+    assert report.read_text() == before
+    report.unlink()
+    rebuilt = run_cli("report", SPEC, "--home", str(first_run / "home"), "--reports", str(first_run / "reports"))
+    assert rebuilt.code == 0 and report.read_text() == before
+
+
+def test_report_without_runs_is_a_clear_error(tmp_path: Path) -> None:
+    result = run_cli("report", SPEC, "--home", str(tmp_path / "empty"))
+    assert result.code == 2 and "no finished run of spec 'fixture'" in result.stderr

@@ -1,0 +1,83 @@
+"""Plugins load in isolation: a broken one is named and the rest still work; a package
+installed into the environment registers through the entry-point group."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmark import plugin_loading
+from tests.conftest import ROOT, run_cli
+
+
+@pytest.fixture
+def plugin_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.syspath_prepend(str(tmp_path))
+    plugin_loading.reset()
+    yield tmp_path
+    plugin_loading.reset()
+    for name in [m for m in sys.modules if m.startswith("bench_test_plugin")]:
+        del sys.modules[name]
+
+
+def test_failing_import_is_reported_by_name(plugin_dir: Path) -> None:
+    (plugin_dir / "bench_test_plugin_broken.py").write_text("import not_a_real_dependency_xyz\n")
+    regs = plugin_loading.load_registries(["bench_test_plugin_broken"])
+    failure = next(f for f in regs.failures if f.plugin == "bench_test_plugin_broken")
+    assert "ModuleNotFoundError" in failure.error and "not_a_real_dependency_xyz" in failure.error
+    assert "resnet50" in regs["backbone"]  # everything else still loaded
+
+
+def test_misspelt_hook_and_raising_hook_are_reported(plugin_dir: Path) -> None:
+    (plugin_dir / "bench_test_plugin_typo.py").write_text(
+        "from benchmark.hookspecs import hookimpl\n"
+        "@hookimpl\ndef register_backbone(register):\n    register('x', object())\n")
+    (plugin_dir / "bench_test_plugin_raises.py").write_text(
+        "from benchmark.hookspecs import hookimpl\n"
+        "@hookimpl\ndef register_strategies(register):\n    raise RuntimeError('boom')\n")
+    regs = plugin_loading.load_registries(["bench_test_plugin_typo", "bench_test_plugin_raises"])
+    errors = {f.plugin: f.error for f in regs.failures}
+    assert "unknown hook 'register_backbone'" in errors["bench_test_plugin_typo"]
+    assert "did you mean 'register_backbones'" in errors["bench_test_plugin_typo"]
+    assert "RuntimeError: boom" in errors["bench_test_plugin_raises"]
+    assert "simultaneous" in regs["strategy"]
+
+
+def test_cli_still_works_with_a_broken_plugin(tmp_path: Path) -> None:
+    (tmp_path / "bench_test_plugin_cli.py").write_text("raise ImportError('this plugin is broken')\n")
+    result = run_cli("plugins", env={"PYTHONPATH": f"{tmp_path}:{ROOT}", "CBIS_BENCH_PLUGINS": "bench_test_plugin_cli"})
+    assert result.code == 0, result.output
+    assert "resnet50" in result.stdout
+    assert "bench_test_plugin_cli" in result.stderr and "this plugin is broken" in result.stderr
+
+
+@pytest.mark.slow
+def test_installed_package_registers_a_backbone_that_a_spec_can_run(tmp_path: Path) -> None:
+    """A separate package, pip-installed, declares ``tiny-net`` through the ``cbis_bench``
+    entry-point group: it is listed, and a spec naming it runs, with no project change."""
+    target = tmp_path / "site"
+    pip = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--target", str(target),
+         str(ROOT / "examples" / "my-backbones")], capture_output=True, text=True)
+    assert pip.returncode == 0, pip.stderr
+    env = {"PYTHONPATH": f"{target}:{ROOT}"}
+    listed = run_cli("plugins", "--kind", "backbone", env=env)
+    assert listed.code == 0, listed.output
+    row = next(line for line in listed.stdout.splitlines() if "tiny-net" in line)
+    assert "my-backbones 0.1" in row
+
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(
+        "name: tiny\n"
+        "dataset: {plugin: synthetic-cbis-ddsm, options: {images: 20}, patches: {size: 32, background_size: 48, background_per_image: 1}}\n"
+        "normaliser: dataset\n"
+        "matrix: {backbone: [tiny-net], strategy: [simultaneous], hparams: [{batch_size: 8}]}\n"
+        "training: {pretrained: false, max_epochs: 2, device: cpu}\n"
+        "explain: {explainers: [gradcam]}\n")
+    ran = run_cli("run", str(spec), "--home", str(tmp_path / "home"), "--reports", str(tmp_path / "reports"), env=env)
+    assert ran.code == 0, ran.output
+    report = (tmp_path / "reports" / "tiny" / "report.md").read_text()
+    assert "| tiny-net " in report

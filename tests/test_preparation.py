@@ -1,0 +1,138 @@
+"""From a generated tree to patches: the reader resolves every row, the audit counts
+every planted quirk, boxes match the truth, the cache hits, bad input is counted."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmark.data.preparation import prepare
+from benchmark.errors import UserError
+from benchmark.spec.schema import PatchParams
+from plugins.datasets.cbis_ddsm import CbisDdsm
+
+PARAMS = PatchParams(size=48, lesion_margin=0.0, background_size=48, background_per_image=2)
+
+
+def _dataset(root: Path, tmp_path: Path) -> CbisDdsm:
+    return CbisDdsm({"root": str(root)}, cache_dir=tmp_path / "cache")
+
+
+def _truth(root: Path) -> dict:
+    return json.loads((root / "fixture-truth.json").read_text())
+
+
+def test_catalogue_resolves_rows_and_audits_the_quirks(small_tree: Path, tmp_path: Path) -> None:
+    truth = _truth(small_tree)
+    cat = _dataset(small_tree, tmp_path).catalogue()
+    counts = cat.audit.counts
+    n_rows = len(truth["lesions"])
+    assert counts["case rows read"] == n_rows
+    assert counts["rows resolved: full mammogram"] == n_rows
+    assert counts["rows resolved: ROI mask"] == n_rows
+    assert counts["mammograms resolved"] == truth["mammograms"]
+    q = truth["quirks"]
+    assert counts["crops in a series of their own"] == q["crop-own-series"]
+    assert counts["crop/mask columns swapped (mask found in the crop column's series)"] == q["columns-swapped"]
+    assert counts["empty SeriesDescription recovered (mask)"] == q["mask-description-empty"]
+    assert counts["empty SeriesDescription recovered (full)"] == q["full-description-empty"]
+    assert counts["mammograms with mixed pathology"] == q["mixed-pathology"]
+    assert counts["mammograms with several lesions"] == q["several-abnormalities"]
+    assert counts["patients in both official train and test"] == q["patient-in-both-splits"]
+
+
+def test_patches_match_the_truth(small_tree: Path, tmp_path: Path) -> None:
+    truth = _truth(small_tree)
+    ds = _dataset(small_tree, tmp_path)
+    patches, hit = prepare(ds, ds.catalogue(), PARAMS, tmp_path / "cache", workers=2)
+    assert not hit
+    audit = patches.audit.counts
+    assert audit["mask size mismatch: resized"] == truth["quirks"]["mask-size-mismatch"]
+    assert audit["mask size mismatch: dropped (aspect ratio differs)"] == truth["quirks"]["mask-aspect-mismatch"]
+    kept = [l for l in truth["lesions"] if l["class"] and "mask-aspect-mismatch" not in l["quirks"]]
+    lesion_rows = patches.table[patches.table["has_mask"]]
+    assert Counter(lesion_rows["class_name"]) == Counter(l["class"] for l in kept)
+    assert audit["lesions not a class (BENIGN_WITHOUT_CALLBACK)"] == sum(l["pathology"] == "BENIGN_WITHOUT_CALLBACK" for l in truth["lesions"])
+    # boxes: the largest component of each (JPEG) mask equals the drawn lesion's box within a pixel
+    by_key = {(l["series_uid"], f"{l['subject']}_{l['abnormality_id']}"): l for l in kept}
+    for row in lesion_rows.itertuples():
+        lesion = by_key[(row.image_id, row.abnormality_id)]
+        box = np.array([row.box_y0, row.box_x0, row.box_y1, row.box_x1])
+        if "mask-size-mismatch" in lesion["quirks"]:
+            assert np.abs(box - lesion["box"]).max() <= 3
+        else:
+            assert np.abs(box - lesion["box"]).max() <= 1, (row, lesion)
+    assert patches.images.shape == (len(patches.table), 48, 48) and patches.images.dtype == np.uint8
+    assert patches.masks[patches.table["has_mask"].to_numpy()].any(axis=(1, 2)).all()
+    assert not patches.masks[~patches.table["has_mask"].to_numpy()].any()
+
+
+def test_background_windows_avoid_every_lesion(small_tree: Path, tmp_path: Path) -> None:
+    truth = _truth(small_tree)
+    ds = _dataset(small_tree, tmp_path)
+    patches, _ = prepare(ds, ds.catalogue(), PARAMS, tmp_path / "cache")
+    background = patches.table[patches.table["class_name"] == "background"]
+    assert len(background) > 0
+    for row in background.itertuples():
+        image_lesions = [l for l in truth["lesions"] if l["series_uid"] == row.image_id]
+        assert any(l["pathology"] == "BENIGN_WITHOUT_CALLBACK" for l in image_lesions)
+        for lesion in image_lesions:
+            y0, x0, y1, x1 = lesion["box"]
+            assert row.box_y1 <= y0 or row.box_y0 >= y1 or row.box_x1 <= x0 or row.box_x0 >= x1
+    assert (patches.images[background.index.to_numpy()].min(axis=(1, 2)) > 0).all()  # inside the breast
+
+
+def test_second_preparation_hits_the_cache_and_workers_do_not_matter(small_tree: Path, tmp_path: Path) -> None:
+    ds = _dataset(small_tree, tmp_path)
+    first, _ = prepare(ds, ds.catalogue(), PARAMS, tmp_path / "cache", workers=1)
+    again, hit = prepare(ds, ds.catalogue(), PARAMS, tmp_path / "cache")
+    assert hit and again.content_hash() == first.content_hash()
+    parallel, hit = prepare(ds, ds.catalogue(), PARAMS, tmp_path / "other-cache", workers=2)
+    assert not hit and parallel.content_hash() == first.content_hash()
+    changed, hit = prepare(ds, ds.catalogue(), PARAMS.model_copy(update={"size": 32}), tmp_path / "cache")
+    assert not hit and changed.images.shape[1:] == (32, 32)
+
+
+def test_bad_files_are_named_counted_and_skipped(small_tree: Path, tmp_path: Path) -> None:
+    root = tmp_path / "broken"
+    shutil.copytree(small_tree, root)
+    truth = _truth(root)
+    lesions = [l for l in truth["lesions"] if l["class"] and not l["quirks"]]
+    corrupt = next(root.glob(f"jpeg/{lesions[0]['series_uid']}/*.jpg"))
+    corrupt.write_bytes(b"not a jpeg at all")
+    missing = lesions[3]["series_uid"]
+    shutil.rmtree(root / "jpeg" / missing)
+    ds = _dataset(root, tmp_path)
+    cat = ds.catalogue()
+    patches, _ = prepare(ds, cat, PARAMS, tmp_path / "cache")
+    counts = patches.audit.counts
+    assert counts["full mammogram missing: row skipped"] >= 1
+    assert any(e["kind"] == "full mammogram missing: row skipped" and missing in e["detail"] for e in patches.audit.events)
+    unreadable = counts.get("file unreadable (header)", 0) + counts.get("mammogram unreadable: dropped with its lesions", 0)
+    assert unreadable >= 1
+    assert any(str(corrupt) in e["where"] for e in patches.audit.events)
+    assert len(patches.table) > 0
+
+
+def test_csv_missing_a_column_is_skipped_and_named(small_tree: Path, tmp_path: Path) -> None:
+    root = tmp_path / "nocol"
+    shutil.copytree(small_tree, root)
+    path = root / "csv" / "calc_case_description_test_set.csv"
+    path.write_text(path.read_text().replace("pathology", "pathologie", 1))
+    cat = _dataset(root, tmp_path).catalogue()
+    event = next(e for e in cat.audit.events if e["kind"] == "case CSV missing columns: file skipped")
+    assert event["where"].endswith("calc_case_description_test_set.csv") and event["detail"] == "pathology"
+    assert cat.records
+
+
+def test_wrong_folder_fails_with_one_clear_message(tmp_path: Path) -> None:
+    (tmp_path / "photos").mkdir()
+    with pytest.raises(UserError, match="does not look like a CBIS-DDSM tree"):
+        _dataset(tmp_path / "photos", tmp_path).catalogue()
+    with pytest.raises(UserError, match="is not a folder"):
+        _dataset(tmp_path / "nowhere", tmp_path).catalogue()

@@ -1,0 +1,139 @@
+"""Specs: precise errors (file, line, field, what was expected), plugin-name checks,
+environment interpolation, and expansion into runs with stable ids."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from benchmark.errors import UserError
+from benchmark.runs import expand
+from benchmark.spec.loader import SpecError, load_spec
+from tests.conftest import ROOT, run_cli
+
+FIXTURE_SPEC = ROOT / "specs" / "fixture.yaml"
+PAPER_SPEC = ROOT / "specs" / "paper.yaml"
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "spec.yaml"
+    path.write_text(text)
+    return path
+
+
+def _fixture_with(tmp_path: Path, old: str, new: str) -> Path:
+    text = FIXTURE_SPEC.read_text()
+    assert old in text
+    return _write(tmp_path, text.replace(old, new))
+
+
+def test_shipped_specs_validate() -> None:
+    assert len(expand(load_spec(FIXTURE_SPEC))) == 2
+    paper = expand(load_spec(PAPER_SPEC))
+    assert len(paper) == 16
+    resnet_sim = [r for r in paper if r.backbone == "resnet50" and r.strategy == "simultaneous"]
+    assert {r.hparams.lr_last_block for r in resnet_sim} == {3e-4}  # the study's override
+    assert {r.hparams.lr_last_block for r in paper if r.backbone == "vgg19"} == {3e-5}
+
+
+def test_typo_in_a_field_names_it_and_suggests(tmp_path: Path) -> None:
+    spec = _fixture_with(tmp_path, "lr_head: 3.0e-3", "lr_haed: 3.0e-3")
+    with pytest.raises(SpecError) as info:
+        load_spec(spec)
+    message = str(info.value)
+    assert str(spec) in message
+    assert "matrix.hparams[0].lr_haed: unknown field 'lr_haed' (did you mean 'lr_head'?)" in message
+    line = next(i for i, text in enumerate(spec.read_text().splitlines(), 1) if "lr_haed" in text)
+    assert f"line {line}: " in message
+
+
+def test_wrong_type_names_field_and_value(tmp_path: Path) -> None:
+    spec = _fixture_with(tmp_path, "batch_size: 16", "batch_size: sixteen")
+    with pytest.raises(SpecError, match=r"matrix\.hparams\[0\]\.batch_size: Input should be a valid integer.*'sixteen'"):
+        load_spec(spec)
+
+
+def test_unknown_backbone_lists_known_and_closest(tmp_path: Path) -> None:
+    spec = _fixture_with(tmp_path, "backbone: [timm/test_resnet]", "backbone: [resnt50]")
+    with pytest.raises(SpecError) as info:
+        load_spec(spec)
+    message = str(info.value)
+    assert "matrix.backbone[0]: Unknown backbone 'resnt50'. Did you mean: resnet50?" in message
+    assert "vgg19" in message
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    spec = _fixture_with(tmp_path, "strategy: [simultaneous, gradual-unfreezing]", "strategy: [simultanous, gradual]")
+    spec = _write(tmp_path, spec.read_text().replace("normaliser: dataset", "normaliser: datset"))
+    with pytest.raises(SpecError) as info:
+        load_spec(spec)
+    problems = info.value.problems
+    assert len(problems) == 2
+    assert any("normaliser: Unknown normaliser 'datset'. Did you mean: dataset?" in p for p in problems)
+    assert any("matrix.strategy[0]: Unknown strategy 'simultanous'. Did you mean: simultaneous?" in p for p in problems)
+
+
+def test_dataset_options_are_validated_by_the_plugin(tmp_path: Path) -> None:
+    spec = _fixture_with(tmp_path, "images: 120", "imgs: 120")
+    with pytest.raises(SpecError, match=r"dataset\.options\.imgs"):
+        load_spec(spec)
+
+
+def test_environment_interpolation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CBIS_DDSM_ROOT", "/somewhere/else")
+    assert load_spec(PAPER_SPEC).dataset.options["root"] == "/somewhere/else"
+    monkeypatch.delenv("CBIS_DDSM_ROOT")
+    assert load_spec(PAPER_SPEC).dataset.options["root"] == "/data"
+    spec = _write(tmp_path, PAPER_SPEC.read_text().replace("${CBIS_DDSM_ROOT:-/data}", "${NOT_SET_ANYWHERE_XYZ}"))
+    with pytest.raises(SpecError, match="NOT_SET_ANYWHERE_XYZ is not set"):
+        load_spec(spec)
+
+
+def test_bad_yaml_and_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match=r"line \d+, column \d+: not valid YAML"):
+        load_spec(_write(tmp_path, "name: x\nmatrix: [unclosed\n"))
+    with pytest.raises(UserError, match="no such spec file"):
+        load_spec(tmp_path / "absent.yaml")
+
+
+def test_run_ids_are_stable_across_processes_and_distinct() -> None:
+    ids = [r.run_id for r in expand(load_spec(PAPER_SPEC))]
+    assert len(set(ids)) == len(ids)
+    code = "from benchmark.runs import expand; from benchmark.spec.loader import load_spec; " \
+           f"print(','.join(r.run_id for r in expand(load_spec({str(PAPER_SPEC)!r}))))"
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={"PYTHONHASHSEED": "123", "PATH": ""})
+    assert other.stdout.strip().split(",") == ids
+
+
+def test_changing_a_hyperparameter_changes_only_its_runs(tmp_path: Path) -> None:
+    base = {r.label: r.run_id for r in expand(load_spec(PAPER_SPEC))}
+    data = yaml.safe_load(PAPER_SPEC.read_text())
+    data["matrix"]["hparams"][1]["batch_size"] = 4
+    changed = {r.label: r.run_id for r in expand(load_spec(_write(tmp_path, yaml.safe_dump(data))))}
+    same = [label for label in changed if label in base and base[label] == changed[label]]
+    assert len(same) == 8 and all("bs16" in label for label in same)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("lr_head: 3.0e-3", "lr_haed: 3.0e-3", "did you mean 'lr_head'?"),
+        ("batch_size: 16", "batch_size: sixteen", "batch_size: Input should be a valid integer"),
+        ("backbone: [timm/test_resnet]", "backbone: [resnt50]", "Did you mean: resnet50?"),
+    ],
+)
+def test_validate_command_exits_2_with_the_message(tmp_path: Path, old: str, new: str, expected: str) -> None:
+    result = run_cli("validate", str(_fixture_with(tmp_path, old, new)))
+    assert result.code == 2
+    assert expected in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_validate_command_accepts_the_fixture_spec() -> None:
+    result = run_cli("validate", str(FIXTURE_SPEC))
+    assert result.code == 0, result.output
+    assert "2 run(s)" in result.stdout
