@@ -222,6 +222,11 @@ def report(spec: Path = typer.Argument(..., help="The spec file (YAML)."), plugi
     console.print(f"report: {rebuild_report(loaded, _home(home), reports)}")
 
 
+from benchmark.bench import bench_app  # noqa: E402
+
+app.add_typer(bench_app)
+
+
 def main() -> None:
     app()
 

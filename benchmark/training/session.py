@@ -1,0 +1,70 @@
+"""One run's training: build the backbone, fit the normaliser, run the strategy's phases.
+
+Returns everything evaluation needs (the trained model, the device-resident splits, the
+fitted normaliser) plus what the result records about training.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from benchmark.data.classes import CLASSES
+from benchmark.plugin_loading import Registries
+from benchmark.plugin_types import Backbone, Normaliser, Phase
+from benchmark.runs import RunConfig
+from benchmark.training.determinism import configure, seed_everything
+from benchmark.training.device_data import DeviceSplit, fit_chunks
+from benchmark.training.freezing import frozen_groups
+from benchmark.training.loop import FitResult, Trainer
+
+
+@dataclass
+class TrainedRun:
+    backbone: Backbone
+    normaliser: Normaliser
+    splits: dict[str, DeviceSplit]
+    indices: dict[str, np.ndarray]  # patch rows of each split
+    phases: list[Phase]
+    frozen: int
+    fit: FitResult
+    device: torch.device
+    determinism: dict[str, Any] = field(default_factory=dict)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def train_run(run: RunConfig, images: np.ndarray, labels: np.ndarray, split: np.ndarray, regs: Registries,
+              checkpoint_path: Path | None, *, on_epoch: Callable[..., None] | None = None,
+              checkpoint_every_s: float = 30.0) -> TrainedRun:
+    """Train one run on patches ``images`` with ``labels`` split into train/val/test."""
+    cfg = run.spec.training
+    device = resolve_device(cfg.device)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    determinism = configure(cfg.deterministic)
+    generator = seed_everything(run.seed)
+
+    backbone = regs.get("backbone", run.backbone).obj(
+        num_classes=len(CLASSES), pretrained=cfg.pretrained, weights=cfg.weights.get(run.backbone))
+    backbone.model.to(device)
+    frozen = frozen_groups(backbone)
+    phases = regs.get("strategy", run.strategy).obj(backbone.groups, frozen, run.hparams)
+
+    indices = {name: np.flatnonzero(split == name) for name in ("train", "val", "test")}
+    splits = {name: DeviceSplit.from_arrays(images[idx], labels[idx], device) for name, idx in indices.items()}
+    normaliser = regs.get("normaliser", run.spec.normaliser).obj()
+    normaliser.fit(fit_chunks(splits["train"]))
+
+    trainer = Trainer(backbone.model, backbone.groups, phases, normaliser, splits["train"], splits["val"], run.hparams,
+                      cfg, generator, checkpoint_path, checkpoint_every_s, on_epoch)
+    fit = trainer.fit()
+    return TrainedRun(backbone, normaliser, splits, indices, phases, frozen, fit, device, determinism)
