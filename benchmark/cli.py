@@ -202,12 +202,13 @@ def run(
     weights: list[str] = typer.Option([], "--weights", help="BACKBONE=FILE: local pretrained weights (repeatable)."),
     device: Optional[str] = typer.Option(None, help="Override training.device (cpu, cuda, cuda:1)."),
     max_epochs: Optional[int] = typer.Option(None, min=1, help="Override training.max_epochs."),
+    checkpoint_every: float = typer.Option(30.0, min=0.0, help="Seconds between resume checkpoints (0: every epoch)."),
 ) -> None:
     """Run every cell of a spec's matrix (skipping finished runs) and write its report."""
     from benchmark.runner import run_spec
 
     loaded = _with_overrides(_load(spec, plugin), weights, device, max_epochs)
-    report = run_spec(loaded, _home(home), reports, console)
+    report = run_spec(loaded, _home(home), reports, console, checkpoint_every_s=checkpoint_every)
     console.print(f"report: {report}")
 
 

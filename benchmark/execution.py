@@ -78,6 +78,17 @@ def _peak_memory(device: Any) -> dict[str, float]:
     return out
 
 
+def weights_hash(model: Any) -> str:
+    """Hash of every parameter and buffer, in order: equal hashes mean bit-identical weights."""
+    import torch
+
+    h = hashlib.sha256()
+    for name, tensor in model.state_dict().items():
+        h.update(name.encode())
+        h.update(tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
 def execute_run(run: RunConfig, data: PreparedData, regs: Registries, store: RunStore, *,
                 on_epoch: Callable[..., None] | None = None, checkpoint_every_s: float = 30.0) -> dict[str, Any]:
     """Train, evaluate and explain one run; save and return its result."""
@@ -107,6 +118,7 @@ def execute_run(run: RunConfig, data: PreparedData, regs: Registries, store: Run
                  "validation": spec.dataset.validation.model_dump() | {"method": data.split_method}},
         "model": {
             "backbone": run.backbone, "pretrained": backbone.pretrained, "frozen_groups": trained.frozen,
+            "weights_hash": weights_hash(backbone.model),
             "target_layer": backbone.info.get("target_layer"),
             "groups": [{"name": g.name, "parameters": count_parameters(g.modules), "weight_layers": weight_layers(g)}
                        for g in groups],

@@ -29,7 +29,7 @@ def _progress(console: Console) -> Progress:
                     TimeElapsedColumn(), console=console, transient=False)
 
 
-def run_spec(spec: Spec, home: Path, reports_dir: Path, console: Console) -> Path:
+def run_spec(spec: Spec, home: Path, reports_dir: Path, console: Console, checkpoint_every_s: float = 30.0) -> Path:
     from benchmark.execution import execute_run, prepare_data
 
     regs = registries(spec.plugins)
@@ -51,7 +51,7 @@ def run_spec(spec: Spec, home: Path, reports_dir: Path, console: Console) -> Pat
                 progress.update(task, completed=record.phase_epoch, total=max_epochs,
                                 info=f"phase {record.phase} · val loss {record.val_loss:.3f}")
 
-            result = execute_run(run, data, regs, store, on_epoch=on_epoch)
+            result = execute_run(run, data, regs, store, on_epoch=on_epoch, checkpoint_every_s=checkpoint_every_s)
             progress.update(epochs, info=f"accuracy {result['test']['accuracy']:.3f}")
             progress.advance(overall)
     return rebuild_report(spec, home, reports_dir)

@@ -6,7 +6,7 @@ import pytest
 
 from benchmark.spec.schema import HParams
 from benchmark.training.freezing import frozen_groups
-from plugins.backbones import timm_backbone
+from plugins.backbones.timm_models import timm_backbone
 from plugins.strategies import gradual_unfreezing, simultaneous
 
 HP = HParams(batch_size=16, lr_head=1e-4, lr_last_block=3e-5, lr_decay=0.5)

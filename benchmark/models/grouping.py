@@ -45,8 +45,9 @@ def timm_groups(model: nn.Module) -> list[LayerGroup]:
 
 
 def weight_layers(group: LayerGroup) -> int:
-    """Depth a group contributes: its convolutions and linear layers."""
-    return sum(isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)) for m in group.modules)
+    """Depth a group contributes: its convolutions and linear layers (nested ones too)."""
+    seen = {id(sub): sub for m in group.modules for sub in m.modules()}
+    return sum(isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)) for m in seen.values())
 
 
 def check_partition(model: nn.Module, groups: list[LayerGroup]) -> None:

@@ -19,6 +19,12 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 WEIGHTS_DIR_ENV = "CBIS_BENCH_WEIGHTS_DIR"
+OFFLINE_ENVS = ("CBIS_BENCH_OFFLINE", "HF_HUB_OFFLINE")
+
+
+def offline() -> bool:
+    """True when downloads must not be attempted (``CBIS_BENCH_OFFLINE=1`` or ``HF_HUB_OFFLINE=1``)."""
+    return any(os.environ.get(name, "") not in ("", "0", "false") for name in OFFLINE_ENVS)
 
 
 def url_file_name(url: str | None) -> str | None:

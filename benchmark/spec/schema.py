@@ -95,6 +95,8 @@ class Training(Strict):
     device: str = "auto"
     deterministic: bool = True
     eval_batch_size: int = Field(64, ge=1)
+    augment: list[Literal["hflip", "vflip", "rot90"]] = Field(
+        default_factory=list, description="on-device augmentation of training batches")
 
     @field_validator("device")
     @classmethod

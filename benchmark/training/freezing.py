@@ -19,22 +19,17 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from torch import nn
-
+from benchmark.models.grouping import weight_layers
 from benchmark.plugin_types import Backbone, LayerGroup
-
-
-def _depth(group: LayerGroup) -> int:
-    return sum(isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)) for m in group.modules)
 
 
 def first_half(groups: Sequence[LayerGroup]) -> int:
     """How many leading groups are frozen (the head, last, is never counted)."""
     features = list(groups[:-1])
-    total = sum(_depth(g) for g in features)
+    total = sum(weight_layers(g) for g in features)
     frozen, cumulative = 0, 0
     for group in features:
-        cumulative += _depth(group)
+        cumulative += weight_layers(group)
         if 2 * cumulative > total:
             break
         frozen += 1

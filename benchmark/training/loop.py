@@ -21,6 +21,7 @@ from torch import nn
 from benchmark.plugin_types import LayerGroup, Normaliser, Phase
 from benchmark.spec.schema import HParams, Training
 from benchmark.training import checkpoint
+from benchmark.training.augment import augment
 from benchmark.training.device_data import DeviceSplit, to_input
 from benchmark.training.early_stopping import EarlyStopping
 from benchmark.training.freezing import set_trainable
@@ -88,7 +89,10 @@ class Trainer:
         correct = torch.zeros((), device=self.device, dtype=torch.long)
         for idx in self.train.batches(self.hparams.batch_size, self.generator):
             y = self.train.labels[idx]
-            x = to_input(self.train.images[idx], y, self.normaliser, self.cuda)
+            x = to_input(self.train.images[idx], y, self.normaliser)
+            x = augment(x, self.config.augment, self.generator)
+            if self.cuda:
+                x = x.contiguous(memory_format=torch.channels_last)
             with self._autocast():
                 logits = self.model(x)
                 loss = self.loss_fn(logits.float(), y)

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.errors import UserError
-from benchmark.hookspecs import hookimpl
 from benchmark.plugin_types import Backbone
 
 PAPER_BACKBONES = {
@@ -85,16 +84,9 @@ def timm_backbone(model_name: str, num_classes: int, pretrained: bool = False, w
                     info={"timm_model": model_name, "target_layer": model.feature_info[-1]["module"]})
 
 
-def _paper(name: str, model_name: str):
+def paper_backbone(name: str, model_name: str):
     def build(num_classes: int, pretrained: bool = True, weights: str | Path | None = None) -> Backbone:
         return timm_backbone(model_name, num_classes, pretrained, weights, backbone=name)
 
     build.__doc__ = f"{name} (timm {model_name}: torchvision's ImageNet weights)"
     return build
-
-
-@hookimpl
-def register_backbones(register):
-    for name, model_name in PAPER_BACKBONES.items():
-        register(name, _paper(name, model_name))
-    register("timm/*", timm_backbone, description="any timm model by name, e.g. timm/convnext_tiny")
