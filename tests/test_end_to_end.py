@@ -43,6 +43,8 @@ def test_report_has_the_study_tables(first_run: Path) -> None:
     assert {r["config"]["strategy"] for r in results} == {"simultaneous", "gradual-unfreezing"}
     for r in results:
         assert 0.0 <= r["test"]["accuracy"] <= 1.0 and r["test"]["n"] > 0
+        assert r["measurements"]["memory"]["host_peak_rss_mib"] > 0
+        assert r["provenance"]["deterministic"] is True and len(r["model"]["weights_hash"]) == 16
         assert r["localisation"]["explainers"]["gradcam"]["n_scored"] > 0
     csv = (first_run / "reports" / "fixture" / "results.csv").read_text().splitlines()
     assert len(csv) == 1 + len(results)

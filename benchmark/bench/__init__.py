@@ -12,3 +12,12 @@ import typer
 
 bench_app = typer.Typer(name="bench", help="Measure the harness against raw references (ratios, medians).",
                         no_args_is_help=True)
+
+
+def _register() -> None:
+    from benchmark.bench import train
+
+    bench_app.command("train")(train.command)
+
+
+_register()

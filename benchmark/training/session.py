@@ -48,8 +48,6 @@ def train_run(run: RunConfig, images: np.ndarray, labels: np.ndarray, split: np.
     """Train one run on patches ``images`` with ``labels`` split into train/val/test."""
     cfg = run.spec.training
     device = resolve_device(cfg.device)
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
     determinism = configure(cfg.deterministic)
     generator = seed_everything(run.seed)
 

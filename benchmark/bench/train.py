@@ -1,0 +1,139 @@
+"""``cbis-bench bench train``: the harness's training throughput against raw PyTorch.
+
+Both loops train the same backbone, with the same trainable groups (the strategy's last
+phase), batch size, precision and memory format, in the same process, alternating
+repeats. Raw PyTorch gets ready-made normalised float tensors on the device; the harness
+runs its real epoch (shuffle, index the resident uint8 split, cast, grey to RGB,
+normalise, augment, forward, backward, step). The ratio says how much the harness's own
+data path costs.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+
+def _sync(device: Any) -> None:
+    import torch
+
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def measure(backbone: str = "resnet50", batch: int = 64, size: int = 224, steps: int = 20, repeats: int = 5,
+            device_name: str = "auto", deterministic: bool = True, strategy: str = "simultaneous",
+            normaliser: str = "imagenet", augment: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Median images/s of raw PyTorch and of the harness's training epoch, and their ratio."""
+    import numpy as np
+    import torch
+
+    from benchmark.data.classes import CLASSES
+    from benchmark.plugin_loading import registries
+    from benchmark.spec.schema import HParams, Training
+    from benchmark.training.determinism import configure, seed_everything
+    from benchmark.training.device_data import DeviceSplit, fit_chunks, to_input
+    from benchmark.training.freezing import frozen_groups, set_trainable
+    from benchmark.training.loop import Trainer
+    from benchmark.training.session import resolve_device
+
+    device = resolve_device(device_name)
+    configure(deterministic)
+    generator = seed_everything(0)
+    regs = registries()
+    built = regs.get("backbone", backbone).obj(num_classes=len(CLASSES), pretrained=False)
+    model = built.model.to(device)
+    hparams = HParams(batch_size=batch)
+    phase = regs.get("strategy", strategy).obj(built.groups, frozen_groups(built), hparams)[-1]
+    trainable = set(phase.learning_rates)
+    cuda = device.type == "cuda"
+
+    n = batch * steps
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (n, size, size), dtype=np.uint8)
+    labels = rng.integers(0, len(CLASSES), n)
+    split = DeviceSplit.from_arrays(images, labels, device)
+    norm = regs.get("normaliser", normaliser).obj()
+    norm.fit(fit_chunks(split))
+    config = Training(device=device_name, deterministic=deterministic, augment=list(augment))
+    trainer = Trainer(model, built.groups, [phase], norm, split, split, hparams, config, generator)
+
+    # Raw PyTorch: pre-normalised float batches already on the device.
+    xs = [to_input(split.images[i * batch:(i + 1) * batch], split.labels[i * batch:(i + 1) * batch], norm, cuda)
+          for i in range(steps)]
+    ys = [split.labels[i * batch:(i + 1) * batch] for i in range(steps)]
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def raw_epoch(optimizer: torch.optim.Optimizer) -> float:
+        model.train()
+        set_trainable(built.groups, trainable)
+        _sync(device)
+        start = time.perf_counter()
+        for x, y in zip(xs, ys):
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda):
+                loss = loss_fn(model(x).float(), y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        loss.item()
+        _sync(device)
+        return n / (time.perf_counter() - start)
+
+    def harness_epoch(optimizer: torch.optim.Optimizer) -> float:
+        _sync(device)
+        start = time.perf_counter()
+        trainer._train_epoch(optimizer, trainable)
+        _sync(device)
+        return n / (time.perf_counter() - start)
+
+    raw_opt, harness_opt = trainer._optimizer(phase), trainer._optimizer(phase)
+    raw_epoch(raw_opt), harness_epoch(harness_opt)  # warm-up: allocator, kernels, caches
+    raw, harness = [], []
+    for _ in range(repeats):
+        raw.append(raw_epoch(raw_opt))
+        harness.append(harness_epoch(harness_opt))
+    raw_median, harness_median = statistics.median(raw), statistics.median(harness)
+    from benchmark.provenance import device_description
+
+    return {
+        "backbone": backbone, "strategy": strategy, "trainable_groups": sorted(built.groups[i].name for i in trainable),
+        "batch": batch, "size": size, "steps": steps, "repeats": repeats, "device": device_description(device),
+        "mode": ("bf16 + channels_last" if cuda else "fp32") + (", deterministic" if deterministic else ""),
+        "raw_images_per_s": raw, "harness_images_per_s": harness,
+        "raw_median": raw_median, "harness_median": harness_median, "ratio": harness_median / raw_median,
+        "torch_threads": torch.get_num_threads(),
+    }
+
+
+def command(
+    backbone: str = typer.Option("resnet50", help="Backbone name (any the registry knows)."),
+    batch: int = typer.Option(64, min=1, help="Batch size."),
+    size: int = typer.Option(224, min=16, help="Patch side in pixels."),
+    steps: int = typer.Option(20, min=1, help="Optimiser steps per timed epoch."),
+    repeats: int = typer.Option(5, min=1, help="Timed epochs per loop (median reported)."),
+    device: str = typer.Option("auto", help="auto, cpu, cuda, cuda:N."),
+    deterministic: bool = typer.Option(True, help="Deterministic algorithms (the harness default)."),
+    strategy: str = typer.Option("simultaneous", help="Strategy whose last phase decides what trains."),
+    augment: list[str] = typer.Option([], help="On-device augmentation for the harness loop (repeatable)."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the figures to this JSON file."),
+) -> None:
+    """Training images/s: the harness's epoch against raw PyTorch on the same model, same process."""
+    from rich.console import Console
+    from rich.table import Table
+
+    result = measure(backbone, batch, size, steps, repeats, device, deterministic, strategy, augment=tuple(augment))
+    table = Table(title=f"training throughput: {backbone}, batch {batch}, {size}px, {result['mode']}, {result['device']}")
+    table.add_column("loop")
+    table.add_column("median images/s", justify="right")
+    table.add_column("all repeats")
+    table.add_row("raw PyTorch", f"{result['raw_median']:.1f}", " ".join(f"{v:.1f}" for v in result["raw_images_per_s"]))
+    table.add_row("harness", f"{result['harness_median']:.1f}", " ".join(f"{v:.1f}" for v in result["harness_images_per_s"]))
+    Console().print(table)
+    Console().print(f"ratio harness / raw: [bold]{result['ratio']:.3f}[/] (trainable: {', '.join(result['trainable_groups'])})")
+    if json_out:
+        json_out.write_text(json.dumps(result, indent=1))
