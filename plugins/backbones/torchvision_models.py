@@ -12,12 +12,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import torch
+from torch import nn
+
 from benchmark.errors import UserError
 from benchmark.plugin_types import Backbone, LayerGroup
 
 
 def _load_weights(model: Any, name: str, backbone: str, weights: str | Path | None) -> str:
-    import torch
     import torchvision
 
     from benchmark.models import weights as local
@@ -52,8 +54,6 @@ def _load_weights(model: Any, name: str, backbone: str, weights: str | Path | No
 
 def _groups(model: Any) -> tuple[list[LayerGroup], Any]:
     """Stem, feature blocks (children of ``features`` or residual stages), head."""
-    from torch import nn
-
     children = [(n, m) for n, m in model.named_children() if any(True for _ in m.parameters())]
     *body, (head_name, head) = children
     groups: list[LayerGroup] = []
@@ -78,8 +78,6 @@ def _groups(model: Any) -> tuple[list[LayerGroup], Any]:
 
 def _new_head(model: Any, num_classes: int) -> None:
     """Replace the last linear layer of the classifier with a fresh ``num_classes`` one."""
-    from torch import nn
-
     *_, (head_name, head) = [(n, m) for n, m in model.named_children() if any(True for _ in m.parameters())]
     if isinstance(head, nn.Linear):
         setattr(model, head_name, nn.Linear(head.in_features, num_classes))
@@ -88,6 +86,21 @@ def _new_head(model: Any, num_classes: int) -> None:
     parent = head.get_submodule(last.rpartition(".")[0]) if "." in last else head
     old = head.get_submodule(last)
     setattr(parent, last.rpartition(".")[2], nn.Linear(old.in_features, num_classes))
+
+
+class GlobalMeanPool(nn.Module):
+    """``AdaptiveAvgPool2d(1)`` as a mean: same result, and its CUDA backward is
+    deterministic (adaptive pooling's is not, and raises under deterministic algorithms)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean(dim=(-2, -1), keepdim=True)
+
+
+def _deterministic_pools(model: Any) -> None:
+    for name, module in list(model.named_modules()):
+        if isinstance(module, nn.AdaptiveAvgPool2d) and module.output_size in (1, (1, 1)):
+            parent = model.get_submodule(name.rpartition(".")[0]) if "." in name else model
+            setattr(parent, name.rpartition(".")[2], GlobalMeanPool())
 
 
 def torchvision_backbone(name: str, num_classes: int, pretrained: bool = False, weights: str | Path | None = None,
@@ -106,6 +119,7 @@ def torchvision_backbone(name: str, num_classes: int, pretrained: bool = False, 
     model = torchvision.models.get_model(name, weights=None)
     source = _load_weights(model, name, label, weights) if pretrained else "none"
     _new_head(model, num_classes)
+    _deterministic_pools(model)
     groups, target = _groups(model)
     check_partition(model, groups)
     return Backbone(model=model, groups=groups, target_layer=target, pretrained=source,
