@@ -203,12 +203,19 @@ def run(
     device: Optional[str] = typer.Option(None, help="Override training.device (cpu, cuda, cuda:1)."),
     max_epochs: Optional[int] = typer.Option(None, min=1, help="Override training.max_epochs."),
     checkpoint_every: float = typer.Option(30.0, min=0.0, help="Seconds between resume checkpoints (0: every epoch)."),
+    executor: str = typer.Option("local", help="local (one run after another here) or ray (one Ray task per run)."),
+    address: Optional[str] = typer.Option(None, help="Ray cluster address (e.g. auto, ray://head:10001); default: start a local instance."),
 ) -> None:
     """Run every cell of a spec's matrix (skipping finished runs) and write its report."""
     from benchmark.runner import run_spec
 
+    if executor not in ("local", "ray"):
+        raise UserError(f"--executor {executor!r}: expected local or ray")
+    if address and executor != "ray":
+        raise UserError("--address only applies with --executor ray")
     loaded = _with_overrides(_load(spec, plugin), weights, device, max_epochs)
-    report = run_spec(loaded, _home(home), reports, console, checkpoint_every_s=checkpoint_every)
+    report = run_spec(loaded, _home(home), reports, console, checkpoint_every_s=checkpoint_every,
+                      executor=executor, address=address)
     console.print(f"report: {report}")
 
 
@@ -221,6 +228,38 @@ def report(spec: Path = typer.Argument(..., help="The spec file (YAML)."), plugi
 
     loaded = _load(spec, plugin)
     console.print(f"report: {rebuild_report(loaded, _home(home), reports)}")
+
+
+@app.command()
+@user_errors
+def compare(
+    results: Path = typer.Argument(..., help="results.json of a report (reports/<spec>/results.json)."),
+    baseline: Path = typer.Option(..., "--baseline", help="Golden file, e.g. tests/golden/fixture.json."),
+    update: bool = typer.Option(False, "--update", help="Rewrite the golden file from RESULTS (keeps its tolerances)."),
+) -> None:
+    """Regression gate: exit 1 with a table of what moved beyond tolerance, 0 otherwise."""
+    from benchmark import regression
+    from benchmark.store import write_json_atomic
+
+    current = regression.read_json(results, "results")
+    if not isinstance(current, list) or not current:
+        raise UserError(f"{results}: expected a non-empty list of run results")
+    if update:
+        old = regression.read_json(baseline, "golden") if baseline.exists() else {}
+        write_json_atomic(baseline, regression.golden_from(current, current[0]["spec"], old.get("tolerances")))
+        console.print(f"wrote {baseline} from {len(current)} run(s): review and commit the diff")
+        return
+    rows = regression.compare(current, regression.read_json(baseline, "golden"))
+    moved = [r for r in rows if r.moved]
+    if moved:
+        table = Table("run", "metric", "baseline", "current", "delta", "tolerance", title="moved beyond tolerance")
+        for r in moved:
+            fmt = lambda v: "–" if v is None else f"{v:.4f}"  # noqa: E731
+            table.add_row(r.run, r.metric, fmt(r.baseline), fmt(r.current), fmt(r.delta), f"{r.tolerance:g}")
+        errors.print(table)
+        errors.print(f"[bold red]regression:[/] {len(moved)} metric(s) moved beyond tolerance against {baseline}")
+        raise typer.Exit(1)
+    console.print(f"[green]no regression[/]: {len(rows)} metric(s) within tolerance of {baseline}")
 
 
 from benchmark.bench import bench_app  # noqa: E402

@@ -29,7 +29,9 @@ def _progress(console: Console) -> Progress:
                     TimeElapsedColumn(), console=console, transient=False)
 
 
-def run_spec(spec: Spec, home: Path, reports_dir: Path, console: Console, checkpoint_every_s: float = 30.0) -> Path:
+def run_spec(spec: Spec, home: Path, reports_dir: Path, console: Console, checkpoint_every_s: float = 30.0,
+             executor: str = "local", address: str | None = None) -> Path:
+    """Run the spec's unfinished runs with the chosen executor, then write the report."""
     from benchmark.execution import execute_run, prepare_data
 
     regs = registries(spec.plugins)
@@ -44,6 +46,15 @@ def run_spec(spec: Spec, home: Path, reports_dir: Path, console: Console, checkp
         if not todo:
             console.print(f"all {len(runs)} run(s) of {spec.name} are already done; rebuilding the report")
         overall = progress.add_task("runs", total=len(runs), completed=len(runs) - len(todo), info="")
+        if executor == "ray" and todo:
+            from benchmark.ray_executor import execute_on_ray
+
+            def on_done(summary: dict[str, Any]) -> None:
+                progress.advance(overall)
+                progress.console.print(f"  done: {summary['label']} (accuracy {summary['accuracy']:.3f})")
+
+            execute_on_ray(spec, todo, home, address, on_done, checkpoint_every_s)
+            todo = []
         for run in todo:
             epochs = progress.add_task(f"  {run.label}", total=spec.training.max_epochs, info="")
 

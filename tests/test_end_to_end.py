@@ -74,3 +74,14 @@ def test_rerun_skips_finished_runs_and_report_rebuilds(first_run: Path) -> None:
 def test_report_without_runs_is_a_clear_error(tmp_path: Path) -> None:
     result = run_cli("report", SPEC, "--home", str(tmp_path / "empty"))
     assert result.code == 2 and "no finished run of spec 'fixture'" in result.stderr
+
+
+def test_ray_executor_gives_the_local_results(first_run: Path, tmp_path: Path) -> None:
+    """Each run as a task on a local Ray instance (2 CPUs): the same results as the local executor."""
+    pytest.importorskip("ray")
+    result = run_cli("run", SPEC, "--executor", "ray", "--home", str(tmp_path / "home"), "--reports", str(tmp_path / "reports"))
+    assert result.code == 0, result.output
+    assert result.stdout.count("done: ") == 2
+    a = json.loads((first_run / "reports" / "fixture" / "results.json").read_text())
+    b = json.loads((tmp_path / "reports" / "fixture" / "results.json").read_text())
+    assert _without_measurements(a) == _without_measurements(b)

@@ -124,6 +124,13 @@ class Report(Strict):
     baselines: list[Literal["petrini-2022", "study"]] = Field(default_factory=lambda: ["petrini-2022", "study"])
 
 
+class Resources(Strict):
+    """What each run asks of a Ray cluster (the local executor ignores it)."""
+
+    cpus: float = Field(1.0, gt=0)
+    gpus: float = Field(0.0, ge=0)
+
+
 class Spec(Strict):
     """A whole benchmark: data, the run matrix, training, explanation and report."""
 
@@ -136,3 +143,4 @@ class Spec(Strict):
     training: Training = Training()
     explain: Explain = Explain()
     report: Report = Report()
+    resources: Resources = Resources()

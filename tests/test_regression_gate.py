@@ -1,0 +1,65 @@
+"""The regression gate trips when a fixture metric moves beyond tolerance, and only then."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmark import regression
+from tests.conftest import run_cli
+
+
+def _result(label: str, accuracy: float, ll: float) -> dict:
+    return {"label": label, "spec": "fixture",
+            "provenance": {"device": "cpu", "versions": {"torch": "x"}},
+            "test": {"accuracy": accuracy, "macro_f1": accuracy, "auc_average": 0.9},
+            "training": {"best_epoch": 10},
+            "localisation": {"explainers": {"gradcam": {"ll": ll}, "random": {"ll": 0.1}}}}
+
+
+@pytest.fixture
+def results() -> list[dict]:
+    return [_result("a / simultaneous", 0.80, 0.50), _result("a / gradual-unfreezing", 0.85, 0.55)]
+
+
+def test_within_tolerance_passes_and_beyond_trips(results: list[dict]) -> None:
+    golden = regression.golden_from(results, "fixture")
+    assert not [r for r in regression.compare(results, golden) if r.moved]
+    nudged = copy.deepcopy(results)
+    nudged[0]["test"]["accuracy"] += 0.03  # inside the 0.06 tolerance
+    assert not [r for r in regression.compare(nudged, golden) if r.moved]
+    moved = copy.deepcopy(results)
+    moved[1]["localisation"]["explainers"]["gradcam"]["ll"] -= 0.2
+    rows = [r for r in regression.compare(moved, golden) if r.moved]
+    assert [(r.run, r.metric) for r in rows] == [("a / gradual-unfreezing", "ll.gradcam")]
+    assert rows[0].delta == pytest.approx(-0.2)
+
+
+def test_a_missing_or_new_run_trips(results: list[dict]) -> None:
+    golden = regression.golden_from(results, "fixture")
+    rows = [r for r in regression.compare(results[:1], golden) if r.moved]
+    assert [(r.run, r.metric) for r in rows] == [("a / gradual-unfreezing", "(run)")]
+
+
+def test_cli_gate_exit_codes_and_table(results: list[dict], tmp_path: Path) -> None:
+    current, golden = tmp_path / "results.json", tmp_path / "golden.json"
+    current.write_text(json.dumps(results))
+    assert run_cli("compare", str(current), "--baseline", str(golden), "--update").code == 0
+    assert run_cli("compare", str(current), "--baseline", str(golden)).code == 0
+    perturbed = copy.deepcopy(results)
+    perturbed[0]["test"]["accuracy"] = 0.5
+    current.write_text(json.dumps(perturbed))
+    tripped = run_cli("compare", str(current), "--baseline", str(golden))
+    assert tripped.code == 1
+    assert "moved beyond tolerance" in tripped.stderr and "accuracy" in tripped.stderr and "-0.3000" in tripped.stderr
+    missing = run_cli("compare", str(tmp_path / "absent.json"), "--baseline", str(golden))
+    assert missing.code == 2 and "no such results file" in missing.stderr
+
+
+def test_committed_golden_matches_the_fixture_spec() -> None:
+    golden = json.loads((Path(__file__).parent / "golden" / "fixture.json").read_text())
+    assert golden["spec"] == "fixture" and len(golden["runs"]) == 2
+    assert set(golden["tolerances"]) == set(regression.DEFAULT_TOLERANCES)
