@@ -8,7 +8,7 @@ TORCH ?= torch==2.14.1 torchvision==0.29.1
 SPEC ?= specs/fixture.yaml
 BIN := $(VENV)/bin
 
-.PHONY: install run test test-fast clean
+.PHONY: install run test test-fast regression golden docker-smoke clean
 
 install: $(VENV)/.installed
 
@@ -28,6 +28,20 @@ test: install
 
 test-fast: install
 	$(BIN)/python -m pytest -m "not slow"
+
+# The regression gate: the fixture numbers against the committed golden file.
+regression: install
+	$(BIN)/cbis-bench run specs/fixture.yaml
+	$(BIN)/cbis-bench compare reports/fixture/results.json --baseline tests/golden/fixture.json
+
+# Rewrite the golden file from a fresh fixture run (commit it: reviewers see the diff).
+golden: install
+	$(BIN)/cbis-bench run specs/fixture.yaml
+	$(BIN)/cbis-bench compare reports/fixture/results.json --baseline tests/golden/fixture.json --update
+
+# Build the Docker image and run the fixture spec twice inside it (needs root for dockerd).
+docker-smoke:
+	scripts/docker-smoke.sh
 
 clean:
 	rm -rf .cbis-bench reports/*/ .pytest_cache

@@ -263,8 +263,10 @@ def compare(
 
 
 from benchmark.bench import bench_app  # noqa: E402
+from benchmark.commands.weights import weights_app  # noqa: E402
 
 app.add_typer(bench_app)
+app.add_typer(weights_app)
 
 
 def main() -> None:

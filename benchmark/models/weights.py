@@ -51,7 +51,9 @@ def find_local(model_name: str, url: str | None) -> Path | None:
 
 
 def missing_message(backbone: str, model_name: str, url: str | None) -> str:
-    where = os.environ.get(WEIGHTS_DIR_ENV) or "~/.cache/torch/hub/checkpoints"
+    import torch.hub
+
+    where = os.environ.get(WEIGHTS_DIR_ENV) or str(Path(torch.hub.get_dir()) / "checkpoints")
     expected = url_file_name(url) or f"{model_name}.pth"
     source = f" (download it from {url})" if url else ""
     return (

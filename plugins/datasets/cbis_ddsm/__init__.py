@@ -35,10 +35,13 @@ class CbisDdsm:
         self.cache_dir = cache_dir
 
     def layout(self) -> str:
-        if not self.root.is_dir():
+        if not self.root.is_dir() or not any(self.root.iterdir()):
+            in_docker = os.environ.get("CBIS_BENCH_IN_DOCKER") == "1"
             raise UserError(
-                f"dataset.options.root: {self.root} is not a folder",
-                hint="Point it at the CBIS-DDSM tree (set CBIS_DDSM_ROOT, or mount it at /data in Docker).",
+                f"dataset.options.root: {self.root} is {'empty' if self.root.is_dir() else 'not a folder'}",
+                hint=(f"Mount your CBIS-DDSM tree there: docker run -v /path/to/CBIS-DDSM:{self.root} ..."
+                      if in_docker else "Point it at the CBIS-DDSM tree (set CBIS_DDSM_ROOT, or pass a spec whose "
+                      "dataset.options.root names it)."),
             )
         if self.options.layout != "auto":
             return self.options.layout
