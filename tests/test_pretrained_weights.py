@@ -16,7 +16,7 @@ import torch
 
 from benchmark.errors import UserError
 from benchmark.plugin_loading import registries
-from tests.conftest import ROOT, run_cli
+from tests.conftest import run_cli
 
 MOBILENET_FILE = "mobilenet_v2-b0353104.pth"
 

@@ -50,7 +50,7 @@ def test_lazy_reference_is_imported_on_first_use() -> None:
     assert entry.obj([1]) == "[1]"
     broken = _entry("broken", target="no_such_module_xyz:thing")
     with pytest.raises(UserError, match="could not be loaded"):
-        broken.obj
+        _ = broken.obj
 
 
 def test_builtins_register_every_kind_through_entry_points() -> None:
