@@ -72,12 +72,25 @@ def binarise(mask: np.ndarray) -> np.ndarray:
     return cv2.threshold(source, MASK_THRESHOLD, 1, cv2.THRESH_BINARY)[1]
 
 
-def find_lesion(binary: np.ndarray) -> LesionRegion | None:
-    """The lesion of a 0/1 mask, or None when the mask is empty."""
-    x, y, w, h = cv2.boundingRect(binary)
-    if w == 0 or h == 0:
+def _nonzero_rect(image: np.ndarray) -> Box | None:
+    x, y, w, h = cv2.boundingRect(image)
+    return Box(y, x, y + h, x + w) if w and h else None
+
+
+def find_lesion(mask: np.ndarray) -> LesionRegion | None:
+    """The lesion of a mask (pixels above :data:`MASK_THRESHOLD`), or None when there is none.
+
+    Only the rectangle holding the mask's non-zero pixels is thresholded and labelled."""
+    outer = _nonzero_rect(mask.view(np.uint8) if mask.dtype == bool else mask)
+    if outer is None:
         return None
-    n, _, stats, _ = cv2.connectedComponentsWithStats(binary[y : y + h, x : x + w], connectivity=8)
+    binary = binarise(mask[outer.y0 : outer.y1, outer.x0 : outer.x1])
+    inner = _nonzero_rect(binary)  # lossy masks: faint pixels around the lesion are not lesion
+    if inner is None:
+        return None
+    y, x = outer.y0 + inner.y0, outer.x0 + inner.x0
+    h, w = inner.height, inner.width
+    n, _, stats, _ = cv2.connectedComponentsWithStats(binary[inner.y0 : inner.y1, inner.x0 : inner.x1], connectivity=8)
     areas = stats[1:, cv2.CC_STAT_AREA]
     real = np.flatnonzero(areas >= NOISE_FRACTION * areas.max()) + 1
 
@@ -96,10 +109,11 @@ def expand(box: Box, margin: float, shape: tuple[int, int]) -> Box:
 
 
 def crop_resized(image: np.ndarray, box: Box, size: int, is_mask: bool = False) -> np.ndarray:
+    """``box`` of ``image`` resized to ``size`` x ``size``; for a mask, thresholded first
+    and returned as booleans."""
     region = image[box.y0 : box.y1, box.x0 : box.x1]
     if is_mask:
-        out = cv2.resize(region.astype(np.uint8), (size, size), interpolation=cv2.INTER_NEAREST)
-        return out.astype(bool)
+        return cv2.resize(binarise(region), (size, size), interpolation=cv2.INTER_NEAREST).astype(bool)
     interp = cv2.INTER_AREA if region.shape[0] >= size else cv2.INTER_LINEAR
     return cv2.resize(region, (size, size), interpolation=interp)
 

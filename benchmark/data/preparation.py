@@ -26,7 +26,7 @@ from benchmark.data.audit import Audit
 from benchmark.data.catalogue import Catalogue, ImageRecord, Lesion
 from benchmark.data.classes import CLASSES
 from benchmark.data.parallel import Progress, run_parallel, worker_state
-from benchmark.data.patches import Box, background_boxes, binarise, crop_resized, expand, find_lesion
+from benchmark.data.patches import Box, background_boxes, crop_resized, expand, find_lesion
 from benchmark.data.patchset import MANIFEST_COLUMNS, PatchSet
 from benchmark.errors import UserError
 from benchmark.runs import stable_hash
@@ -81,7 +81,7 @@ def _fit_mask(mask: np.ndarray, shape: tuple[int, int], where: str, audit: Audit
 
 
 def _lesion_mask(dataset: Any, lesion: Lesion, shape: tuple[int, int], audit: Audit) -> np.ndarray | None:
-    """The lesion's 0/1 mask at the image's size, or None (the reason is in the audit)."""
+    """The lesion's mask as decoded, at the image's size, or None (the reason is in the audit)."""
     where = f"{lesion.row}: {lesion.mask_path}"
     try:
         raw = dataset.read_mask(Path(lesion.mask_path))
@@ -89,7 +89,7 @@ def _lesion_mask(dataset: Any, lesion: Lesion, shape: tuple[int, int], audit: Au
         audit.event(MASK_UNREADABLE, where, str(exc), effect="dropped")
         return None
     audit.count("masks decoded", effect="read")
-    return _fit_mask(binarise(raw), shape, where, audit)
+    return _fit_mask(raw, shape, where, audit)
 
 
 def _prepare_image(record: ImageRecord) -> _ImagePatches:
@@ -182,6 +182,12 @@ def _assemble(results: list[_ImagePatches], catalogue: Catalogue, records: list[
     return PatchSet(images, masks, table, audit, key)
 
 
+def _main_losses(audit: Audit, n: int = 3) -> str:
+    """The most frequent reasons something was dropped, for a message."""
+    dropped = sorted(((c, k) for k, c in audit.counts.items() if audit.effects.get(k) == "dropped"), reverse=True)
+    return "; ".join(f"{k}: {c}" for c, k in dropped[:n]) or "nothing was dropped"
+
+
 def prepare(dataset: Any, catalogue: Catalogue, params: PatchParams, cache_dir: Path, *,
             workers: int | None = None, progress: Progress | None = None, use_cache: bool = True) -> tuple[PatchSet, bool]:
     """The patch set for this catalogue and parameters, from the cache when it is there.
@@ -189,7 +195,7 @@ def prepare(dataset: Any, catalogue: Catalogue, params: PatchParams, cache_dir: 
     writing the cache (benchmarks)."""
     if not catalogue.records:
         raise UserError(
-            f"{catalogue.source}: no mammogram could be resolved from the case CSVs",
+            f"{catalogue.source}: no mammogram could be resolved from the case CSVs ({_main_losses(catalogue.audit)})",
             hint="Is this the root of a CBIS-DDSM tree (the Kaggle folder holding csv/ and jpeg/, or a TCIA "
                  "download with its case CSVs)? The audit's first events say what was looked for.",
         )
@@ -200,7 +206,8 @@ def prepare(dataset: Any, catalogue: Catalogue, params: PatchParams, cache_dir: 
     results = run_parallel(_prepare_image, records, (dataset, params), workers=workers, progress=progress)
     patches = _assemble(results, catalogue, records, params, key)
     if len(patches) == 0:
-        raise UserError(f"{catalogue.source}: no patch could be cut from {len(records)} mammograms (see the audit)")
+        raise UserError(f"{catalogue.source}: no patch could be cut from {len(records)} mammograms "
+                        f"({_main_losses(patches.audit)})")
     if not use_cache:
         return patches, False
     cache.store(cache_dir, patches)
