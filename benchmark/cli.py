@@ -169,10 +169,14 @@ def fixture(
 
 
 def _print_audit(audit: Any) -> None:
-    table = Table("preparation audit", "count")
-    for key, value in sorted(audit.counts.items()):
-        table.add_row(key, str(value))
+    from benchmark.report.audit_section import effect_rows, summary_lines
+
+    table = Table("effect", "preparation audit", "count")
+    for effect, key, value in effect_rows(audit):
+        table.add_row(effect, key, str(value), style="red" if effect == "dropped" else None)
     console.print(table)
+    for line in summary_lines(audit):
+        console.print(line, highlight=False)
 
 
 @app.command()

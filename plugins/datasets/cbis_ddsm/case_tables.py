@@ -51,6 +51,22 @@ def normalise_column(name: str) -> str:
     return "_".join(str(name).strip().lower().split())
 
 
+#: ranges of the BI-RADS fields; the real CSVs hold a few values outside (density 0, subtlety 0)
+VALID_VALUES = {"breast_density": range(1, 5), "subtlety": range(1, 6)}
+
+
+def _note_invalid_values(table: pd.DataFrame, file_name: str, audit: Audit) -> None:
+    """Count values outside their range (kept as they are: no patch depends on them)."""
+    for column, valid in VALID_VALUES.items():
+        if column not in table.columns:
+            continue
+        allowed = {str(v) for v in valid}
+        for row, value in zip(table["source_row"], table[column]):
+            if value not in allowed:
+                audit.event(f"{column} outside {valid.start}-{valid.stop - 1} (kept, unused)", f"{file_name} row {row}",
+                            repr(value))
+
+
 def read_case_table(path: Path, lesion_kind: str, split: str, audit: Audit) -> pd.DataFrame | None:
     """One case CSV as a normalised table with parsed paths, or None (named in the audit)."""
     try:
@@ -75,6 +91,7 @@ def read_case_table(path: Path, lesion_kind: str, split: str, audit: Audit) -> p
     for role, column in PATH_COLUMNS.items():
         table[f"{role}_path"] = table[column].map(DicomPath.parse)
     audit.count("case rows read", len(table), effect="read")
+    _note_invalid_values(table, path.name, audit)
     audit.notes.setdefault("rows per file", {})[path.name] = len(table)
     return table
 

@@ -3,6 +3,7 @@ DICOM, the series description and patient id (pydicom stops before the pixel dat
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,7 +52,9 @@ def jpeg_header(path: Path) -> FileHeader:
 
 def dicom_header(path: Path) -> FileHeader:
     try:
-        ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=_DICOM_TAGS)
+        with warnings.catch_warnings():  # a damaged file is reported in the audit, not as a warning
+            warnings.simplefilter("ignore")
+            ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=_DICOM_TAGS)
         rows, columns = int(ds.Rows), int(ds.Columns)
     except Exception as exc:
         raise UnreadableFile(f"{path}: not a readable DICOM file ({exc.__class__.__name__}: {exc})") from None

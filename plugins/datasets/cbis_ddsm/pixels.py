@@ -15,6 +15,7 @@ pixel is lesion (255). Errors raise ``ValueError`` naming the file.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Literal
 
@@ -25,9 +26,16 @@ import pydicom
 Intensity = Literal["bit-depth", "min-max"]
 
 
+#: a complete JPEG ends with its end-of-image marker (allowing a little padding after it)
+_EOI, _EOI_WINDOW = b"\xff\xd9", 4096
+
+
 def read_jpeg(path: Path) -> np.ndarray:
-    """A grayscale uint8 array; raises ``ValueError`` naming the file when it cannot be decoded."""
+    """A grayscale uint8 array; raises ``ValueError`` naming the file when it cannot be
+    decoded or is truncated (some OpenCV builds decode a truncated file as grey)."""
     data = np.fromfile(path, np.uint8)
+    if data.size and _EOI not in data[-_EOI_WINDOW:].tobytes():
+        raise ValueError(f"{path}: truncated JPEG (no end-of-image marker)")
     image = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE) if data.size else None
     if image is None:
         raise ValueError(f"{path}: not a decodable image")
@@ -36,8 +44,10 @@ def read_jpeg(path: Path) -> np.ndarray:
 
 def _dicom_pixels(path: Path) -> tuple[np.ndarray, pydicom.Dataset]:
     try:
-        ds = pydicom.dcmread(path)
-        pixels = ds.pixel_array
+        with warnings.catch_warnings():  # a damaged file is reported in the audit, not as a warning
+            warnings.simplefilter("ignore")
+            ds = pydicom.dcmread(path)
+            pixels = ds.pixel_array
     except Exception as exc:
         raise ValueError(f"{path}: not a decodable DICOM image ({exc.__class__.__name__}: {exc})") from None
     if pixels.ndim != 2:
