@@ -13,12 +13,11 @@ second, which a cache hit should not pay again.
 
 from __future__ import annotations
 
+from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import sklearn
-from sklearn.model_selection import GroupKFold, StratifiedGroupKFold, train_test_split
 
 from benchmark.data import cache
 from benchmark.data.patchset import PatchSet
@@ -31,6 +30,8 @@ SPLIT_VERSION = 1
 
 def assign_validation(table: pd.DataFrame, params: ValidationSplit) -> tuple[pd.Series, str]:
     """A ``train`` / ``val`` / ``test`` label per patch (in ``table`` order) and the method used."""
+    from sklearn.model_selection import GroupKFold, StratifiedGroupKFold, train_test_split  # ~1 s to import
+
     out = table["split"].astype(str).copy()
     train = np.flatnonzero(out.to_numpy() == "train")
     if len(train) < 2:
@@ -59,7 +60,7 @@ def assign_validation(table: pd.DataFrame, params: ValidationSplit) -> tuple[pd.
 def validation_split(patches: PatchSet, params: ValidationSplit, cache_dir: Path) -> tuple[np.ndarray, str]:
     """:func:`assign_validation` of a patch set, computed once per cache entry."""
     name = "validation-" + stable_hash({"params": params.model_dump(), "version": SPLIT_VERSION,
-                                        "scikit-learn": sklearn.__version__})
+                                        "scikit-learn": version("scikit-learn")})
 
     def compute() -> dict[str, object]:
         split, method = assign_validation(patches.table, params)
