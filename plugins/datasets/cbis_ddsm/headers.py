@@ -7,7 +7,6 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-import pydicom
 from PIL import Image
 
 DICOM_SUFFIXES = (".dcm", ".dicom")
@@ -51,6 +50,8 @@ def jpeg_header(path: Path) -> FileHeader:
 
 
 def dicom_header(path: Path) -> FileHeader:
+    import pydicom  # here, not at the top: `cbis-bench validate` imports this module
+
     try:
         with warnings.catch_warnings():  # a damaged file is reported in the audit, not as a warning
             warnings.simplefilter("ignore")

@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import cv2
 import numpy as np
-import pydicom
 
 Intensity = Literal["bit-depth", "min-max"]
 
@@ -42,7 +41,9 @@ def read_jpeg(path: Path) -> np.ndarray:
     return image
 
 
-def _dicom_pixels(path: Path) -> tuple[np.ndarray, pydicom.Dataset]:
+def _dicom_pixels(path: Path) -> tuple[np.ndarray, Any]:
+    import pydicom  # here, not at the top: `cbis-bench validate` imports this module
+
     try:
         with warnings.catch_warnings():  # a damaged file is reported in the audit, not as a warning
             warnings.simplefilter("ignore")
