@@ -15,8 +15,7 @@ from benchmark.data.patchset import PatchSet
 from benchmark.data.preparation import MASK_ASPECT, MASK_RESIZED, prepare
 from benchmark.errors import UserError
 from benchmark.spec.schema import PatchParams
-from plugins.datasets.cbis_ddsm import CbisDdsm
-from plugins.datasets.cbis_ddsm import resolve
+from plugins.datasets.cbis_ddsm import CbisDdsm, resolve
 from plugins.datasets.cbis_ddsm.resolve import COLUMNS_SWAPPED, NAMES_SWAPPED
 
 LAYOUTS = ("kaggle", "tcia-classic", "tcia-descriptive")

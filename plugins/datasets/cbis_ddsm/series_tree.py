@@ -13,7 +13,7 @@ from typing import Iterator, Protocol
 
 from benchmark.data.audit import Audit
 from plugins.datasets.cbis_ddsm.case_tables import DicomPath
-from plugins.datasets.cbis_ddsm.headers import FileHeader
+from plugins.datasets.cbis_ddsm.headers import DICOM_SUFFIXES, FileHeader
 
 FOLDER_UNREADABLE = "folder unreadable"
 
@@ -29,6 +29,15 @@ class SeriesTree(Protocol):
 
     def description(self, path: Path, header: FileHeader) -> tuple[str, str] | None:
         """(SeriesDescription, detail for messages) of a file, or None when unknown."""
+
+
+class DicomTree:
+    """What both TCIA layouts share: DICOM files, each describing itself in its header."""
+
+    suffixes = DICOM_SUFFIXES
+
+    def description(self, path: Path, header: FileHeader) -> tuple[str, str] | None:
+        return header.description, f"PatientID {header.patient_id}"
 
 
 def subfolders(folder: Path, audit: Audit) -> list[os.DirEntry[str]]:

@@ -14,8 +14,7 @@ from pathlib import Path
 
 from benchmark.data.audit import Audit
 from plugins.datasets.cbis_ddsm.case_tables import DicomPath
-from plugins.datasets.cbis_ddsm.headers import DICOM_SUFFIXES, FileHeader
-from plugins.datasets.cbis_ddsm.series_tree import series_folders
+from plugins.datasets.cbis_ddsm.series_tree import DicomTree, series_folders
 
 UID = re.compile(r"^\d+(\.\d+)+$")
 
@@ -25,9 +24,8 @@ def dicom_root(root: Path) -> Path:
     return root / "CBIS-DDSM" if (root / "CBIS-DDSM").is_dir() else root
 
 
-class ClassicTree:
+class ClassicTree(DicomTree):
     name = "tcia-classic"
-    suffixes = DICOM_SUFFIXES
     csv_file_names = True
 
     def __init__(self, root: Path, audit: Audit, csv_dir: Path | None) -> None:
@@ -39,6 +37,3 @@ class ClassicTree:
 
     def folder(self, cell: DicomPath) -> Path | None:
         return self._folders.get(cell.series_uid)
-
-    def description(self, path: Path, header: FileHeader) -> tuple[str, str] | None:
-        return header.description, f"PatientID {header.patient_id}"

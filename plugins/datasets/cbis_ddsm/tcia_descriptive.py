@@ -17,8 +17,7 @@ import pandas as pd
 
 from benchmark.data.audit import Audit
 from plugins.datasets.cbis_ddsm.case_tables import DicomPath
-from plugins.datasets.cbis_ddsm.headers import DICOM_SUFFIXES, FileHeader
-from plugins.datasets.cbis_ddsm.series_tree import series_folders
+from plugins.datasets.cbis_ddsm.series_tree import DicomTree, series_folders
 from plugins.datasets.cbis_ddsm.tcia_classic import dicom_root
 
 METADATA = "metadata.csv"
@@ -43,9 +42,8 @@ def _metadata_folders(path: Path, audit: Audit) -> dict[str, Path]:
             for uid, loc in zip(table["Series UID"], table["File Location"])}
 
 
-class DescriptiveTree:
+class DescriptiveTree(DicomTree):
     name = "tcia-descriptive"
-    suffixes = DICOM_SUFFIXES
     csv_file_names = False
 
     def __init__(self, root: Path, audit: Audit, csv_dir: Path | None) -> None:
@@ -75,6 +73,3 @@ class DescriptiveTree:
         self.audit.event("series matched by folder name (not in metadata.csv)", str(found[0]), cell.series_uid,
                          effect="repaired")
         return found[0]
-
-    def description(self, path: Path, header: FileHeader) -> tuple[str, str] | None:
-        return header.description, f"PatientID {header.patient_id}"
