@@ -19,7 +19,7 @@ from benchmark import provenance
 from benchmark.data.classes import CLASSES
 from benchmark.data.patchset import PatchSet
 from benchmark.data.preparation import prepare
-from benchmark.data.splits import assign_validation
+from benchmark.data.splits import validation_split
 from benchmark.plugin_loading import Registries
 from benchmark.runs import RunConfig, spec_hash, stable_hash
 from benchmark.spec.schema import Spec
@@ -64,8 +64,8 @@ def prepare_data(spec: Spec, regs: Registries, cache_dir: Path, progress: Progre
     dataset = make_dataset(spec, regs, cache_dir)
     catalogue = dataset.catalogue()
     patches, hit = prepare(dataset, catalogue, spec.dataset.patches, cache_dir, workers=workers, progress=progress)
-    split, method = assign_validation(patches.table, spec.dataset.validation)
-    return PreparedData(patches, split.to_numpy().astype(str), method, hit, time.perf_counter() - start)
+    split, method = validation_split(patches, spec.dataset.validation, cache_dir)
+    return PreparedData(patches, split, method, hit, time.perf_counter() - start)
 
 
 def weights_hash(model: Any) -> str:

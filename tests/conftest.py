@@ -1,4 +1,4 @@
-"""Shared fixtures: generated CBIS-DDSM-like trees, a throwaway home, a CLI runner."""
+"""Shared fixtures: generated CBIS-DDSM-like trees (every layout), a throwaway home, a CLI runner."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from benchmark.fixture import FixtureConfig, generate_tree
 
 ROOT = Path(__file__).resolve().parent.parent
-REAL_CSV_DIR = ROOT.parent / "shared" / "data" / "cbis-ddsm-csv"
+REAL_CSV_DIR = ROOT / "tests" / "data" / "cbis-ddsm-csv"  # a committed copy (see its README)
 CLI = [sys.executable, "-m", "benchmark.cli"]
 
 
@@ -39,6 +39,14 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
 def small_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 40-mammogram Kaggle-layout tree, seed 3."""
     return generate_tree(tmp_path_factory.mktemp("trees") / "small", FixtureConfig(seed=3, images=40))
+
+
+@pytest.fixture(scope="session")
+def layout_trees(tmp_path_factory: pytest.TempPathFactory, small_tree: Path) -> dict[str, Path]:
+    """The seed-3, 40-mammogram tree in each of the three layouts (Kaggle: ``small_tree``)."""
+    base = tmp_path_factory.mktemp("layouts")
+    return {"kaggle": small_tree, **{layout: generate_tree(base / layout, FixtureConfig(seed=3, images=40, layout=layout))
+                                     for layout in ("tcia-classic", "tcia-descriptive")}}
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The generated tree looks like the Kaggle release, quirks included, and is
+"""The generated trees look like the Kaggle and TCIA releases, quirks included, and are
 byte-identical for the same seed."""
 
 from __future__ import annotations
@@ -6,11 +6,16 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import cv2
+import numpy as np
+import pydicom
+import pytest
 
 from benchmark.fixture import FixtureConfig, generate_tree
+from benchmark.fixture.case_csv import CSV_NAMES
 from benchmark.fixture.kaggle import DICOM_INFO_COLUMNS
 
 
@@ -51,7 +56,7 @@ def test_kaggle_layout_and_case_csv_quirks(small_tree: Path) -> None:
 
 def test_every_planted_quirk_is_recorded(small_tree: Path) -> None:
     truth = json.loads((small_tree / "fixture-truth.json").read_text())
-    for quirk in ("crop-own-series", "columns-swapped", "mask-size-mismatch", "mask-aspect-mismatch",
+    for quirk in ("crop-own-series", "columns-swapped", "files-swapped", "mask-size-mismatch", "mask-aspect-mismatch",
                   "mask-description-empty", "full-description-empty", "density-zero", "subtlety-zero",
                   "patient-in-both-splits", "mixed-pathology", "several-abnormalities"):
         assert truth["quirks"].get(quirk, 0) >= 1, quirk
@@ -84,3 +89,40 @@ def test_confounded_variant_differs_only_where_it_should(tmp_path: Path) -> None
         assert len(full) == 1
         # the class is drawn differently; background-only mammograms stay identical
         assert (a[full[0]] != b[full[0]]) == classed, series
+
+
+@pytest.mark.parametrize("layout", ["tcia-classic", "tcia-descriptive"])
+def test_tcia_trees_are_byte_identical_for_the_same_seed(layout: str, tmp_path: Path) -> None:
+    first = generate_tree(tmp_path / "a", FixtureConfig(seed=5, images=8, layout=layout), workers=1)
+    again = generate_tree(tmp_path / "b", FixtureConfig(seed=5, images=8, layout=layout))
+    assert _digest(first) == _digest(again)
+
+
+def test_classic_tree_keeps_the_release_names_and_swaps(layout_trees: dict[str, Path]) -> None:
+    root = layout_trees["tcia-classic"]
+    truth = json.loads((root / "fixture-truth.json").read_text())
+    files = sorted(root.glob("CBIS-DDSM/*/*/*/*.dcm"))
+    assert files and {p.name for p in files} == {"000000.dcm", "000001.dcm"}
+    assert sorted(p.name for p in root.glob("*.csv")) == sorted(CSV_NAMES.values())
+    full = pydicom.dcmread(next(root.glob(f"CBIS-DDSM/*/*/{truth['lesions'][0]['series_uid']}/000000.dcm")))
+    assert (full.BitsStored, full.PhotometricInterpretation, full.pixel_array.dtype) == (16, "MONOCHROME2", np.uint16)
+    swapped = next(l for l in truth["lesions"] if "files-swapped" in l["quirks"])
+    with open(root / CSV_NAMES[(swapped["lesion_type"], swapped["split"])], newline="") as fh:
+        row = next(r for r in csv.DictReader(fh) if r["image file path"].split("/")[2] == swapped["series_uid"])
+    named_mask = pydicom.dcmread(root / "CBIS-DDSM" / row["ROI mask file path"].strip())
+    named_crop = pydicom.dcmread(root / "CBIS-DDSM" / row["cropped image file path"].strip())
+    assert named_mask.SeriesDescription == "cropped images" and named_mask.BitsStored == 16  # the CSV is wrong here
+    assert named_crop.SeriesDescription == "ROI mask images" and set(np.unique(named_crop.pixel_array)) <= {0, 255}
+
+
+def test_descriptive_tree_has_nbia_folders_and_metadata(layout_trees: dict[str, Path]) -> None:
+    root = layout_trees["tcia-descriptive"]
+    with open(root / "metadata.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {"Series UID", "File Location", "Series Description", "Number of Images"} <= set(rows[0])
+    for row in rows:
+        folder = root.joinpath(*row["File Location"].split("\\"))
+        assert re.fullmatch(r"\d{2}-\d{2}-\d{4}-DDSM-\d{5}", folder.parent.name), folder
+        assert folder.name == f"1.000000-{row['Series Description'] or 'NA'}-{row['Series UID'][-5:]}"
+        assert sorted(p.name for p in folder.iterdir()) == [f"1-{k}.dcm" for k in range(1, int(row["Number of Images"]) + 1)]
+    assert any(r["Series Description"] == "" for r in rows)  # the release's empty descriptions

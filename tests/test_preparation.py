@@ -1,18 +1,16 @@
-"""From a generated tree to patches: the reader resolves every row, the audit counts
-every planted quirk, boxes match the truth, the cache hits, bad input is counted."""
+"""From a generated tree to patches: boxes match the drawn truth, background windows
+avoid every lesion, the cache hits, the number of workers does not matter. (Every
+layout and quirk: test_readers.py; bad input: test_bad_input.py.)"""
 
 from __future__ import annotations
 
 import json
-import shutil
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from benchmark.data.preparation import prepare
-from benchmark.errors import UserError
 from benchmark.spec.schema import PatchParams
 from plugins.datasets.cbis_ddsm import CbisDdsm
 
@@ -25,25 +23,6 @@ def _dataset(root: Path, tmp_path: Path) -> CbisDdsm:
 
 def _truth(root: Path) -> dict:
     return json.loads((root / "fixture-truth.json").read_text())
-
-
-def test_catalogue_resolves_rows_and_audits_the_quirks(small_tree: Path, tmp_path: Path) -> None:
-    truth = _truth(small_tree)
-    cat = _dataset(small_tree, tmp_path).catalogue()
-    counts = cat.audit.counts
-    n_rows = len(truth["lesions"])
-    assert counts["case rows read"] == n_rows
-    assert counts["rows resolved: full mammogram"] == n_rows
-    assert counts["rows resolved: ROI mask"] == n_rows
-    assert counts["mammograms resolved"] == truth["mammograms"]
-    q = truth["quirks"]
-    assert counts["crops in a series of their own"] == q["crop-own-series"]
-    assert counts["crop/mask columns swapped (mask found in the crop column's series)"] == q["columns-swapped"]
-    assert counts["empty SeriesDescription recovered (mask)"] == q["mask-description-empty"]
-    assert counts["empty SeriesDescription recovered (full)"] == q["full-description-empty"]
-    assert counts["mammograms with mixed pathology"] == q["mixed-pathology"]
-    assert counts["mammograms with several lesions"] == q["several-abnormalities"]
-    assert counts["patients in both official train and test"] == q["patient-in-both-splits"]
 
 
 def test_patches_match_the_truth(small_tree: Path, tmp_path: Path) -> None:
@@ -96,43 +75,5 @@ def test_second_preparation_hits_the_cache_and_workers_do_not_matter(small_tree:
     assert not hit and parallel.content_hash() == first.content_hash()
     changed, hit = prepare(ds, ds.catalogue(), PARAMS.model_copy(update={"size": 32}), tmp_path / "cache")
     assert not hit and changed.images.shape[1:] == (32, 32)
-
-
-def test_bad_files_are_named_counted_and_skipped(small_tree: Path, tmp_path: Path) -> None:
-    root = tmp_path / "broken"
-    shutil.copytree(small_tree, root)
-    truth = _truth(root)
-    lesions = [l for l in truth["lesions"] if l["class"] and not l["quirks"]]
-    corrupt = next(root.glob(f"jpeg/{lesions[0]['series_uid']}/*.jpg"))
-    corrupt.write_bytes(b"not a jpeg at all")
-    missing = lesions[3]["series_uid"]
-    shutil.rmtree(root / "jpeg" / missing)
-    ds = _dataset(root, tmp_path)
-    cat = ds.catalogue()
-    patches, _ = prepare(ds, cat, PARAMS, tmp_path / "cache")
-    counts = patches.audit.counts
-    assert counts["full mammogram missing: row skipped"] >= 1
-    assert any(e["kind"] == "full mammogram missing: row skipped" and missing in e["detail"] for e in patches.audit.events)
-    unreadable = counts.get("file unreadable (header)", 0) + counts.get("mammogram unreadable: dropped with its lesions", 0)
-    assert unreadable >= 1
-    assert any(str(corrupt) in e["where"] for e in patches.audit.events)
-    assert len(patches.table) > 0
-
-
-def test_csv_missing_a_column_is_skipped_and_named(small_tree: Path, tmp_path: Path) -> None:
-    root = tmp_path / "nocol"
-    shutil.copytree(small_tree, root)
-    path = root / "csv" / "calc_case_description_test_set.csv"
-    path.write_text(path.read_text().replace("pathology", "pathologie", 1))
-    cat = _dataset(root, tmp_path).catalogue()
-    event = next(e for e in cat.audit.events if e["kind"] == "case CSV missing columns: file skipped")
-    assert event["where"].endswith("calc_case_description_test_set.csv") and event["detail"] == "pathology"
-    assert cat.records
-
-
-def test_wrong_folder_fails_with_one_clear_message(tmp_path: Path) -> None:
-    (tmp_path / "photos").mkdir()
-    with pytest.raises(UserError, match="does not look like a CBIS-DDSM tree"):
-        _dataset(tmp_path / "photos", tmp_path).catalogue()
-    with pytest.raises(UserError, match="is not a folder"):
-        _dataset(tmp_path / "nowhere", tmp_path).catalogue()
+    union, hit = prepare(ds, ds.catalogue(), PARAMS.model_copy(update={"lesion_box": "union"}), tmp_path / "cache")
+    assert not hit and union.key != first.key

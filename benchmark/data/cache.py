@@ -13,6 +13,7 @@ import os
 import shutil
 import uuid
 from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -34,6 +35,24 @@ def load(cache_dir: Path, key: str) -> PatchSet | None:
     table = pd.read_csv(folder / "manifest.csv", dtype={"patient_id": str, "image_id": str, "abnormality_id": str})
     audit = Audit.from_dict(json.loads((folder / "audit.json").read_text()))
     return PatchSet(images, masks, table, audit, key)
+
+
+def derived(cache_dir: Path, key: str, name: str, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """A JSON-able result derived from the patch set ``key`` alone (its validation split,
+    say), kept in that entry so it is computed once; computed and not kept when the
+    entry is not in the cache."""
+    folder = cache_path(cache_dir, key)
+    path = folder / f"{name}.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        pass
+    value = compute()
+    if (folder / "manifest.csv").exists():
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+        tmp.write_text(json.dumps(value))
+        os.replace(tmp, path)
+    return value
 
 
 def store(cache_dir: Path, patches: PatchSet) -> Path:

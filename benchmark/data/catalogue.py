@@ -40,29 +40,58 @@ class ImageRecord:
     background_source: bool  # a BENIGN_WITHOUT_CALLBACK image: background patches come from here
     meta: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ImageRecord":
+        return cls(**{**data, "lesions": tuple(Lesion(**lesion) for lesion in data["lesions"])})
+
 
 @dataclass
 class Catalogue:
+    """``reader``: whatever the plugin's pixel decoding depends on (e.g. a 16- to 8-bit
+    rule), so patches decoded another way never share a cache entry. ``source_digest``:
+    a digest of every source file's path, size and modification time, when the plugin
+    has one (it then stands in for stat-ing each file again)."""
+
     records: list[ImageRecord]
     audit: Audit = field(default_factory=Audit)
     source: str = ""
+    reader: dict[str, Any] = field(default_factory=dict)
+    source_digest: str = ""
+    _fingerprint: str = field(default="", repr=False)
 
     def fingerprint(self) -> str:
-        """Identifies the source data: paths, labels, splits and each file's size and mtime."""
-        h = hashlib.sha256()
-        for rec in sorted(self.records, key=lambda r: r.image_id):
-            payload = {k: v for k, v in asdict(rec).items() if k != "meta"}
-            h.update(json.dumps(payload, sort_keys=True).encode())
-            for path in [rec.image_path, *(lesion.mask_path for lesion in rec.lesions)]:
-                try:
-                    st = os.stat(path)
-                    h.update(f"{st.st_size}:{st.st_mtime_ns}".encode())
-                except OSError:
-                    h.update(b"missing")
-        return h.hexdigest()[:16]
+        """Identifies the source data: paths, labels, splits, each file's size and mtime,
+        and how pixels are decoded."""
+        if not self._fingerprint:
+            h = hashlib.sha256(json.dumps({"reader": self.reader, "source": self.source_digest}, sort_keys=True).encode())
+            for rec in sorted(self.records, key=lambda r: r.image_id):
+                payload = {k: v for k, v in asdict(rec).items() if k != "meta"}
+                h.update(json.dumps(payload, sort_keys=True).encode())
+                if not self.source_digest:
+                    for path in [rec.image_path, *(lesion.mask_path for lesion in rec.lesions)]:
+                        h.update(_stat_signature(path))
+            self._fingerprint = h.hexdigest()[:16]
+        return self._fingerprint
 
     def relative(self, path: str | Path) -> str:
         try:
             return str(Path(path).relative_to(self.source))
         except ValueError:
             return str(path)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"records": [asdict(r) for r in self.records], "audit": self.audit.to_dict(), "source": self.source,
+                "reader": self.reader, "source_digest": self.source_digest, "fingerprint": self.fingerprint()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Catalogue":
+        return cls([ImageRecord.from_dict(r) for r in data["records"]], Audit.from_dict(data["audit"]), data["source"],
+                   data["reader"], data["source_digest"], data.get("fingerprint", ""))
+
+
+def _stat_signature(path: str) -> bytes:
+    try:
+        st = os.stat(path)
+        return f"{st.st_size}:{st.st_mtime_ns}".encode()
+    except OSError:
+        return b"missing"

@@ -4,16 +4,18 @@ The dataset plugin finds files (a :class:`Catalogue`); this module owns pixels. 
 spread over processes, one mammogram per task; every patch depends on its own image
 alone (background positions are seeded by the image id), so the result is identical
 whatever the number of workers.
+
+Every lesion of the catalogue ends in exactly one audited outcome: a patch, "not a
+class" (BENIGN_WITHOUT_CALLBACK), or a named reason it was dropped; the tally is kept in
+the audit's ``lesion ledger`` note.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import cv2
 import numpy as np
@@ -21,19 +23,36 @@ import pandas as pd
 
 from benchmark.data import cache
 from benchmark.data.audit import Audit
-from benchmark.data.catalogue import Catalogue, ImageRecord
+from benchmark.data.catalogue import Catalogue, ImageRecord, Lesion
 from benchmark.data.classes import CLASSES
-from benchmark.data.patches import Box, background_boxes, binarise, crop_resized, expand, lesion_box
+from benchmark.data.parallel import Progress, run_parallel, worker_state
+from benchmark.data.patches import Box, background_boxes, crop_resized, expand, find_lesion
 from benchmark.data.patchset import MANIFEST_COLUMNS, PatchSet
 from benchmark.errors import UserError
 from benchmark.runs import stable_hash
 from benchmark.spec.schema import PatchParams
 
 #: bump when the patch-cutting rules change: old cache entries then no longer match
-PREPARATION_VERSION = 1
+PREPARATION_VERSION = 2
 ASPECT_TOLERANCE = 0.02
 
-Progress = Callable[[int, int], None]
+PATCH_CUT = "lesion patches cut"
+MAMMOGRAM_UNREADABLE = "mammogram unreadable: dropped with its lesions"
+LESIONS_OF_UNREADABLE = "lesions dropped: their mammogram is unreadable"
+MASK_UNREADABLE = "mask unreadable: lesion dropped"
+MASK_EMPTY = "mask empty: lesion dropped"
+MASK_RESIZED = "mask size mismatch: resized"
+MASK_ASPECT = "mask size mismatch: dropped (aspect ratio differs)"
+LESION_DROPS = (LESIONS_OF_UNREADABLE, MASK_UNREADABLE, MASK_EMPTY, MASK_ASPECT)
+
+RULES = {
+    "mask size": f"a mask of another size than its mammogram is resized (nearest neighbour) when the aspect "
+                 f"ratios agree within {ASPECT_TOLERANCE:.0%}; otherwise its lesion is dropped",
+    "lesion box": "mask > 127, 8-connected components, those under 1% of the largest ignored; box of the "
+                  "largest component (lesion_box: largest) or of all of them (union), grown by lesion_margin",
+    "background": "windows inside the breast, clear of every lesion mask of the image grown by a tenth of the "
+                  "window; none from an image one of whose masks is unusable",
+}
 
 
 @dataclass
@@ -55,50 +74,65 @@ def _fit_mask(mask: np.ndarray, shape: tuple[int, int], where: str, audit: Audit
     aspect_mask, aspect_image = mask.shape[0] / mask.shape[1], shape[0] / shape[1]
     detail = f"mask {mask.shape[0]}x{mask.shape[1]}, image {shape[0]}x{shape[1]}"
     if abs(aspect_mask / aspect_image - 1.0) <= ASPECT_TOLERANCE:
-        audit.event("mask size mismatch: resized", where, detail)
-        return cv2.resize(mask.astype(np.uint8) * 255, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST) > 127
-    audit.event("mask size mismatch: dropped (aspect ratio differs)", where, detail)
+        audit.event(MASK_RESIZED, where, detail, effect="repaired")
+        return cv2.resize(mask, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
+    audit.event(MASK_ASPECT, where, detail, effect="dropped")
     return None
 
 
-def _prepare_image(dataset: Any, record: ImageRecord, params: PatchParams) -> _ImagePatches:
+def _lesion_mask(dataset: Any, lesion: Lesion, shape: tuple[int, int], audit: Audit) -> np.ndarray | None:
+    """The lesion's mask as decoded, at the image's size, or None (the reason is in the audit)."""
+    where = f"{lesion.row}: {lesion.mask_path}"
+    try:
+        raw = dataset.read_mask(Path(lesion.mask_path))
+    except Exception as exc:  # corrupt or unreadable: count, name, go on
+        audit.event(MASK_UNREADABLE, where, str(exc), effect="dropped")
+        return None
+    audit.count("masks decoded", effect="read")
+    return _fit_mask(raw, shape, where, audit)
+
+
+def _prepare_image(record: ImageRecord) -> _ImagePatches:
+    dataset, params = worker_state()
+    params: PatchParams
     out = _ImagePatches([], [], [], Audit())
     audit = out.audit
     try:
         image = dataset.read_image(Path(record.image_path))
-    except Exception as exc:  # corrupt or unreadable: count, name, go on
-        audit.event("mammogram unreadable: dropped with its lesions", record.image_path, str(exc))
+    except Exception as exc:
+        audit.event(MAMMOGRAM_UNREADABLE, record.image_path, str(exc), effect="dropped")
+        audit.count(LESIONS_OF_UNREADABLE, len(record.lesions), effect="dropped")
         return out
-    audit.count("mammograms decoded")
-    lesion_masks: list[np.ndarray] = []
+    audit.count("mammograms decoded", effect="read")
+    shape = image.shape[:2]
+    keep_clear: list[Box] = []
+    background_ok = True
     for lesion in record.lesions:
-        where = lesion.row
-        try:
-            raw = dataset.read_mask(Path(lesion.mask_path))
-        except Exception as exc:
-            audit.event("mask unreadable: lesion dropped", f"{where}: {lesion.mask_path}", str(exc))
+        mask = _lesion_mask(dataset, lesion, shape, audit)
+        region = find_lesion(mask) if mask is not None else None
+        if mask is not None and region is None:
+            audit.event(MASK_EMPTY, f"{lesion.row}: {lesion.mask_path}", effect="dropped")
+        if region is None:
+            background_ok = False
             continue
-        audit.count("masks decoded")
-        mask = _fit_mask(binarise(raw), image.shape[:2], f"{where}: {lesion.mask_path}", audit)
-        if mask is None:
-            continue
-        box, components = lesion_box(mask)
-        if box is None:
-            audit.event("mask empty: lesion dropped", f"{where}: {lesion.mask_path}")
-            continue
-        lesion_masks.append(mask)
-        if components > 1:
-            audit.event("mask with several components: largest kept", where, f"{components} components")
+        keep_clear.append(region.extent)
+        if region.components > 1:
+            kept = "largest kept" if params.lesion_box == "largest" else "union kept"
+            audit.event(f"mask with several components: {kept}", lesion.row, f"{region.components} components")
         if lesion.class_name is None:
             audit.count(f"lesions not a class ({lesion.pathology})")
             continue
-        box = expand(box, params.lesion_margin, image.shape[:2])
+        box = expand(region.box(params.lesion_box), params.lesion_margin, shape)
         out.images.append(crop_resized(image, box, params.size))
         out.masks.append(crop_resized(mask, box, params.size, is_mask=True))
         out.rows.append(_row(record, lesion.class_name, lesion.abnormality_id, box, True))
+        audit.count(PATCH_CUT, effect="resolved")
     if record.background_source and params.background_per_image:
+        if not background_ok:
+            audit.event("background skipped: a lesion mask of the image is unusable", record.image_path, effect="dropped")
+            return out
         rng = np.random.default_rng(_image_seed(record.image_id))
-        boxes = background_boxes(image, lesion_masks, params.background_size, params.background_per_image, rng)
+        boxes = background_boxes(image, keep_clear, params.background_size, params.background_per_image, rng)
         if len(boxes) < params.background_per_image:
             audit.event("background windows short (no room in breast)", record.image_path,
                         f"{len(boxes)} of {params.background_per_image}")
@@ -106,6 +140,7 @@ def _prepare_image(dataset: Any, record: ImageRecord, params: PatchParams) -> _I
             out.images.append(crop_resized(image, box, params.size))
             out.masks.append(np.zeros((params.size, params.size), bool))
             out.rows.append(_row(record, "background", f"bg{k + 1}", box, False))
+        audit.count("background patches cut", len(boxes), effect="resolved")
     return out
 
 
@@ -117,57 +152,63 @@ def _row(record: ImageRecord, class_name: str, abnormality: str, box: Box, has_m
     }
 
 
-def _task(args: tuple[Any, ImageRecord, PatchParams]) -> _ImagePatches:
-    return _prepare_image(*args)
-
-
 def preparation_key(catalogue: Catalogue, params: PatchParams) -> str:
     return stable_hash({"catalogue": catalogue.fingerprint(), "patches": params.model_dump(), "version": PREPARATION_VERSION}, 16)
 
 
-def prepare(dataset: Any, catalogue: Catalogue, params: PatchParams, cache_dir: Path, *,
-            workers: int | None = None, progress: Progress | None = None) -> tuple[PatchSet, bool]:
-    """The patch set for this catalogue and parameters, from the cache when it is there.
-    Returns ``(patches, cache_hit)``."""
-    if not catalogue.records:
-        raise UserError(
-            f"{catalogue.source}: no mammogram could be resolved from the case CSVs",
-            hint="Is this the root of a CBIS-DDSM tree (a folder holding csv/ and jpeg/, or the TCIA download)?",
-        )
-    key = preparation_key(catalogue, params)
-    cached = cache.load(cache_dir, key)
-    if cached is not None:
-        return cached, True
-    records = sorted(catalogue.records, key=lambda r: r.image_id)
-    workers = workers or os.cpu_count() or 1
-    results: list[_ImagePatches] = []
-    jobs = [(dataset, rec, params) for rec in records]
-    if workers > 1 and len(jobs) > 1:
-        with ProcessPoolExecutor(min(workers, len(jobs))) as pool:
-            for done, result in enumerate(pool.map(_task, jobs, chunksize=max(1, len(jobs) // (workers * 8))), 1):
-                results.append(result)
-                if progress:
-                    progress(done, len(jobs))
-    else:
-        for done, job in enumerate(jobs, 1):
-            results.append(_task(job))
-            if progress:
-                progress(done, len(jobs))
+def _ledger(audit: Audit, records: list[ImageRecord]) -> dict[str, int]:
+    """Where every lesion of the catalogue went (the parts sum to ``lesions``)."""
+    not_a_class = sum(n for key, n in audit.counts.items() if key.startswith("lesions not a class"))
+    return {"lesions": sum(len(r.lesions) for r in records), "patches": audit.counts[PATCH_CUT],
+            "not a class": not_a_class, "dropped": sum(audit.counts[key] for key in LESION_DROPS)}
+
+
+def _assemble(results: list[_ImagePatches], catalogue: Catalogue, records: list[ImageRecord], params: PatchParams,
+              key: str) -> PatchSet:
     audit = Audit()
     audit.merge(catalogue.audit)
     for result in results:
         audit.merge(result.audit)
+    audit.notes["rules"] = RULES
+    audit.notes["lesion ledger"] = _ledger(audit, records)
     rows = [row for r in results for row in r.rows]
     size = params.size
     images = np.stack([im for r in results for im in r.images]) if rows else np.zeros((0, size, size), np.uint8)
     masks = np.stack([m for r in results for m in r.masks]) if rows else np.zeros((0, size, size), bool)
     table = pd.DataFrame(rows, columns=[c for c in MANIFEST_COLUMNS if c != "patch_id"])
     table.insert(0, "patch_id", range(len(table)))
-    for split in ("train", "test"):
-        for name in CLASSES:
-            audit.notes.setdefault("patches", {})[f"{split}/{name}"] = int(((table["split"] == split) & (table["class_name"] == name)).sum())
-    if len(table) == 0:
-        raise UserError(f"{catalogue.source}: no patch could be cut from {len(records)} mammograms (see the audit)")
-    patches = PatchSet(images, masks, table, audit, key)
+    audit.notes["patches"] = {f"{split}/{name}": int(((table["split"] == split) & (table["class_name"] == name)).sum())
+                              for split in ("train", "test") for name in CLASSES}
+    return PatchSet(images, masks, table, audit, key)
+
+
+def _main_losses(audit: Audit, n: int = 3) -> str:
+    """The most frequent reasons something was dropped, for a message."""
+    dropped = sorted(((c, k) for k, c in audit.counts.items() if audit.effects.get(k) == "dropped"), reverse=True)
+    return "; ".join(f"{k}: {c}" for c, k in dropped[:n]) or "nothing was dropped"
+
+
+def prepare(dataset: Any, catalogue: Catalogue, params: PatchParams, cache_dir: Path, *,
+            workers: int | None = None, progress: Progress | None = None, use_cache: bool = True) -> tuple[PatchSet, bool]:
+    """The patch set for this catalogue and parameters, from the cache when it is there.
+    Returns ``(patches, cache_hit)``. ``use_cache=False`` prepares without reading or
+    writing the cache (benchmarks)."""
+    if not catalogue.records:
+        raise UserError(
+            f"{catalogue.source}: no mammogram could be resolved from the case CSVs ({_main_losses(catalogue.audit)})",
+            hint="Is this the root of a CBIS-DDSM tree (the Kaggle folder holding csv/ and jpeg/, or a TCIA "
+                 "download with its case CSVs)? The audit's first events say what was looked for.",
+        )
+    key = preparation_key(catalogue, params)
+    if use_cache and (cached := cache.load(cache_dir, key)) is not None:
+        return cached, True
+    records = sorted(catalogue.records, key=lambda r: r.image_id)
+    results = run_parallel(_prepare_image, records, (dataset, params), workers=workers, progress=progress)
+    patches = _assemble(results, catalogue, records, params, key)
+    if len(patches) == 0:
+        raise UserError(f"{catalogue.source}: no patch could be cut from {len(records)} mammograms "
+                        f"({_main_losses(patches.audit)})")
+    if not use_cache:
+        return patches, False
     cache.store(cache_dir, patches)
     return cache.load(cache_dir, key) or patches, False

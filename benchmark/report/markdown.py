@@ -13,6 +13,7 @@ import pandas as pd
 
 from benchmark.data.audit import Audit
 from benchmark.report import tables
+from benchmark.report.audit_section import audit_markdown
 from benchmark.spec.schema import Spec
 
 
@@ -41,16 +42,7 @@ def md_table(frame: pd.DataFrame, index: bool = False) -> str:
 
 
 def _audit_section(audit: dict[str, Any]) -> list[str]:
-    counts = audit.get("counts", {})
-    lines = ["## Data preparation audit", "",
-             "Every row read, resolved, repaired or dropped during preparation (see docs/data-preparation.md).", ""]
-    lines.append(md_table(pd.DataFrame([{"what": k, "count": v} for k, v in counts.items()])))
-    events = audit.get("events", [])
-    if events:
-        lines += ["", "<details><summary>Files and rows concerned (first of each kind)</summary>", ""]
-        lines += [f"- {e['kind']}: `{e['where']}`" + (f" ({e['detail']})" if e.get("detail") else "") for e in events]
-        lines += ["", "</details>"]
-    return lines
+    return audit_markdown(audit)
 
 
 def build_markdown(spec: Spec, results: Sequence[dict[str, Any]], audit: Audit | None, pending: int = 0) -> str:

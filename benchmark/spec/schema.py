@@ -21,6 +21,8 @@ class PatchParams(Strict):
 
     size: int = Field(224, ge=8, le=1024, description="side of the square patch fed to the network")
     lesion_margin: float = Field(0.0, ge=0.0, le=2.0, description="margin around the lesion box, fraction of its side")
+    lesion_box: Literal["largest", "union"] = Field(
+        "largest", description="box of the mask's largest connected component, or of all its components")
     background_size: int = Field(550, ge=8, description="side of background patches in source pixels")
     background_per_image: int = Field(2, ge=0, le=64)
     background_images: Literal["benign-without-callback"] = "benign-without-callback"

@@ -6,6 +6,6 @@ from benchmark.hookspecs import hookimpl
 @hookimpl
 def register_datasets(register):
     register("cbis-ddsm", "plugins.datasets.cbis_ddsm:CbisDdsm",
-             description="CBIS-DDSM as released: Kaggle JPEG tree (csv/, jpeg/)")
+             description="CBIS-DDSM as released: Kaggle JPEG or TCIA DICOM tree (classic or descriptive)")
     register("synthetic-cbis-ddsm", "plugins.datasets.synthetic:SyntheticCbisDdsm",
              description="generated CBIS-DDSM-like tree (real quirks), read by the cbis-ddsm reader")

@@ -28,11 +28,11 @@ class SyntheticOptions(BaseModel):
     height: int = Field(400, ge=128, le=8000)
     width: int = Field(256, ge=96, le=6000)
     variant: Literal["clean", "confounded"] = "clean"
-    layout: Literal["kaggle"] = "kaggle"
+    layout: Literal["kaggle", "tcia-classic", "tcia-descriptive"] = "kaggle"
 
 
 class SyntheticCbisDdsm:
-    """A generated miniature CBIS-DDSM tree (Kaggle layout, real quirks), read as real data."""
+    """A generated miniature CBIS-DDSM tree (any of the three layouts, real quirks), read as real data."""
 
     Options: ClassVar[type[BaseModel]] = SyntheticOptions
 

@@ -4,7 +4,8 @@ Column names are normalised (lower case, spaces to ``_``: ``breast density`` and
 ``breast_density`` both become ``breast_density``); every cell is stripped (path cells
 end in a newline inside their quotes); each path cell is split into subject, study UID,
 series UID and file name. A file missing a needed column is skipped and named in the
-audit; the other files are still read.
+audit with the number of rows it held; the other files are still read. The TCIA release
+ships the CSVs apart from the images: they are looked for in a few usual places.
 """
 
 from __future__ import annotations
@@ -50,20 +51,37 @@ def normalise_column(name: str) -> str:
     return "_".join(str(name).strip().lower().split())
 
 
+#: ranges of the BI-RADS fields; the real CSVs hold a few values outside (density 0, subtlety 0)
+VALID_VALUES = {"breast_density": range(1, 5), "subtlety": range(1, 6)}
+
+
+def _note_invalid_values(table: pd.DataFrame, file_name: str, audit: Audit) -> None:
+    """Count values outside their range (kept as they are: no patch depends on them)."""
+    for column, valid in VALID_VALUES.items():
+        if column not in table.columns:
+            continue
+        allowed = {str(v) for v in valid}
+        for row, value in zip(table["source_row"], table[column]):
+            if value not in allowed:
+                audit.event(f"{column} outside {valid.start}-{valid.stop - 1} (kept, unused)", f"{file_name} row {row}",
+                            repr(value))
+
+
 def read_case_table(path: Path, lesion_kind: str, split: str, audit: Audit) -> pd.DataFrame | None:
     """One case CSV as a normalised table with parsed paths, or None (named in the audit)."""
     try:
         table = pd.read_csv(path, dtype=str, keep_default_na=False)
     except FileNotFoundError:
-        audit.event("case CSV missing", str(path))
+        audit.event("case CSV missing", str(path), effect="dropped")
         return None
     except Exception as exc:  # unreadable or not CSV
-        audit.event("case CSV unreadable", str(path), str(exc))
+        audit.event("case CSV unreadable", str(path), str(exc), effect="dropped")
         return None
     table.columns = [normalise_column(c) for c in table.columns]
     missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
     if missing:
-        audit.event("case CSV missing columns: file skipped", str(path), ", ".join(missing))
+        audit.event("case CSV missing columns: file skipped", str(path), ", ".join(missing), effect="dropped")
+        audit.count("case rows skipped with their file (missing columns)", len(table), effect="dropped")
         return None
     table = table.apply(lambda col: col.str.strip())
     table["source_file"] = path.name
@@ -72,9 +90,15 @@ def read_case_table(path: Path, lesion_kind: str, split: str, audit: Audit) -> p
     table["lesion_kind"] = lesion_kind
     for role, column in PATH_COLUMNS.items():
         table[f"{role}_path"] = table[column].map(DicomPath.parse)
-    audit.count("case rows read", len(table))
+    audit.count("case rows read", len(table), effect="read")
+    _note_invalid_values(table, path.name, audit)
     audit.notes.setdefault("rows per file", {})[path.name] = len(table)
     return table
+
+
+def find_case_csv_dir(candidates: list[Path]) -> Path | None:
+    """The first of ``candidates`` holding at least one of the four case CSVs."""
+    return next((d for d in candidates if any((d / name).is_file() for name in CASE_FILES)), None)
 
 
 def read_case_tables(csv_dir: Path, audit: Audit) -> pd.DataFrame:

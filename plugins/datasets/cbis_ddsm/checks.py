@@ -10,8 +10,8 @@ from benchmark.data.catalogue import ImageRecord
 
 
 def audit_catalogue(records: list[ImageRecord], audit: Audit) -> None:
-    audit.count("mammograms resolved", len(records))
-    audit.count("lesions resolved", sum(len(r.lesions) for r in records))
+    audit.count("mammograms resolved", len(records), effect="resolved")
+    audit.count("lesions resolved", sum(len(r.lesions) for r in records), effect="resolved")
     for rec in records:
         pathologies = {lesion.pathology for lesion in rec.lesions}
         if {"BENIGN", "MALIGNANT"} <= pathologies:
