@@ -12,3 +12,6 @@ import typer
 
 bench_app = typer.Typer(name="bench", help="Measure the harness against raw references (ratios, medians).",
                         no_args_is_help=True)
+
+# Each benchmark module registers its command on ``bench_app`` (imports stay light).
+from benchmark.bench import explain as _explain  # noqa: E402,F401
