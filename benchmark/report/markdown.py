@@ -1,5 +1,6 @@
-"""Write ``reports/<spec>/report.md`` (with ``results.csv`` and ``results.json``) from the
-stored results of a spec. Writes go to temporary files renamed into place."""
+"""Write ``reports/<spec>/report.md`` (with ``results.csv``, ``results.json``,
+``statistics.json`` and ``figures/``) from the stored results of a spec, never by
+retraining. Writes go to temporary files renamed into place."""
 
 from __future__ import annotations
 
