@@ -41,8 +41,8 @@ def gallery_figure(arrays: dict[str, np.ndarray], explainer: str, threshold: dic
                 ax.axis("off")
                 continue
             i = members[c]
-            ax.imshow(arrays["images"][i], cmap="gray", vmin=0, vmax=255)
-            ax.imshow(maps[i], cmap="jet", alpha=0.4, vmin=0, vmax=1)
+            ax.imshow(arrays["images"][i], cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+            ax.imshow(maps[i], cmap="jet", alpha=0.4, vmin=0, vmax=1, interpolation="nearest")
             ax.contour(arrays["masks"][i], levels=[0.5], colors="lime", linewidths=1.4)
             if regions[i].any():
                 ax.contour(regions[i], levels=[0.5], colors="white", linewidths=1.1, linestyles="dashed")
