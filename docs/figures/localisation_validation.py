@@ -72,8 +72,8 @@ def main() -> None:
         best, worst = (np.flatnonzero(arrays["category"] == k)[: EXAMPLES // 2] for k in (0, 1))
         for c, i in enumerate(np.concatenate([best, worst])):
             a = grid[r, c]
-            a.imshow(arrays["images"][i], cmap="gray", vmin=0, vmax=255)
-            a.imshow(arrays["maps"][i].astype(np.float32), cmap="jet", alpha=0.4, vmin=0, vmax=1)
+            a.imshow(arrays["images"][i], cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+            a.imshow(arrays["maps"][i].astype(np.float32), cmap="jet", alpha=0.4, vmin=0, vmax=1, interpolation="nearest")
             a.contour(arrays["masks"][i], levels=[0.5], colors="lime", linewidths=1.3)
             a.set_xticks([])
             a.set_yticks([])
