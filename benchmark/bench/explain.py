@@ -57,6 +57,7 @@ def measure(backbone: str = "resnet50", size: int = 224, batch: int = 64, repeat
     dev = resolve_device(device)
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise UserError(f"--device {device}: this torch build sees no CUDA device")
+    torch.manual_seed(seed)  # the same random weights on every run
     built = build(num_classes=len(CLASSES), pretrained=False)
     model = built.model.to(dev).eval()
     generator = torch.Generator().manual_seed(seed)
