@@ -98,10 +98,12 @@ def execute_run(run: RunConfig, data: PreparedData, regs: Registries, store: Run
                         store.checkpoint_path(run.run_id), on_epoch=on_epoch, checkpoint_every_s=checkpoint_every_s)
     t_train = time.perf_counter() - t0
     evaluation = evaluate_run(trained, spec, table, data.patches.masks, regs)
+    for name, arrays in evaluation.gallery.items():  # before the result, which marks the run done
+        store.save_arrays(run.run_id, f"gallery-{name}", arrays)
     t_total = time.perf_counter() - t0
 
     backbone, groups = trained.backbone, trained.backbone.groups
-    proba = np.asarray(evaluation["predictions"]["proba"])
+    proba = np.asarray(evaluation.result["predictions"]["proba"])
     result = {
         "run_id": run.run_id,
         "label": run.label,
@@ -122,7 +124,7 @@ def execute_run(run: RunConfig, data: PreparedData, regs: Registries, store: Run
         "normaliser": {"name": spec.normaliser, "uses_labels": bool(trained.normaliser.uses_labels),
                        "state": trained.normaliser.state_dict()},
         "training": trained.fit.to_dict(),
-        **evaluation,
+        **evaluation.result,
         "fingerprint": hashlib.sha256(proba.tobytes()).hexdigest()[:16],
         "provenance": {"git_revision": provenance.git_revision(), "versions": provenance.versions(),
                        "device": provenance.device_description(trained.device), "seed": run.seed, **trained.determinism},

@@ -71,8 +71,10 @@ def register_explainers(register: Register) -> None:
     """Register saliency explainers.
 
     ``obj`` is a callable ``(backbone: Backbone, **options) -> Explainer``; the explainer
-    maps a batch of images and one target class per image to one map per image in
-    [0, 1] at input resolution.
+    maps a batch of normalised images and one explicit target class per image to one
+    map per image in [0, 1] at input resolution (numpy, or a tensor on any device). The
+    core calls it in eval mode, fp32, with gradients enabled on every parameter, and
+    checks the maps' shape and range.
     """
 
 
@@ -80,8 +82,12 @@ def register_explainers(register: Register) -> None:
 def register_localisation_metrics(register: Register) -> None:
     """Register localisation metrics (a saliency map against a lesion mask).
 
-    ``obj`` is a callable ``(maps: ndarray[N,H,W], masks: ndarray[N,H,W] bool, **options)
-    -> ndarray[N]`` giving one score per patch, higher meaning better localised.
+    ``obj`` is a callable ``(maps: ndarray[N,H,W], masks: ndarray[N,H,W] bool, *,
+    threshold: Threshold) -> ndarray[N]`` giving one score per patch, higher meaning
+    better localised. ``threshold`` is the spec's rule for turning a map into a region
+    (``benchmark.evaluation.thresholds.binarise`` applies it); metrics that weigh the
+    map's values accept and ignore it. Every metric is computed for every explainer and
+    for the baseline, on the same patches.
     """
 
 

@@ -88,9 +88,9 @@ class Normaliser(Protocol):
 # ------------------------------------------------------------------------- explainers
 class Explainer(Protocol):
     """Maps normalised images and one target class per image to saliency maps in [0, 1]
-    at input resolution, shape (N, H, W), float32 numpy."""
+    at input resolution, shape (N, H, W): float32 numpy, or a tensor the core copies."""
 
-    def __call__(self, images: "torch.Tensor", targets: "torch.Tensor") -> "np.ndarray": ...
+    def __call__(self, images: "torch.Tensor", targets: "torch.Tensor") -> "np.ndarray | torch.Tensor": ...
 
 
 ExplainerFactory = Callable[..., Explainer]

@@ -87,4 +87,4 @@ def rebuild_report(spec: Spec, home: Path, reports_dir: Path) -> Path:
                         hint=f"Run it first: cbis-bench run <spec> (store: --home {home}).")
     audit_path = store.folder / AUDIT_FILE
     audit = Audit.from_dict(json.loads(audit_path.read_text())) if audit_path.exists() else None
-    return write_report(spec, results, reports_dir / spec.name, audit, pending=len(missing))
+    return write_report(spec, results, reports_dir / spec.name, audit, pending=len(missing), store=store)

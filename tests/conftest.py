@@ -52,3 +52,16 @@ def layout_trees(tmp_path_factory: pytest.TempPathFactory, small_tree: Path) -> 
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     return tmp_path / "home"
+
+
+FIXTURE_SPEC = ROOT / "specs" / "fixture.yaml"
+
+
+@pytest.fixture(scope="session")
+def fixture_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``cbis-bench run specs/fixture.yaml`` once per session (home/ and reports/ inside):
+    shared by the end-to-end tests and the localisation validation."""
+    base = tmp_path_factory.mktemp("fixture-run")
+    result = run_cli("run", str(FIXTURE_SPEC), "--home", str(base / "home"), "--reports", str(base / "reports"))
+    assert result.code == 0, result.output
+    return base

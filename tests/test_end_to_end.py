@@ -8,9 +8,12 @@ report holds Tables I-IV and the cited Petrini row.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from tests.conftest import ROOT, run_cli
 
@@ -24,11 +27,8 @@ def _without_measurements(results: list[dict]) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def first_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    base = tmp_path_factory.mktemp("e2e-first")
-    result = run_cli("run", SPEC, "--home", str(base / "home"), "--reports", str(base / "reports"))
-    assert result.code == 0, result.output
-    return base
+def first_run(fixture_run: Path) -> Path:
+    return fixture_run
 
 
 def test_report_has_the_study_tables(first_run: Path) -> None:
@@ -48,6 +48,34 @@ def test_report_has_the_study_tables(first_run: Path) -> None:
         assert r["localisation"]["explainers"]["gradcam"]["n_scored"] > 0
     csv = (first_run / "reports" / "fixture" / "results.csv").read_text().splitlines()
     assert len(csv) == 1 + len(results)
+
+
+def test_report_has_intervals_comparisons_sanity_and_figures(first_run: Path) -> None:
+    folder = first_run / "reports" / "fixture"
+    report = (folder / "report.md").read_text()
+    for heading in ("## Confidence intervals (95%, stratified bootstrap)", "## Paired comparisons on the same test set",
+                    "## Localisation scores beside the `random` baseline", "## Sanity check: cascading randomisation"):
+        assert heading in report
+    results = json.loads((folder / "results.json").read_text())
+    stats = json.loads((folder / "statistics.json").read_text())
+    assert len(stats["comparisons"]) == 1 and stats["bootstrap"]["resamples"] == 1000
+    for r in results:
+        loc = r["localisation"]
+        assert loc["baseline"] == "random" and set(loc["explainers"]) == {"gradcam-batched", "gradcam", "random"}
+        batched, reference = loc["explainers"]["gradcam-batched"], loc["explainers"]["gradcam"]
+        assert batched["patch_index"] == reference["patch_index"]
+        assert max(abs(a - b) for a, b in zip(batched["scores"], reference["scores"])) < 0.02  # maps within 1e-3
+        assert set(batched["metrics"]) == {"iou-sweep", "pointing-game", "energy-pointing-game", "relevance-mass",
+                                           "relevance-rank"}
+        assert set(loc["sanity"]["explainers"]) == {"gradcam-batched", "gradcam"}
+        accuracy = stats["runs"][r["run_id"]]["accuracy"]
+        assert accuracy["low"] <= r["test"]["accuracy"] <= accuracy["high"]
+    links = re.findall(r"!\[[^]]*\]\(([^)]+\.png)\)", report)
+    assert len(links) == len(results) * 5  # confusion, ROC, training, two galleries
+    for link in links:
+        with Image.open(folder / link) as image:
+            pixels = np.asarray(image.convert("L"))
+        assert min(pixels.shape) > 200 and pixels.std() > 10  # drawn, not blank
 
 
 def test_second_run_from_scratch_is_identical(first_run: Path, tmp_path: Path) -> None:

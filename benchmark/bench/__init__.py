@@ -16,10 +16,11 @@ bench_app = typer.Typer(name="bench", help="Measure the harness against raw refe
 
 def _register() -> None:
     """Each benchmark module exposes ``command``; its heavy imports stay inside it."""
-    from benchmark.bench import prepare, train
+    from benchmark.bench import explain, prepare, train
 
     bench_app.command("train")(train.command)
     bench_app.command("prepare")(prepare.command)
+    bench_app.command("explain")(explain.command)
 
 
 _register()

@@ -1,5 +1,6 @@
-"""Write ``reports/<spec>/report.md`` (with ``results.csv`` and ``results.json``) from the
-stored results of a spec. Writes go to temporary files renamed into place."""
+"""Write ``reports/<spec>/report.md`` (with ``results.csv``, ``results.json``,
+``statistics.json`` and ``figures/``) from the stored results of a spec, never by
+retraining. Writes go to temporary files renamed into place."""
 
 from __future__ import annotations
 
@@ -12,9 +13,12 @@ from typing import Any, Sequence
 import pandas as pd
 
 from benchmark.data.audit import Audit
-from benchmark.report import tables
+from benchmark.report import explainer_tables, significance_tables, tables
 from benchmark.report.audit_section import audit_markdown
-from benchmark.spec.schema import Spec
+from benchmark.report.figures import FigureFile, run_figures
+from benchmark.report.statistics import compute_statistics
+from benchmark.spec.schema import Spec, Threshold
+from benchmark.store import RunStore
 
 
 #: columns holding counts or indices: shown without decimals
@@ -45,21 +49,85 @@ def _audit_section(audit: dict[str, Any]) -> list[str]:
     return audit_markdown(audit)
 
 
-def build_markdown(spec: Spec, results: Sequence[dict[str, Any]], audit: Audit | None, pending: int = 0) -> str:
-    baselines = spec.report.baselines
-    first = results[0]
-    out = [f"# {spec.name}: transfer learning on CBIS-DDSM patches", ""]
-    if spec.description:
-        out += [spec.description.strip(), ""]
+def _warnings(results: Sequence[dict[str, Any]], pending: int) -> list[str]:
+    out = []
     leak = [r for r in results if r["normaliser"]["uses_labels"]]
     if leak:
         out += [f"> **Warning: label leak.** {len(leak)} of {len(results)} runs used the `{leak[0]['normaliser']['name']}` "
                 "normaliser, which needs each patch's label at test time: their test metrics are not those of a "
                 "usable classifier.", ""]
+    flagged = sorted({(r["run_id"], name) for r in results for name, e in
+                      ((r["localisation"].get("sanity") or {}).get("explainers") or {}).items() if e["flagged"]})
+    if flagged:
+        out += ["> **Warning: explainer sanity check.** These maps hardly change when the model's weights are "
+                "randomised, so they do not show what the model learned: "
+                + ", ".join(f"`{name}` (run `{run}`)" for run, name in flagged) + ". See the sanity check below.", ""]
     if pending:
         out += [f"> {pending} run(s) of this spec have no result yet; the tables show the finished ones.", ""]
+    return out
+
+
+def _statistics_sections(spec: Spec, results: Sequence[dict[str, Any]], stats: dict[str, Any]) -> list[str]:
+    boot = stats["bootstrap"]
+    level = f"{100 * boot['confidence']:g}%"
+    method = (f"test patches resampled with replacement within each class, {boot['resamples']} resamples "
+              f"(seed {boot['seed']}), percentile intervals")
+    explainers = spec.explain.scored_explainers()
+    out = [f"## Confidence intervals ({level}, stratified bootstrap)", "",
+           f"Estimate [{level} interval]; {method}. LL intervals resample the same test patches: only the correctly "
+           "classified lesion patches among them are scored.", "",
+           md_table(significance_tables.table_intervals(results, stats, explainers)), ""]
+    out += ["## Paired comparisons on the same test set", ""]
+    comparisons = significance_tables.table_comparisons(stats)
+    if comparisons.empty:
+        out += ["Only one run per test set: nothing to compare.", ""]
+    else:
+        out += ["A minus B for each pair of runs evaluated on the same patches. Accuracy: McNemar's test on the "
+                "discordant patches (b: A right and B wrong, c: the reverse; exact binomial below 25 of them). AUC and "
+                f"LL (`{spec.explain.explainers[0]}`): paired bootstrap of the difference (same resamples for both runs), "
+                f"{level} interval and two-sided p. q: Benjamini-Hochberg adjusted over the table's pairs.", "",
+                md_table(comparisons), ""]
+    out += [f"## Localisation scores beside the `{spec.explain.baseline}` baseline", "",
+            "Every explainer's mean score per metric, the baseline's mean on the same patches, and the paired "
+            f"difference with its {level} interval and p. A score is only evidence of localisation where it clearly "
+            "exceeds the baseline's.", "",
+            md_table(explainer_tables.table_localisation_metrics(results, stats, spec.explain.explainers)), ""]
+    return out
+
+
+def _sanity_section(results: Sequence[dict[str, Any]]) -> list[str]:
+    table = explainer_tables.table_sanity(results)
+    if table.empty:
+        return []
+    flag = next(r["localisation"]["sanity"]["flag_above"] for r in results if r["localisation"].get("sanity"))
+    return ["## Sanity check: cascading randomisation (Adebayo et al. 2018)", "",
+            "The model's layer groups are re-initialised from the head down, one more at each step, and each "
+            "explainer's maps of the same correctly classified test patches are compared with the trained model's "
+            "(Spearman rank correlation per patch, averaged). Maps that explain the model drift toward 0; an "
+            f"explainer still at {flag:g} or more once every group is random is flagged.", "",
+            md_table(table), ""]
+
+
+def _run_section(r: dict[str, Any], figures: Sequence[FigureFile]) -> list[str]:
+    out = [f"### {r['label']} (`{r['run_id']}`)", "", md_table(tables.table_classification_report(r)), "",
+           md_table(tables.table_confusion(r), index=True), ""]
+    for fig in figures:
+        out += [f"![{fig.caption}]({fig.path})", ""]
+    return out
+
+
+def build_markdown(spec: Spec, results: Sequence[dict[str, Any]], audit: Audit | None, pending: int = 0,
+                   stats: dict[str, Any] | None = None, figures: dict[str, list[FigureFile]] | None = None) -> str:
+    baselines = spec.report.baselines
+    first = results[0]
+    out = [f"# {spec.name}: transfer learning on CBIS-DDSM patches", ""]
+    if spec.description:
+        out += [spec.description.strip(), ""]
+    out += _warnings(results, pending)
     validation = first["data"]["validation"]
     split_desc = validation.get("method", "")
+    loc = first["localisation"]
+    rule = Threshold.model_validate(loc["threshold"]).describe()
     out += [
         "Runs: " + ", ".join(f"`{r['run_id']}` {r['label']}" for r in results), "",
         "## Table I. Patches per class and split", "",
@@ -71,16 +139,18 @@ def build_markdown(spec: Spec, results: Sequence[dict[str, Any]], audit: Audit |
         "B background, BC benign calcification, BM benign mass, MC malignant calcification, MM malignant mass.", "",
         md_table(tables.table_auc(results, baselines)), "",
         "## Table IV. Lesion localisation (LL), accuracy and Acc x LL", "",
-        f"LL: mean IoU of the saliency map thresholded at {first['localisation']['threshold']} with the lesion mask, "
-        "over correctly classified lesion patches of the test split (metric "
-        f"`{first['localisation']['metric']}`). `random` is the chance level of the same score.", "",
-        md_table(tables.table_localisation(results, baselines)), "",
+        f"LL: mean `{loc['metric']}` of the saliency map {rule} with the lesion mask, over correctly classified "
+        f"lesion patches of the test split. `LL {loc.get('baseline')}`: the same score of random maps on the same "
+        "patches (the chance level). Zero maps: maps that are 0 everywhere, counted and not scored.", "",
+        md_table(tables.table_localisation(results, baselines, spec.explain.explainers, stats)), "",
         "Rows marked *(cited)* are published results, shown for comparison and not re-run.", "",
-        "## Per-run classification reports and confusion matrices", "",
     ]
+    if stats is not None:
+        out += _statistics_sections(spec, results, stats)
+    out += _sanity_section(results)
+    out += ["## Per-run classification reports, confusion matrices and figures", ""]
     for r in results:
-        out += [f"### {r['label']} (`{r['run_id']}`)", "", md_table(tables.table_classification_report(r)), "",
-                md_table(tables.table_confusion(r), index=True), ""]
+        out += _run_section(r, (figures or {}).get(r["run_id"], []))
     if audit is not None:
         out += _audit_section(audit.to_dict()) + [""]
     prov = first["provenance"]
@@ -101,10 +171,17 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def write_report(spec: Spec, results: Sequence[dict[str, Any]], out_dir: Path, audit: Audit | None = None,
-                 pending: int = 0) -> Path:
+                 pending: int = 0, store: RunStore | None = None) -> Path:
+    """Tables, intervals, comparisons and figures of the stored results, and the
+    machine-readable ``results.json``, ``results.csv`` and ``statistics.json``."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    stats = compute_statistics(results, spec.explain.scored_explainers(), spec.explain.baseline, spec.report.bootstrap)
+    figures = {}
+    if spec.report.figures:
+        figures = {r["run_id"]: run_figures(r, spec.explain.explainers, store, out_dir) for r in results}
     _write_atomic(out_dir / "results.json", json.dumps(list(results), indent=1, sort_keys=True) + "\n")
-    _write_atomic(out_dir / "results.csv", tables.results_frame(results).to_csv(index=False))
+    _write_atomic(out_dir / "statistics.json", json.dumps(stats, indent=1, sort_keys=True) + "\n")
+    _write_atomic(out_dir / "results.csv", tables.results_frame(results, stats).to_csv(index=False))
     report = out_dir / "report.md"
-    _write_atomic(report, build_markdown(spec, results, audit, pending))
+    _write_atomic(report, build_markdown(spec, results, audit, pending, stats, figures))
     return report

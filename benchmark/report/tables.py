@@ -54,14 +54,23 @@ def table_auc(results: Sequence[dict[str, Any]], baselines: Sequence[str]) -> pd
     return pd.DataFrame(rows)
 
 
-def table_localisation(results: Sequence[dict[str, Any]], baselines: Sequence[str]) -> pd.DataFrame:
+def table_localisation(results: Sequence[dict[str, Any]], baselines: Sequence[str], explainers: Sequence[str],
+                       stats: dict[str, Any] | None = None) -> pd.DataFrame:
+    """One row per run and explainer (in ``explainers`` order); the baseline's LL on the
+    same patches beside each."""
     rows = []
     for r in results:
         loc = r["localisation"]
-        for name, scores in loc["explainers"].items():
+        baseline = loc.get("baseline")
+        per_run = (stats or {}).get("runs", {}).get(r["run_id"], {}).get("localisation", {})
+        for name in explainers:
+            scores = loc["explainers"].get(name)
+            if scores is None or name == baseline:
+                continue
             ll = scores["ll"]
             acc = r["test"]["accuracy"]
-            rows.append({**_run_columns(r), "explainer": name, "LL": ll, "accuracy": acc,
+            rows.append({**_run_columns(r), "explainer": name, "LL": ll,
+                         f"LL {baseline}": per_run.get(name, {}).get(loc["metric"], {}).get("baseline"), "accuracy": acc,
                          "Acc x LL": None if ll is None else acc * ll,
                          "scored": scores["n_scored"], "zero maps": scores["n_zero_maps"]})
     for c in _cited(baselines):
@@ -91,8 +100,9 @@ def table_confusion(result: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(cells, index=[f"true {a}" for a in abbr], columns=[f"pred {a}" for a in abbr])
 
 
-def results_frame(results: Sequence[dict[str, Any]]) -> pd.DataFrame:
-    """One row per run: everything a spreadsheet user wants (``results.csv``)."""
+def results_frame(results: Sequence[dict[str, Any]], stats: dict[str, Any] | None = None) -> pd.DataFrame:
+    """One row per run: everything a spreadsheet user wants (``results.csv``), with the
+    bootstrap interval bounds when ``stats`` is given."""
     rows = []
     for r in results:
         row = {**_run_columns(r), "label": r["label"], "accuracy": r["test"]["accuracy"], "macro_f1": r["test"]["macro_f1"],
@@ -100,7 +110,14 @@ def results_frame(results: Sequence[dict[str, Any]]) -> pd.DataFrame:
                "normaliser": r["normaliser"]["name"], "label_leak": r["normaliser"]["uses_labels"],
                "fingerprint": r["fingerprint"], "data_hash": r["data"]["hash"]}
         row |= {f"auc_{ABBREVIATIONS[c]}": r["test"]["per_class"][c]["auc"] for c in CLASSES}
+        run_stats = (stats or {}).get("runs", {}).get(r["run_id"], {})
+        for key in ("accuracy", "macro_f1", "auc_average"):
+            if key in run_stats:
+                row[f"{key}_ci_low"], row[f"{key}_ci_high"] = run_stats[key]["low"], run_stats[key]["high"]
         for name, scores in r["localisation"]["explainers"].items():
             row[f"ll_{name}"] = scores["ll"]
+            entry = run_stats.get("localisation", {}).get(name, {}).get(r["localisation"]["metric"])
+            if entry:
+                row[f"ll_{name}_ci_low"], row[f"ll_{name}_ci_high"] = entry["low"], entry["high"]
         rows.append(row)
     return pd.DataFrame(rows)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class Strict(BaseModel):
@@ -108,15 +108,83 @@ class Training(Strict):
         return value
 
 
+class Threshold(Strict):
+    """How a saliency map becomes a region for region scores such as the LL's IoU
+    (``benchmark/evaluation/thresholds.py``). ``value``: pixels whose saliency is at
+    least ``value`` (in [0, 1]; the study's rule); ``top-percent``: the ``value`` per cent
+    most salient pixels; ``mask-area``: as many of the most salient pixels as the lesion
+    mask has (``value`` unused). A bare number in a spec means ``{rule: value, value: N}``."""
+
+    rule: Literal["value", "top-percent", "mask-area"] = "value"
+    value: float = 0.5
+
+    @model_validator(mode="after")
+    def _in_range(self) -> "Threshold":
+        if self.rule == "value" and not 0.0 < self.value < 1.0:
+            raise ValueError("a 'value' threshold lies strictly between 0 and 1")
+        if self.rule == "top-percent" and not 0.0 < self.value < 100.0:
+            raise ValueError("a 'top-percent' threshold lies strictly between 0 and 100")
+        return self
+
+    def describe(self) -> str:
+        return {"value": f"thresholded at {self.value:g}", "top-percent": f"cut to its top {self.value:g}% of pixels",
+                "mask-area": "cut to as many top pixels as the mask has"}[self.rule]
+
+
+#: the localisation scores reported beside LL unless a spec lists its own
+DEFAULT_LOCALISATION_METRICS = ["iou-sweep", "pointing-game", "energy-pointing-game", "relevance-mass", "relevance-rank"]
+
+
 class Localisation(Strict):
+    """The LL score (``metric`` with ``threshold``: Table IV) and further localisation
+    scores (``metrics``), each computed for every explainer and for the baseline."""
+
     metric: str = "iou"
-    threshold: float = Field(0.5, gt=0.0, lt=1.0, description="saliency threshold of the map in [0, 1]")
+    threshold: Threshold = Threshold()
+    metrics: list[str] = Field(default_factory=lambda: list(DEFAULT_LOCALISATION_METRICS))
+
+    @field_validator("threshold", mode="before")
+    @classmethod
+    def _bare_number(cls, value: Any) -> Any:
+        return {"rule": "value", "value": value} if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+
+
+class Sanity(Strict):
+    """Model-parameter randomisation test (Adebayo et al. 2018): the model's layer groups
+    are re-initialised from the head down, one more per step, and each explainer's maps
+    of ``patches`` test patches are compared with the trained model's (Spearman rank
+    correlation). An explainer still above ``flag_above`` once every group is random
+    does not depend on what the model learned and is flagged in the report."""
+
+    enabled: bool = True
+    patches: int = Field(16, ge=2, le=1024)
+    flag_above: float = Field(0.5, gt=-1.0, lt=1.0)
+    seed: int = 0
 
 
 class Explain(Strict):
-    explainers: list[str] = Field(default_factory=lambda: ["gradcam"])
+    """Explainers scored by the localisation metrics. ``baseline`` (random maps) is
+    always computed as the chance level, listed or not."""
+
+    explainers: list[str] = Field(default_factory=lambda: ["gradcam-batched"], min_length=1)
+    baseline: str = "random"
     localisation: Localisation = Localisation()
     batch_size: int = Field(32, ge=1)
+    sanity: Sanity = Sanity()
+    gallery: int = Field(3, ge=0, le=16, description="patches per row of the report's saliency gallery")
+
+    def scored_explainers(self) -> list[str]:
+        """The listed explainers, then the baseline (once)."""
+        return list(dict.fromkeys([*self.explainers, self.baseline]))
+
+
+class Bootstrap(Strict):
+    """Confidence intervals and paired comparisons, computed at report time from the
+    stored per-patch results: test patches resampled within each class."""
+
+    resamples: int = Field(1000, ge=100, le=100_000)
+    confidence: float = Field(0.95, gt=0.5, lt=1.0)
+    seed: int = 0
 
 
 class Report(Strict):
@@ -124,6 +192,8 @@ class Report(Strict):
     (the reproduced study's own reported results)."""
 
     baselines: list[Literal["petrini-2022", "study"]] = Field(default_factory=lambda: ["petrini-2022", "study"])
+    bootstrap: Bootstrap = Bootstrap()
+    figures: bool = True
 
 
 class Resources(Strict):

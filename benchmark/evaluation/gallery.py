@@ -1,0 +1,61 @@
+"""The examples behind the report's saliency gallery, chosen and explained at evaluation
+time and stored with the run (``gallery-<explainer>.npz``), so that ``cbis-bench report``
+draws them without the model.
+
+Three rows per explainer: the correctly classified lesion patches with the highest LL
+score, those with the lowest, and the misclassified lesion patches the model was most
+sure of (explained for the class it predicted: what it looked at when it went wrong).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from benchmark.evaluation.localisation import explain
+from benchmark.plugin_types import Explainer, Normaliser
+from benchmark.spec.schema import Threshold
+from benchmark.training.device_data import DeviceSplit
+
+#: row of each example in the gallery
+CATEGORIES = ("correct, highest score", "correct, lowest score", "incorrect, most confident")
+
+
+def choose_examples(scores: dict[str, Any], has_mask: np.ndarray, labels: np.ndarray, proba: np.ndarray,
+                    k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Split positions and category (index into :data:`CATEGORIES`) of the examples."""
+    scored = np.asarray(scores["patch_index"], dtype=int)
+    ll = np.asarray(scores["scores"], dtype=float)
+    order = scored[np.argsort(-ll, kind="stable")]
+    best = order[:k]
+    worst = np.array([i for i in order[::-1][:k] if i not in best], dtype=int)  # lowest first, no repeats
+    predictions = proba.argmax(axis=1)
+    wrong = np.flatnonzero(has_mask & (predictions != labels))
+    wrong = wrong[np.argsort(-proba[wrong, predictions[wrong]], kind="stable")][:k]
+    positions = np.concatenate([best, worst, wrong]).astype(int)
+    category = np.repeat(np.arange(3, dtype=np.int8), [len(best), len(worst), len(wrong)])
+    return positions, category
+
+
+def gallery_arrays(model: Any, explainer: Explainer, ll_metric: Callable[..., np.ndarray], threshold: Threshold,
+                   split: DeviceSplit, masks: np.ndarray, positions: np.ndarray, category: np.ndarray,
+                   proba: np.ndarray, patch_ids: np.ndarray, normaliser: Normaliser, batch_size: int) -> dict[str, np.ndarray]:
+    """Patches, masks, maps (float16), classes and LL score of the chosen examples."""
+    predictions = proba.argmax(axis=1)
+    maps = explain(model, explainer, split, positions, predictions[positions], normaliser, batch_size)
+    chosen_masks = np.asarray(masks[positions], dtype=bool)
+    score = ll_metric(maps, chosen_masks, threshold=threshold) if len(positions) else np.zeros(0)
+    return {
+        "images": split.images[torch.as_tensor(positions, device=split.images.device)].squeeze(1).cpu().numpy(),
+        "masks": chosen_masks,
+        "maps": maps.astype(np.float16),
+        "label": split.labels.cpu().numpy()[positions].astype(np.int8),
+        "prediction": predictions[positions].astype(np.int8),
+        "confidence": proba[positions, predictions[positions]].astype(np.float32),
+        "score": np.asarray(score, dtype=np.float32),
+        "category": category,
+        "patch_id": np.asarray(patch_ids)[positions].astype(np.int64),
+    }
+

@@ -1,0 +1,35 @@
+"""Saliency explainers: pytorch-grad-cam's CAM methods (the references), Grad-CAM batched
+on the device (the fast path for the LL score) and random maps (the chance level).
+
+Every explainer is called with normalised images on the model's device and one target
+class per image, and returns maps in [0, 1] at input resolution. The core has put the
+model in eval mode with gradients enabled on every layer (frozen ones too) and runs
+explainers in fp32 (``benchmark/evaluation/localisation.py``).
+"""
+
+from __future__ import annotations
+
+from benchmark.hookspecs import hookimpl
+from plugins.explainers.cam_methods import cam_method
+
+#: registered name -> pytorch-grad-cam class
+CAM_METHODS = {
+    "gradcam": "GradCAM",
+    "gradcam++": "GradCAMPlusPlus",
+    "hirescam": "HiResCAM",
+    "xgradcam": "XGradCAM",
+    "layercam": "LayerCAM",
+    "eigencam": "EigenCAM",
+}
+
+
+@hookimpl
+def register_explainers(register):
+    for name, method in CAM_METHODS.items():
+        note = " (class-agnostic: ignores the target)" if method == "EigenCAM" else ""
+        register(name, cam_method(method, note), aliases=("gradcam-plusplus",) if name == "gradcam++" else ())
+    register("scorecam", cam_method("ScoreCAM", " (slow: one forward pass per channel; list it to use it)", batch_size=64))
+    register("gradcam-batched", "plugins.explainers.batched_gradcam:BatchedGradCam",
+             description="Grad-CAM batched on the model's device: pytorch-grad-cam's maths, several times faster")
+    register("random", "plugins.explainers.random_maps:RandomMaps",
+             description="smooth random maps: the chance level of every localisation score")

@@ -1,0 +1,32 @@
+"""Smooth random maps: the chance level every localisation score is compared with."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from benchmark.plugin_types import Backbone
+
+if TYPE_CHECKING:
+    import torch
+
+
+class RandomMaps:
+    """Random values on a ``cells`` x ``cells`` grid, bilinearly upsampled and min-max
+    scaled: blobs of saliency placed without looking at the image. Seeded, so a run's
+    baseline is reproducible."""
+
+    def __init__(self, backbone: Backbone | None = None, seed: int = 0, cells: int = 4) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.cells = cells
+
+    def __call__(self, images: "torch.Tensor", targets: "torch.Tensor") -> np.ndarray:
+        import torch
+
+        n, _, h, w = images.shape
+        coarse = torch.from_numpy(self.rng.random((n, 1, self.cells, self.cells), dtype=np.float32))
+        maps = torch.nn.functional.interpolate(coarse, size=(h, w), mode="bilinear", align_corners=False)[:, 0]
+        lo = maps.amin(dim=(1, 2), keepdim=True)
+        hi = maps.amax(dim=(1, 2), keepdim=True)
+        return ((maps - lo) / (hi - lo + 1e-7)).numpy()
