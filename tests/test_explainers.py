@@ -13,7 +13,7 @@ from benchmark.evaluation.localisation import explain, explaining
 from benchmark.plugin_loading import registries
 from benchmark.plugin_types import Backbone, LayerGroup
 from benchmark.training.device_data import DeviceSplit
-from plugins.backbones import timm_backbone
+from plugins.backbones.timm_models import timm_backbone
 from plugins.explainers.batched_gradcam import BatchedGradCam
 from plugins.explainers.cam_methods import PytorchGradCam
 from plugins.normalisers import ImageNetNormaliser

@@ -11,7 +11,7 @@ import torch
 from benchmark.evaluation.sanity import cascading_randomisation, randomise_group, spearman_per_patch
 from benchmark.plugin_types import Backbone
 from benchmark.training.device_data import DeviceSplit
-from plugins.backbones import timm_backbone
+from plugins.backbones.timm_models import timm_backbone
 from plugins.explainers.batched_gradcam import BatchedGradCam
 from plugins.normalisers import ImageNetNormaliser
 
