@@ -9,15 +9,15 @@ sure of (explained for the class it predicted: what it looked at when it went wr
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
-import torch
 
-from benchmark.evaluation.localisation import explain
 from benchmark.plugin_types import Explainer, Normaliser
 from benchmark.spec.schema import Threshold
-from benchmark.training.device_data import DeviceSplit
+
+if TYPE_CHECKING:  # the report draws galleries without torch: imports stay in gallery_arrays
+    from benchmark.training.device_data import DeviceSplit
 
 #: row of each example in the gallery
 CATEGORIES = ("correct, highest score", "correct, lowest score", "incorrect, most confident")
@@ -44,6 +44,10 @@ def gallery_arrays(model: Any, explainer: Explainer, ll_metric: Callable[..., np
                    proba: np.ndarray, patch_ids: np.ndarray, normaliser: Normaliser, batch_size: int) -> dict[str, np.ndarray]:
     """Patches, masks, maps (float16), classes and LL score of the chosen examples."""
     predictions = proba.argmax(axis=1)
+    import torch
+
+    from benchmark.evaluation.localisation import explain
+
     maps = explain(model, explainer, split, positions, predictions[positions], normaliser, batch_size)
     chosen_masks = np.asarray(masks[positions], dtype=bool)
     score = ll_metric(maps, chosen_masks, threshold=threshold) if len(positions) else np.zeros(0)

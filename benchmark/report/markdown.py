@@ -170,12 +170,30 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def _statistics(spec: Spec, results: Sequence[dict[str, Any]], previous: Path) -> dict[str, Any]:
+    """Intervals and comparisons; reused from the last report when computed from the same
+    results and settings (resampling thousands of times is the slow part of a rebuild)."""
+    from benchmark.runs import stable_hash
+
+    key = stable_hash({"runs": [(r["run_id"], r["fingerprint"], r["model"].get("weights_hash")) for r in results],
+                       "explainers": spec.explain.scored_explainers(), "baseline": spec.explain.baseline,
+                       "bootstrap": spec.report.bootstrap.model_dump()})
+    try:
+        old = json.loads(previous.read_text())
+        if old.get("key") == key:
+            return old
+    except (OSError, json.JSONDecodeError):
+        pass
+    stats = compute_statistics(results, spec.explain.scored_explainers(), spec.explain.baseline, spec.report.bootstrap)
+    return {**stats, "key": key}
+
+
 def write_report(spec: Spec, results: Sequence[dict[str, Any]], out_dir: Path, audit: Audit | None = None,
                  pending: int = 0, store: RunStore | None = None) -> Path:
     """Tables, intervals, comparisons and figures of the stored results, and the
     machine-readable ``results.json``, ``results.csv`` and ``statistics.json``."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    stats = compute_statistics(results, spec.explain.scored_explainers(), spec.explain.baseline, spec.report.bootstrap)
+    stats = _statistics(spec, results, out_dir / "statistics.json")
     figures = {}
     if spec.report.figures:
         figures = {r["run_id"]: run_figures(r, spec.explain.explainers, store, out_dir) for r in results}

@@ -8,13 +8,18 @@ report from the same store gives the same bytes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from benchmark.store import RunStore
+from benchmark.runs import stable_hash
+from benchmark.store import RunStore, write_json_atomic
 
 FOLDER = "figures"
+#: bump when a figure's drawing changes, so stored figures are redrawn
+FIGURES_VERSION = 1
+STAMP = "figures.json"
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,11 @@ def run_figures(result: dict[str, Any], explainers: Sequence[str], store: RunSto
 
     run_id = result["run_id"]
     folder = out_dir / FOLDER / run_id
+    key = stable_hash({"run": run_id, "fingerprint": result["fingerprint"], "weights": result["model"].get("weights_hash"),
+                       "explainers": list(explainers), "version": FIGURES_VERSION})
+    reused = _reuse(folder, key, out_dir)
+    if reused is not None:  # the same result drew these already: rebuilding a report stays quick
+        return reused
     drawn = [("confusion matrix", "confusion.png", confusion_figure(result)),
              ("ROC curves", "roc.png", roc_figure(result)),
              ("training curves", "training.png", training_figure(result))]
@@ -47,4 +57,16 @@ def run_figures(result: dict[str, Any], explainers: Sequence[str], store: RunSto
     for caption, file, fig in drawn:
         save(fig, folder / file)
         out.append(FigureFile(caption, f"{FOLDER}/{run_id}/{file}"))
+    write_json_atomic(folder / STAMP, {"key": key, "figures": [asdict(f) for f in out]})
     return out
+
+
+def _reuse(folder: Path, key: str, out_dir: Path) -> list[FigureFile] | None:
+    try:
+        stamp = json.loads((folder / STAMP).read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    figures = [FigureFile(**f) for f in stamp.get("figures", [])]
+    if stamp.get("key") != key or not all((out_dir / f.path).is_file() for f in figures):
+        return None
+    return figures
