@@ -185,7 +185,8 @@ def _statistics(spec: Spec, results: Sequence[dict[str, Any]], previous: Path) -
     except (OSError, json.JSONDecodeError):
         pass
     stats = compute_statistics(results, spec.explain.scored_explainers(), spec.explain.baseline, spec.report.bootstrap)
-    return {**stats, "key": key}
+    # the shape it will have when read back next time, so a rebuild writes the same report
+    return json.loads(json.dumps({**stats, "key": key}, sort_keys=True))
 
 
 def write_report(spec: Spec, results: Sequence[dict[str, Any]], out_dir: Path, audit: Audit | None = None,
