@@ -63,3 +63,19 @@ def test_committed_golden_matches_the_fixture_spec() -> None:
     golden = json.loads((Path(__file__).parent / "golden" / "fixture.json").read_text())
     assert golden["spec"] == "fixture" and len(golden["runs"]) == 2
     assert set(golden["tolerances"]) == set(regression.DEFAULT_TOLERANCES)
+
+
+@pytest.mark.slow
+def test_gate_on_the_fixture_run_passes_and_trips_when_perturbed(fixture_run: Path, tmp_path: Path) -> None:
+    """What ``.ci/run`` does after the tests, on this session's run of specs/fixture.yaml."""
+    golden = Path(__file__).parent / "golden" / "fixture.json"
+    results = fixture_run / "reports" / "fixture" / "results.json"
+    passed = run_cli("compare", str(results), "--baseline", str(golden))
+    assert passed.code == 0, passed.output
+    perturbed = json.loads(results.read_text())
+    perturbed[0]["test"]["accuracy"] -= 0.1
+    moved = tmp_path / "results.json"
+    moved.write_text(json.dumps(perturbed))
+    tripped = run_cli("compare", str(moved), "--baseline", str(golden))
+    assert tripped.code == 1
+    assert "accuracy" in tripped.stderr and "-0.1000" in tripped.stderr
