@@ -40,16 +40,19 @@ class DeviceSplit:
             yield order[start : start + batch_size]
 
 
+def as_rgb(images: torch.Tensor) -> torch.Tensor:
+    """uint8 grey (B, 1, S, S) -> float RGB in [0, 1] (B, 3, S, S), the channel repeated."""
+    return images.float().div_(255.0).expand(-1, 3, -1, -1)
+
+
 def to_input(images: torch.Tensor, labels: torch.Tensor | None, normaliser: Normaliser,
              channels_last: bool = False) -> torch.Tensor:
     """uint8 (B, 1, S, S) -> normalised float (B, 3, S, S) on the same device."""
-    x = images.float().div_(255.0).expand(-1, 3, -1, -1)
-    x = normaliser(x, labels if normaliser.uses_labels else None)
+    x = normaliser(as_rgb(images), labels if normaliser.uses_labels else None)
     return x.contiguous(memory_format=torch.channels_last) if channels_last else x.contiguous()
 
 
 def fit_chunks(split: DeviceSplit, chunk: int = 512) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """The split as float RGB in [0, 1], chunk by chunk, with labels: what normalisers fit on."""
     for start in range(0, len(split), chunk):
-        images = split.images[start : start + chunk].float().div_(255.0).expand(-1, 3, -1, -1)
-        yield images, split.labels[start : start + chunk]
+        yield as_rgb(split.images[start : start + chunk]), split.labels[start : start + chunk]
