@@ -43,6 +43,11 @@ class Backbone:
     ``groups`` run from input to output and the last one is the new head. ``frozen``
     overrides the core's definition of "the first half of the network"
     (``benchmark.training.freezing``) for architectures where group counts mislead.
+    ``target_layer`` is the layer Grad-CAM explains (the final convolution layer's
+    output); ``info["target_layer"]`` names it and every result records the name.
+    ``features``, when given, is the convolutional part alone (image -> final feature
+    map, sharing the model's parameters): later stages build on it (a whole-image
+    model, a prototype layer).
     """
 
     model: "torch.nn.Module"
@@ -51,6 +56,7 @@ class Backbone:
     pretrained: str = "none"
     frozen: int | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    features: "torch.nn.Module | None" = None
 
 
 BackboneFactory = Callable[..., Backbone]

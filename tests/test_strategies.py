@@ -6,20 +6,24 @@ import pytest
 
 from benchmark.spec.schema import HParams
 from benchmark.training.freezing import frozen_groups
-from plugins.backbones.timm_models import timm_backbone
+from benchmark.plugin_loading import registries
 from plugins.strategies import gradual_unfreezing, simultaneous
 
 HP = HParams(batch_size=16, lr_head=1e-4, lr_last_block=3e-5, lr_decay=0.5)
 
 
+def _paper(name: str):
+    return registries().get("backbone", name).obj(num_classes=5, pretrained=False)
+
+
 @pytest.fixture(scope="module")
 def resnet50():
-    return timm_backbone("resnet50", 5, pretrained=False)
+    return _paper("resnet50")
 
 
 @pytest.fixture(scope="module")
 def vgg19():
-    return timm_backbone("vgg19", 5, pretrained=False)
+    return _paper("vgg19")
 
 
 def _named(backbone, phase) -> dict[str, float]:
@@ -31,7 +35,7 @@ def test_first_half_of_resnet50_and_vgg19(resnet50, vgg19) -> None:
     assert frozen_groups(resnet50) == 3  # stem, stage1, stage2 frozen
     assert [g.name for g in vgg19.groups] == ["block1", "block2", "block3", "block4", "block5", "head"]
     assert frozen_groups(vgg19) == 3  # blocks 1-3 frozen (8 of 16 convolutions)
-    assert resnet50.model.fc.out_features == 5 and vgg19.model.head.fc.out_features == 5
+    assert resnet50.model.head[-1].out_features == 5 and vgg19.model.head[-1].out_features == 5
 
 
 def test_simultaneous_trains_head_and_final_half_at_per_depth_rates(resnet50, vgg19) -> None:

@@ -31,7 +31,8 @@ def groups_from_ids(model: nn.Module, group_of: dict[str, int], names: dict[int,
 
 
 def timm_groups(model: nn.Module) -> list[LayerGroup]:
-    """Coarse timm groups (stem, each stage, head) of any timm model."""
+    """Coarse timm groups (stem, each stage, and the head when the model has one) of any
+    timm model."""
     from timm.models import group_modules
 
     matcher = model.group_matcher(coarse=True)  # type: ignore[operator]
@@ -40,7 +41,10 @@ def timm_groups(model: nn.Module) -> list[LayerGroup]:
     leaves = {n for n, _ in leaf_modules_with_params(model)}
     group_of = {n: g for n, g in group_of.items() if n in leaves}
     ids = sorted(set(group_of.values()))
-    names = {gid: ("stem" if i == 0 else "head" if i == len(ids) - 1 else f"stage{i}") for i, gid in enumerate(ids)}
+    classifier = getattr(model, "get_classifier", lambda: None)()
+    has_head = classifier is not None and any(True for _ in classifier.parameters())  # num_classes=0: no head
+    names = {gid: ("stem" if i == 0 else "head" if has_head and i == len(ids) - 1 else f"stage{i}")
+             for i, gid in enumerate(ids)}
     return groups_from_ids(model, group_of, names)
 
 

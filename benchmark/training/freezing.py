@@ -2,17 +2,18 @@
 
 The study always froze the first half of the network. Here the network is its layer
 groups (input to output, head last; a backbone plugin decides the groups: VGG blocks,
-ResNet stages, ...). Depth is counted in weight layers (convolutions and linear layers).
-The frozen part is the **longest prefix of feature groups that holds no more than half
-of the feature groups' weight layers**; the remaining groups form "the final half".
-For the study's backbones this gives:
+ResNet stages, ...). Depth is counted in weight layers (convolutions and linear layers)
+of the feature groups (the new head is not counted). The frozen part is the **prefix of
+feature groups whose weight layers come closest to half of them** (on a tie, the
+shorter prefix); the remaining groups form "the final half". For the study's backbones:
 
-* VGG16 (blocks of 2, 2, 3, 3, 3 convolutions): blocks 1-2 frozen, blocks 3-5 train;
-* VGG19 (2, 2, 4, 4, 4): blocks 1-3 frozen, blocks 4-5 train;
-* ResNet34 (stem 1, stages 6, 9, 13, 7): stem and stages 1-2 frozen, stages 3-4 train;
-* ResNet50 (stem 1, stages 10, 13, 19, 10): stem and stages 1-2 frozen, stages 3-4 train.
+* VGG16 (blocks of 2, 2, 3, 3, 3 convolutions): blocks 1-3 frozen (7 of 13), blocks 4-5 train;
+* VGG19 (2, 2, 4, 4, 4): blocks 1-3 frozen (8 of 16), blocks 4-5 train;
+* ResNet34 (stem 1, stages 6, 9, 13, 7): stem and stages 1-2 frozen (16 of 36), stages 3-4 train;
+* ResNet50 (stem 1, stages 10, 13, 19, 10): stem and stages 1-2 frozen (24 of 53), stages 3-4 train.
 
-A backbone may override this with ``Backbone.frozen`` when counting layers misleads.
+At least one feature group always trains. A backbone may override the rule with
+``Backbone.frozen`` when counting layers misleads.
 """
 
 from __future__ import annotations
@@ -27,13 +28,11 @@ def first_half(groups: Sequence[LayerGroup]) -> int:
     """How many leading groups are frozen (the head, last, is never counted)."""
     features = list(groups[:-1])
     total = sum(weight_layers(g) for g in features)
-    frozen, cumulative = 0, 0
+    prefix = [0]
     for group in features:
-        cumulative += weight_layers(group)
-        if 2 * cumulative > total:
-            break
-        frozen += 1
-    return min(frozen, max(0, len(features) - 1))  # always leave one feature group to train
+        prefix.append(prefix[-1] + weight_layers(group))
+    candidates = range(0, max(1, len(features)))  # always leave one feature group to train
+    return min(candidates, key=lambda k: (abs(2 * prefix[k] - total), k))
 
 
 def frozen_groups(backbone: Backbone) -> int:

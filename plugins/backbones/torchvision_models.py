@@ -88,15 +88,9 @@ def _new_head(model: Any, num_classes: int) -> None:
     setattr(parent, last.rpartition(".")[2], nn.Linear(old.in_features, num_classes))
 
 
-class GlobalMeanPool(nn.Module):
-    """``AdaptiveAvgPool2d(1)`` as a mean: same result, and its CUDA backward is
-    deterministic (adaptive pooling's is not, and raises under deterministic algorithms)."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.mean(dim=(-2, -1), keepdim=True)
-
-
 def _deterministic_pools(model: Any) -> None:
+    from benchmark.models.layers import GlobalMeanPool
+
     for name, module in list(model.named_modules()):
         if isinstance(module, nn.AdaptiveAvgPool2d) and module.output_size in (1, (1, 1)):
             parent = model.get_submodule(name.rpartition(".")[0]) if "." in name else model
@@ -122,5 +116,20 @@ def torchvision_backbone(name: str, num_classes: int, pretrained: bool = False, 
     _deterministic_pools(model)
     groups, target = _groups(model)
     check_partition(model, groups)
-    return Backbone(model=model, groups=groups, target_layer=target, pretrained=source,
+    return Backbone(model=model, groups=groups, target_layer=target, pretrained=source, features=_features(model),
                     info={"torchvision_model": name, "target_layer": groups[-2].name})
+
+
+def _features(model: Any) -> nn.Module:
+    """The convolutional part: ``features`` where the model has it (VGG, MobileNet,
+    EfficientNet, DenseNet), else its children up to the global pool (ResNet-like)."""
+    from benchmark.models.layers import GlobalMeanPool
+
+    if isinstance(getattr(model, "features", None), nn.Module):
+        return model.features
+    body = []
+    for child in model.children():
+        if isinstance(child, (nn.AdaptiveAvgPool2d, GlobalMeanPool)):
+            break
+        body.append(child)
+    return nn.Sequential(*body)
