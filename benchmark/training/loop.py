@@ -1,5 +1,6 @@
 """The training loop: run a strategy's phases in order, early-stop each on validation
-loss, carry the best weights of one phase into the next.
+loss, carry the weights of the phase's lowest validation loss into the next
+(``early_stopping.py`` says how the two rules differ).
 
 Adam and cross-entropy as in the study; one optimiser parameter group per trainable
 layer group, at that group's learning rate. On CUDA the forward and backward run under
@@ -38,7 +39,8 @@ class EpochRecord:
     val_loss: float
     val_accuracy: float
     learning_rates: dict[str, float]
-    improved: bool
+    improved: bool  # the lowest validation loss of the phase so far: these weights are carried
+    waited: int = 0  # epochs since the loss last fell by more than min_delta (patience used)
 
 
 @dataclass
@@ -160,7 +162,8 @@ class Trainer:
                 if improved:
                     best_state = copy.deepcopy(self.model.state_dict())
                 record = EpochRecord(epoch, phase.name, p_index, phase_epoch + 1, train_loss, train_acc, val_loss,
-                                     val_acc, {g["name"]: g["lr"] for g in optimizer.param_groups}, improved)
+                                     val_acc, {g["name"]: g["lr"] for g in optimizer.param_groups}, improved,
+                                     stopper.waited)
                 result.history.append(record)
                 if self.on_epoch:
                     self.on_epoch(record, self.config.max_epochs)
