@@ -27,7 +27,8 @@ def test_small_gains_move_the_checkpoint_but_not_the_patience() -> None:
     assert stopper.best_epoch == 2 and stopper.waited == 2 and stopper.should_stop
 
 
-def _scripted_trainer(losses: list[float], patience: int, min_delta: float) -> tuple[Trainer, list[int]]:
+def _scripted_trainer(losses: list[float], patience: int, min_delta: float,
+                      phases: int = 1) -> tuple[Trainer, list[int]]:
     """A trainer whose epoch k sets the head's bias to k and whose validation loss is
     ``losses[k - 1]``: the carried epoch can be read off the weights."""
     torch.manual_seed(0)
@@ -35,7 +36,8 @@ def _scripted_trainer(losses: list[float], patience: int, min_delta: float) -> t
     images = np.zeros((4, 2, 2), np.uint8)
     split = DeviceSplit.from_arrays(images, np.arange(4) % 5, torch.device("cpu"))
     config = Training(max_epochs=len(losses), early_stopping=EarlyStoppingSpec(patience=patience, min_delta=min_delta))
-    trainer = Trainer(model, [LayerGroup("head", [model[1]])], [Phase("head", {0: 0.1})], ImageNetNormaliser(),
+    trainer = Trainer(model, [LayerGroup("head", [model[1]])], [Phase(f"p{i}", {0: 0.1}) for i in range(phases)],
+                      ImageNetNormaliser(),
                       split, split, HParams(batch_size=2), config, torch.Generator().manual_seed(0))
     epochs: list[int] = []
 
@@ -60,5 +62,17 @@ def test_the_carried_epoch_is_the_lowest_validation_loss(losses: list[float], ca
     fit = trainer.fit()
     assert len(epochs) == ran
     assert fit.best_epoch == carried and fit.best_val_loss == losses[carried - 1]
-    assert float(trainer.model[1].bias[0]) == carried  # the weights of that epoch, not the last
+    assert float(trainer.model[1].bias[0].detach()) == carried  # the weights of that epoch, not the last
     assert [h.improved for h in fit.history].index(True) == 0
+
+
+def test_a_phase_that_never_beats_the_weights_it_started_from_hands_them_on() -> None:
+    """Phase 1 reaches 0.5 at epoch 2; phase 2 (epochs 4-6) never goes below 0.6: the
+    final model is epoch 2's, as gradual unfreezing must not end on a worse model."""
+    losses = [1.0, 0.5, 0.55] + [0.8, 0.6, 0.7, 0.9]
+    trainer, epochs = _scripted_trainer(losses, patience=1, min_delta=0.01, phases=2)
+    trainer.config = trainer.config.model_copy(update={"max_epochs": 4})
+    fit = trainer.fit()
+    assert len(epochs) == 6  # phase 1 stops at 3 (patience 1), phase 2 at 6
+    assert fit.phase_best_epochs == [2, 2] and fit.best_epoch == 2 and fit.best_val_loss == 0.5
+    assert float(trainer.model[1].bias[0].detach()) == 2

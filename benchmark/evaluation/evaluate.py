@@ -3,6 +3,7 @@
 Returns the ``test``, ``localisation`` and ``predictions`` parts of a run's result, and
 the gallery arrays that are stored beside it (one set per explainer). Per-patch scores
 are kept in the result so that intervals and comparisons are computed at report time.
+The validation split is explained too when a threshold rule is chosen on it.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ import pandas as pd
 
 from benchmark.data.classes import CLASSES
 from benchmark.evaluation.gallery import choose_examples, gallery_arrays
-from benchmark.evaluation.localisation import correct_lesions, localisation_scores
+from benchmark.evaluation.localisation import Explained, Scoring, localisation_scores
 from benchmark.evaluation.metrics import classification_metrics
 from benchmark.evaluation.predict import predict_proba
 from benchmark.evaluation.sanity import cascading_randomisation, sanity_patches
+from benchmark.evaluation.thresholds import as_threshold
 from benchmark.plugin_loading import Registries
 from benchmark.spec.schema import Spec
 from benchmark.training.session import TrainedRun
@@ -32,41 +34,55 @@ class Evaluation:
     gallery: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
 
 
+def _explained(trained: TrainedRun, split: str, table: pd.DataFrame, masks: np.ndarray, proba: np.ndarray,
+               batch_size: int) -> Explained:
+    idx = trained.indices[split]
+    return Explained(trained.backbone.model, trained.splits[split], np.asarray(masks[idx]),
+                     table["has_mask"].to_numpy()[idx].astype(bool), proba.argmax(1), trained.normaliser, batch_size)
+
+
 def evaluate_run(trained: TrainedRun, spec: Spec, table: pd.DataFrame, masks: np.ndarray, regs: Registries) -> Evaluation:
     test_idx = trained.indices["test"]
     labels = table["label"].to_numpy()[test_idx]
-    model, normaliser, split = trained.backbone.model, trained.normaliser, trained.splits["test"]
-    proba = predict_proba(model, split, normaliser, spec.training.eval_batch_size)
-    predictions = proba.argmax(1)
+    model, normaliser = trained.backbone.model, trained.normaliser
+    proba = predict_proba(model, trained.splits["test"], normaliser, spec.training.eval_batch_size)
 
     ex = spec.explain
     loc = ex.localisation
+    extra_rules = [rule for rule in loc.rules() if rule != loc.threshold]
     metric_names = list(dict.fromkeys([loc.metric, *loc.metrics]))
-    metrics = {name: regs.get("localisation", name).obj for name in metric_names}
-    test_masks = np.asarray(masks[test_idx])
-    has_mask = table["has_mask"].to_numpy()[test_idx].astype(bool)
+    scoring = Scoring({name: regs.get("localisation", name).obj for name in metric_names}, loc.metric, loc.threshold,
+                      extra_rules)
+    test = _explained(trained, "test", table, masks, proba, ex.batch_size)
+    validation = None
+    if scoring.needs_validation():
+        val_proba = predict_proba(model, trained.splits["val"], normaliser, spec.training.eval_batch_size)
+        validation = _explained(trained, "val", table, masks, val_proba, ex.batch_size)
     factories = {name: regs.get("explainer", name).obj for name in ex.scored_explainers()}
 
     explainers, gallery = {}, {}
     for name, make in factories.items():
         explainer = make(trained.backbone)
-        scores = localisation_scores(model, explainer, metrics, loc.metric, loc.threshold, split, test_masks, has_mask,
-                                     predictions, normaliser, ex.batch_size)
+        scores = localisation_scores(explainer, test, scoring, validation)
         if name != ex.baseline and ex.gallery:
-            positions, category = choose_examples(scores, has_mask, labels, proba, ex.gallery)
-            gallery[name] = gallery_arrays(model, explainer, metrics[loc.metric], loc.threshold, split, test_masks,
-                                           positions, category, proba, test_idx, normaliser, ex.batch_size)
+            positions, category = choose_examples(scores, test.has_mask, labels, proba, ex.gallery)
+            gallery[name] = gallery_arrays(explainer, test, scoring.metrics[loc.metric], as_threshold(scores["threshold"]),
+                                           positions, category, proba, test_idx)
         for key in ("patch_index", "zero_map_index"):
             scores[key] = [int(test_idx[i]) for i in scores[key]]
         explainers[name] = scores
 
-    localisation: dict[str, Any] = {"metric": loc.metric, "threshold": loc.threshold.model_dump(), "metrics": metric_names,
-                                    "baseline": ex.baseline, "explainers": explainers}
+    localisation: dict[str, Any] = {
+        "metric": loc.metric, "threshold": loc.threshold.model_dump(),
+        "rules": {scoring.rule_metric(rule): rule.model_dump() for rule in extra_rules},
+        "metrics": metric_names + [scoring.rule_metric(rule) for rule in extra_rules],
+        "baseline": ex.baseline, "explainers": explainers,
+    }
     if ex.sanity.enabled:
         checked = {name: make for name, make in factories.items() if name != ex.baseline}
-        positions = sanity_patches(correct_lesions(has_mask, predictions, labels), ex.sanity.patches)
+        positions = sanity_patches(test.correct_lesions(), ex.sanity.patches)
         localisation["sanity"] = cascading_randomisation(
-            trained.backbone, checked, split, positions, predictions[positions], normaliser, ex.batch_size,
+            trained.backbone, checked, test.split, positions, test.predictions[positions], normaliser, ex.batch_size,
             ex.sanity.seed, ex.sanity.flag_above) if len(positions) else None
     result = {
         "test": classification_metrics(labels, proba, CLASSES),

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from benchmark.plugin_types import Explainer, Normaliser
+from benchmark.plugin_types import Explainer
 from benchmark.spec.schema import Threshold
 
 if TYPE_CHECKING:  # the report draws galleries without torch: imports stay in gallery_arrays
-    from benchmark.training.device_data import DeviceSplit
+    from benchmark.evaluation.localisation import Explained
 
 #: row of each example in the gallery
 CATEGORIES = ("correct, highest score", "correct, lowest score", "incorrect, most confident")
@@ -39,18 +39,20 @@ def choose_examples(scores: dict[str, Any], has_mask: np.ndarray, labels: np.nda
     return positions, category
 
 
-def gallery_arrays(model: Any, explainer: Explainer, ll_metric: Callable[..., np.ndarray], threshold: Threshold,
-                   split: DeviceSplit, masks: np.ndarray, positions: np.ndarray, category: np.ndarray,
-                   proba: np.ndarray, patch_ids: np.ndarray, normaliser: Normaliser, batch_size: int) -> dict[str, np.ndarray]:
-    """Patches, masks, maps (float16), classes and LL score of the chosen examples."""
-    predictions = proba.argmax(axis=1)
+def gallery_arrays(explainer: Explainer, test: "Explained", ll_metric: Callable[..., np.ndarray], threshold: Threshold,
+                   positions: np.ndarray, category: np.ndarray, proba: np.ndarray,
+                   patch_ids: np.ndarray) -> dict[str, np.ndarray]:
+    """Patches, masks, maps (float16), classes and LL score of the chosen examples
+    (each explained for its predicted class)."""
     import torch
 
-    from benchmark.evaluation.localisation import explain
+    from benchmark.evaluation.localisation import score_maps
 
-    maps = explain(model, explainer, split, positions, predictions[positions], normaliser, batch_size)
-    chosen_masks = np.asarray(masks[positions], dtype=bool)
-    score = ll_metric(maps, chosen_masks, threshold=threshold) if len(positions) else np.zeros(0)
+    predictions = test.predictions
+    maps = test.maps(explainer, positions)
+    chosen_masks = np.asarray(test.masks[positions], dtype=bool)
+    score = score_maps(maps, chosen_masks, {"ll": ll_metric}, threshold)["ll"]
+    split = test.split
     return {
         "images": split.images[torch.as_tensor(positions, device=split.images.device)].squeeze(1).cpu().numpy(),
         "masks": chosen_masks,
@@ -62,4 +64,3 @@ def gallery_arrays(model: Any, explainer: Explainer, ll_metric: Callable[..., np
         "category": category,
         "patch_id": np.asarray(patch_ids)[positions].astype(np.int64),
     }
-

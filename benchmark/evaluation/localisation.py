@@ -1,29 +1,40 @@
 """The lesion-localisation (LL) score and its companions: explain, then compare with the mask.
 
-LL is the mean localisation score over *correctly classified lesion patches* of the test
-split (background patches have no mask). Maps are computed in fp32 with the model in
-eval mode and gradients enabled on every parameter (frozen layers would otherwise stop
-Grad-CAM's gradients); the predicted class (here equal to the true one) is the one
-explicit target of each image. A map that is zero everywhere explains nothing: it is
-counted and named, not scored. Every explainer, the baseline included, is scored by every
-metric on the same patches.
+LL is the mean localisation score over *every correctly classified lesion patch* of the
+test split, as the study averaged it (background patches have no mask). Maps are
+computed in fp32 with the model in eval mode and gradients enabled on every parameter
+(frozen layers would otherwise stop Grad-CAM's gradients); the predicted class (here
+equal to the true one) is the one explicit target of each image. A map that is zero
+everywhere points nowhere: it scores 0 on every metric, is kept in the mean and is
+counted (``n_zero_maps``). Every explainer, the baseline included, is scored by every
+metric on the same patches; the LL is also given under each further threshold rule
+(``<metric>@<rule>``), as a curve over value thresholds, and with the value chosen on
+the validation split when a rule asks for it.
 """
 
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
+from benchmark.evaluation import thresholds
 from benchmark.plugin_types import Explainer, Normaliser
 from benchmark.spec.schema import Threshold
 from benchmark.training.device_data import DeviceSplit, to_input
 
 #: how far outside [0, 1] an explainer's values may stray (float rounding) before it is an error
 RANGE_TOLERANCE = 1e-3
+
+Metric = Callable[..., np.ndarray]
+
+#: the value a ``validation`` rule falls back to when the validation split has no
+#: correctly classified lesion to choose on (tiny data); the result says so
+FALLBACK_VALUE = 0.5
 
 
 @contextlib.contextmanager
@@ -77,38 +88,119 @@ def correct_lesions(has_mask: np.ndarray, predictions: np.ndarray, labels: np.nd
     return np.flatnonzero(has_mask & (predictions == labels))
 
 
+@dataclass
+class Explained:
+    """One split as explainers see it: the model, its resident patches with their masks
+    and predictions, the normaliser that makes network input of them."""
+
+    model: nn.Module
+    split: DeviceSplit
+    masks: np.ndarray  # (N, S, S) bool, split order
+    has_mask: np.ndarray  # (N,) bool
+    predictions: np.ndarray  # (N,) predicted class
+    normaliser: Normaliser
+    batch_size: int
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self.split.labels.cpu().numpy()
+
+    def correct_lesions(self) -> np.ndarray:
+        return correct_lesions(self.has_mask, self.predictions, self.labels)
+
+    def maps(self, explainer: Explainer, positions: np.ndarray) -> np.ndarray:
+        """Maps of the patches at ``positions``, each explained for its predicted class."""
+        positions = np.asarray(positions, dtype=int)
+        return explain(self.model, explainer, self.split, positions, self.predictions[positions], self.normaliser,
+                       self.batch_size)
+
+
+@dataclass
+class Scoring:
+    """What every map is scored by: the LL metric under its rule and further rules, and
+    the companion metrics."""
+
+    metrics: Mapping[str, Metric]  # every metric by name, the LL's included
+    ll_metric: str
+    threshold: Threshold
+    rules: Sequence[Threshold] = field(default_factory=list)  # further rules of the LL
+
+    def rule_metric(self, rule: Threshold) -> str:
+        return f"{self.ll_metric}@{rule.label()}"
+
+    def needs_validation(self) -> bool:
+        return any(r.rule == "validation" for r in (self.threshold, *self.rules))
+
+
+def _zero_maps(maps: np.ndarray) -> np.ndarray:
+    return maps.reshape(len(maps), -1).max(axis=1) <= 0 if len(maps) else np.zeros(0, bool)
+
+
+def score_maps(maps: np.ndarray, masks: np.ndarray, metrics: Mapping[str, Metric], threshold: Threshold) -> dict[str, np.ndarray]:
+    """Every metric's score per map; a map that is zero everywhere scores 0 on each."""
+    zero = _zero_maps(maps)
+    out = {}
+    for name, fn in metrics.items():
+        scores = np.asarray(fn(maps, masks, threshold=threshold), dtype=float) if len(maps) else np.zeros(0)
+        out[name] = np.where(zero, 0.0, scores)
+    return out
+
+
 def _rounded(values: np.ndarray) -> list[float]:
     return [round(float(v), 6) for v in values]
 
 
-def score_maps(maps: np.ndarray, masks: np.ndarray, metrics: Mapping[str, Callable[..., np.ndarray]],
-               threshold: Threshold) -> dict[str, np.ndarray]:
-    """Every metric's score per patch for maps already explained (zero maps removed)."""
-    return {name: np.asarray(fn(maps, masks, threshold=threshold), dtype=float) for name, fn in metrics.items()}
+def _mean(values: np.ndarray) -> float | None:
+    return float(np.mean(values)) if len(values) else None
 
 
-def localisation_scores(
-    model: nn.Module, explainer: Explainer, metrics: Mapping[str, Callable[..., np.ndarray]], ll_metric: str,
-    threshold: Threshold, split: DeviceSplit, masks: np.ndarray, has_mask: np.ndarray, predictions: np.ndarray,
-    normaliser: Normaliser, batch_size: int,
-) -> dict[str, Any]:
-    """LL (the ``ll_metric``) and every metric's per-patch scores on correctly classified
-    lesion patches. ``patch_index`` and ``zero_map_index`` are positions in the split."""
-    labels = split.labels.cpu().numpy()
-    chosen = correct_lesions(has_mask, predictions, labels)
-    maps = explain(model, explainer, split, chosen, predictions[chosen], normaliser, batch_size)
-    zero = maps.reshape(len(maps), -1).max(axis=1) <= 0 if len(maps) else np.zeros(0, bool)
-    scored = chosen[~zero]
-    scores = score_maps(maps[~zero], masks[scored], metrics, threshold) if len(scored) else {m: np.zeros(0) for m in metrics}
-    ll = scores[ll_metric]
-    return {
-        "ll": float(np.mean(ll)) if len(ll) else None,
+def validation_choice(explainer: Explainer, validation: Explained, scoring: Scoring) -> dict[str, Any]:
+    """The LL over value thresholds on the validation split's correctly classified
+    lesions, and the value that maximises it (the ``validation`` rule's choice)."""
+    chosen = validation.correct_lesions()
+    maps = validation.maps(explainer, chosen)
+    ll = scoring.metrics[scoring.ll_metric]
+    values = thresholds.curve(lambda m, k, threshold: score_maps(m, k, {"ll": ll}, threshold)["ll"], maps,
+                              validation.masks[chosen])
+    return {"n": int(len(chosen)), "thresholds": list(thresholds.SWEEP), "ll": values,
+            "chosen": thresholds.choose_on_validation(values)}
+
+
+def localisation_scores(explainer: Explainer, test: Explained, scoring: Scoring,
+                        validation: Explained | None = None) -> dict[str, Any]:
+    """LL and every metric's per-patch scores on the correctly classified lesion patches
+    of ``test``. ``patch_index`` and ``zero_map_index`` are positions in the split."""
+    chosen = test.correct_lesions()
+    maps = test.maps(explainer, chosen)
+    masks = test.masks[chosen]
+    zero = _zero_maps(maps)
+    out: dict[str, Any] = {}
+    value = None
+    if scoring.needs_validation():
+        if validation is None:
+            raise ValueError("a 'validation' threshold rule needs the validation split")
+        out["validation"] = validation_choice(explainer, validation, scoring)
+        value = out["validation"]["chosen"]
+        if value is None:  # no validation lesion classified correctly: nothing to choose on
+            value = out["validation"]["fallback"] = FALLBACK_VALUE
+    primary = thresholds.resolved(scoring.threshold, value)
+    ll_fn = {scoring.ll_metric: scoring.metrics[scoring.ll_metric]}
+    scores = score_maps(maps, masks, scoring.metrics, primary)
+    for rule in scoring.rules:
+        scores[scoring.rule_metric(rule)] = score_maps(maps, masks, ll_fn, thresholds.resolved(rule, value))[scoring.ll_metric]
+    ll = scores.pop(scoring.ll_metric)
+    out |= {
+        "ll": _mean(ll),
+        "threshold": primary.model_dump(),
         "n_correct_lesions": int(len(chosen)),
-        "n_scored": int(len(scored)),
+        "n_scored": int(len(chosen)),
         "n_zero_maps": int(zero.sum()),
         "zero_map_index": chosen[zero].tolist(),
-        "patch_index": scored.tolist(),
+        "patch_index": chosen.tolist(),
         "scores": _rounded(ll),
-        "metrics": {name: {"mean": float(np.mean(s)) if len(s) else None, "scores": _rounded(s)}
-                    for name, s in scores.items() if name != ll_metric},
+        "metrics": {name: {"mean": _mean(s), "scores": _rounded(s)} for name, s in scores.items()},
+        "curve": {"thresholds": list(thresholds.SWEEP),
+                  "ll": thresholds.curve(lambda m, k, threshold: score_maps(m, k, ll_fn, threshold)[scoring.ll_metric],
+                                         maps, masks)},
     }
+    return out

@@ -110,12 +110,16 @@ class Training(Strict):
 
 class Threshold(Strict):
     """How a saliency map becomes a region for region scores such as the LL's IoU
-    (``benchmark/evaluation/thresholds.py``). ``value``: pixels whose saliency is at
-    least ``value`` (in [0, 1]; the study's rule); ``top-percent``: the ``value`` per cent
-    most salient pixels; ``mask-area``: as many of the most salient pixels as the lesion
-    mask has (``value`` unused). A bare number in a spec means ``{rule: value, value: N}``."""
+    (``benchmark/evaluation/thresholds.py``). The study gives no rule, so none of these
+    is "the study's": ``value``: pixels whose saliency is at least ``value`` (maps are
+    in [0, 1]); ``top-percent``: the ``value`` per cent most salient pixels;
+    ``mask-area``: as many of the most salient pixels as the lesion mask has;
+    ``otsu``: Otsu's threshold of each map on its own; ``validation``: the value
+    threshold (0.05 ... 0.95) with the best mean score on the run's validation split,
+    chosen per run and explainer, never on the test split. ``value`` is unused by the
+    last three. A bare number in a spec means ``{rule: value, value: N}``."""
 
-    rule: Literal["value", "top-percent", "mask-area"] = "value"
+    rule: Literal["value", "top-percent", "mask-area", "otsu", "validation"] = "value"
     value: float = 0.5
 
     @model_validator(mode="after")
@@ -126,9 +130,25 @@ class Threshold(Strict):
             raise ValueError("a 'top-percent' threshold lies strictly between 0 and 100")
         return self
 
+    @model_validator(mode="before")
+    @classmethod
+    def _bare(cls, value: Any) -> Any:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return {"rule": "value", "value": value}
+        if isinstance(value, str):  # otsu, validation, mask-area
+            return {"rule": value}
+        return value
+
+    def label(self) -> str:
+        """Short name, used in metric names (``iou@otsu``) and table headers."""
+        return {"value": f"{self.value:g}", "top-percent": f"top{self.value:g}%", "mask-area": "mask-area",
+                "otsu": "otsu", "validation": "validation"}[self.rule]
+
     def describe(self) -> str:
         return {"value": f"thresholded at {self.value:g}", "top-percent": f"cut to its top {self.value:g}% of pixels",
-                "mask-area": "cut to as many top pixels as the mask has"}[self.rule]
+                "mask-area": "cut to as many top pixels as the mask has",
+                "otsu": "thresholded by Otsu's method (each map on its own)",
+                "validation": "thresholded at the value chosen on the validation split (per run and explainer)"}[self.rule]
 
 
 #: the localisation scores reported beside LL unless a spec lists its own
@@ -136,17 +156,25 @@ DEFAULT_LOCALISATION_METRICS = ["iou-sweep", "pointing-game", "energy-pointing-g
 
 
 class Localisation(Strict):
-    """The LL score (``metric`` with ``threshold``: Table IV) and further localisation
-    scores (``metrics``), each computed for every explainer and for the baseline."""
+    """The LL score (``metric`` with ``threshold``: Table IV), the same score under
+    further threshold rules (``threshold_rules``, reported as ``<metric>@<rule>``) and
+    further localisation scores (``metrics``), each computed for every explainer and for
+    the baseline on the same patches."""
 
     metric: str = "iou"
     threshold: Threshold = Threshold()
+    threshold_rules: list[Threshold] = Field(
+        default_factory=lambda: [Threshold(rule="otsu"), Threshold(rule="validation")],
+        description="further rules the LL is also reported under")
     metrics: list[str] = Field(default_factory=lambda: list(DEFAULT_LOCALISATION_METRICS))
 
-    @field_validator("threshold", mode="before")
-    @classmethod
-    def _bare_number(cls, value: Any) -> Any:
-        return {"rule": "value", "value": value} if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+    def rules(self) -> list[Threshold]:
+        """The LL's rule, then each further rule once."""
+        return list(dict.fromkeys([self.threshold, *self.threshold_rules]))
+
+    def rule_metric(self, rule: Threshold) -> str:
+        """The name a further rule's LL is reported under (``iou@otsu``)."""
+        return f"{self.metric}@{rule.label()}"
 
 
 class Sanity(Strict):

@@ -1,6 +1,8 @@
 """The training loop: run a strategy's phases in order, early-stop each on validation
-loss, carry the weights of the phase's lowest validation loss into the next
-(``early_stopping.py`` says how the two rules differ).
+loss, carry the weights of the lowest validation loss so far into the next phase
+(``early_stopping.py`` says how the two rules differ). The weights a phase starts from
+compete with its epochs: a phase that never beats them passes them on unchanged, so
+the final model is the run's lowest validation loss.
 
 Adam and cross-entropy as in the study; one optimiser parameter group per trainable
 layer group, at that group's learning rate. On CUDA the forward and backward run under
@@ -39,7 +41,7 @@ class EpochRecord:
     val_loss: float
     val_accuracy: float
     learning_rates: dict[str, float]
-    improved: bool  # the lowest validation loss of the phase so far: these weights are carried
+    improved: bool  # the lowest validation loss so far: these weights are carried
     waited: int = 0  # epochs since the loss last fell by more than min_delta (patience used)
 
 
@@ -142,7 +144,9 @@ class Trainer:
             trainable = set(phase.learning_rates)
             set_trainable(self.groups, trainable)
             optimizer = self._optimizer(phase)
-            stopper = EarlyStopping(self.config.early_stopping.patience, self.config.early_stopping.min_delta)
+            # the weights carried in compete too: a phase that never beats them hands them on unchanged
+            stopper = EarlyStopping(self.config.early_stopping.patience, self.config.early_stopping.min_delta,
+                                    best=result.best_val_loss, best_epoch=result.best_epoch)
             best_state = copy.deepcopy(self.model.state_dict())
             first_epoch = 0
             if resume is not None and resume["phase_index"] == p_index:

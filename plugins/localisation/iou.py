@@ -6,7 +6,7 @@ from typing import Sequence
 
 import numpy as np
 
-from benchmark.evaluation.thresholds import binarise
+from benchmark.evaluation.thresholds import SWEEP, binarise
 from benchmark.spec.schema import Threshold
 
 
@@ -20,11 +20,8 @@ def region_iou(regions: np.ndarray, masks: np.ndarray) -> np.ndarray:
 
 def iou(maps: np.ndarray, masks: np.ndarray, threshold: Threshold | float | None = 0.5) -> np.ndarray:
     """The study's LL per patch: IoU of the map's region under the spec's threshold rule
-    (by default ``map >= 0.5``) with the lesion mask."""
+    (``map >= 0.5`` when none is given) with the lesion mask."""
     return region_iou(binarise(maps, masks, threshold), masks)
-
-
-SWEEP = tuple(np.round(np.linspace(0.05, 0.95, 19), 2))
 
 
 def iou_sweep(maps: np.ndarray, masks: np.ndarray, threshold: Threshold | float | None = None,

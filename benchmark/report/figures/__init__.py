@@ -52,7 +52,8 @@ def run_figures(result: dict[str, Any], explainers: Sequence[str], store: RunSto
         arrays = store.load_arrays(run_id, f"gallery-{name}") if store is not None else None
         if arrays is not None and len(arrays["category"]):
             drawn.append((f"saliency gallery, {name}", f"gallery-{name}.png",
-                          gallery_figure(arrays, name, loc["threshold"], loc["metric"])))
+                          gallery_figure(arrays, name, loc["explainers"][name].get("threshold") or loc["threshold"],
+                                         loc["metric"])))
     out = []
     for caption, file, fig in drawn:
         save(fig, folder / file)
