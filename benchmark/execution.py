@@ -22,7 +22,7 @@ from benchmark.data.preparation import prepare
 from benchmark.data.splits import validation_split
 from benchmark.plugin_loading import Registries
 from benchmark.runs import RunConfig, spec_hash, stable_hash
-from benchmark.spec.schema import Spec
+from benchmark.spec.schema import PatchParams, Spec
 from benchmark.store import RunStore
 
 ProgressFn = Callable[[int, int], None]
@@ -59,11 +59,14 @@ def make_dataset(spec: Spec, regs: Registries, cache_dir: Path) -> Any:
 
 
 def prepare_data(spec: Spec, regs: Registries, cache_dir: Path, progress: ProgressFn | None = None,
-                 workers: int | None = None) -> PreparedData:
+                 workers: int | None = None, params: PatchParams | None = None) -> PreparedData:
+    """The patches cut with ``params`` (default: the spec's ``dataset.patches``) and
+    their train/val/test assignment."""
     start = time.perf_counter()
     dataset = make_dataset(spec, regs, cache_dir)
     catalogue = dataset.catalogue()
-    patches, hit = prepare(dataset, catalogue, spec.dataset.patches, cache_dir, workers=workers, progress=progress)
+    patches, hit = prepare(dataset, catalogue, params or spec.dataset.patches, cache_dir, workers=workers,
+                           progress=progress)
     split, method = validation_split(patches, spec.dataset.validation, cache_dir)
     return PreparedData(patches, split, method, hit, time.perf_counter() - start)
 
@@ -110,7 +113,8 @@ def execute_run(run: RunConfig, data: PreparedData, regs: Registries, store: Run
         "spec": spec.name,
         "spec_hash": spec_hash(spec),
         "config": run.resolved(),
-        "data": {"hash": data.hash, "counts": data.counts(),
+        "axes": {"normaliser": spec.matrix.normaliser is not None, "patches": spec.matrix.patches is not None},
+        "data": {"hash": data.hash, "counts": data.counts(), "patches": run.patches.model_dump(), "variant": run.variant,
                  "validation": spec.dataset.validation.model_dump() | {"method": data.split_method}},
         "model": {
             "backbone": run.backbone, "pretrained": backbone.pretrained, "frozen_groups": trained.frozen,
@@ -121,7 +125,7 @@ def execute_run(run: RunConfig, data: PreparedData, regs: Registries, store: Run
         },
         "phases": [{"name": p.name, "learning_rates": {groups[i].name: lr for i, lr in sorted(p.learning_rates.items())}}
                    for p in trained.phases],
-        "normaliser": {"name": spec.normaliser, "uses_labels": bool(trained.normaliser.uses_labels),
+        "normaliser": {"name": run.normaliser, "uses_labels": bool(trained.normaliser.uses_labels),
                        "state": trained.normaliser.state_dict()},
         "training": trained.fit.to_dict(),
         **evaluation.result,

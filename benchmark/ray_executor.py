@@ -29,7 +29,7 @@ def _run_task(spec_data: dict[str, Any], run_id: str, home: str, checkpoint_ever
     spec = parse_spec(spec_data, "ray task")
     regs = registries(spec.plugins)
     run = next(r for r in expand(spec) if r.run_id == run_id)
-    data = prepare_data(spec, regs, Path(home) / "cache", workers=1)
+    data = prepare_data(spec, regs, Path(home) / "cache", workers=1, params=run.patches)
     result = execute_run(run, data, regs, RunStore(Path(home) / "runs", spec.name), checkpoint_every_s=checkpoint_every_s)
     return {"run_id": run_id, "label": run.label, "accuracy": result["test"]["accuracy"]}
 

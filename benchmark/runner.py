@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from benchmark.data.audit import Audit
 from benchmark.errors import UserError
 from benchmark.plugin_loading import registries
-from benchmark.runs import RunConfig, expand
+from benchmark.runs import RunConfig, describe_variant, expand
 from benchmark.spec.schema import Spec
 from benchmark.store import RunStore, write_json_atomic
 
@@ -37,12 +37,19 @@ def run_spec(spec: Spec, home: Path, reports_dir: Path, console: Console, checkp
     regs = registries(spec.plugins)
     store = RunStore(home / "runs", spec.name)
     runs = expand(spec)
+    variants = spec.patch_variants()
     with _progress(console) as progress:
-        prep = progress.add_task("preparing patches", total=None, info="")
-        data = prepare_data(spec, regs, home / "cache", progress=lambda d, t: progress.update(prep, completed=d, total=t))
-        progress.update(prep, total=1, completed=1, info=f"{len(data.patches)} patches" + (" (cache)" if data.cache_hit else ""))
-        write_json_atomic(store.folder / AUDIT_FILE, data.patches.audit.to_dict())
-        todo = [r for r in runs if not store.is_done(r.run_id, data.hash)]
+        prepared = {}
+        for changes, params in variants:  # one patch set per patch-cutting variant (a cache hit when shared)
+            name = "preparing patches" + (f" ({describe_variant(changes)})" if len(variants) > 1 else "")
+            prep = progress.add_task(name, total=None, info="")
+            data = prepare_data(spec, regs, home / "cache", params=params,
+                                progress=lambda d, t, task=prep: progress.update(task, completed=d, total=t))
+            progress.update(prep, total=1, completed=1, info=f"{len(data.patches)} patches" + (" (cache)" if data.cache_hit else ""))
+            if not prepared:  # the report's audit: the first variant's
+                write_json_atomic(store.folder / AUDIT_FILE, data.patches.audit.to_dict())
+            prepared[describe_variant(changes)] = data
+        todo = [r for r in runs if not store.is_done(r.run_id, prepared[r.variant].hash)]
         if not todo:
             console.print(f"all {len(runs)} run(s) of {spec.name} are already done; rebuilding the report")
         overall = progress.add_task("runs", total=len(runs), completed=len(runs) - len(todo), info="")
@@ -62,7 +69,8 @@ def run_spec(spec: Spec, home: Path, reports_dir: Path, console: Console, checkp
                 progress.update(task, completed=record.phase_epoch, total=max_epochs,
                                 info=f"phase {record.phase} · val loss {record.val_loss:.3f}")
 
-            result = execute_run(run, data, regs, store, on_epoch=on_epoch, checkpoint_every_s=checkpoint_every_s)
+            result = execute_run(run, prepared[run.variant], regs, store, on_epoch=on_epoch,
+                                 checkpoint_every_s=checkpoint_every_s)
             progress.update(epochs, info=f"accuracy {result['test']['accuracy']:.3f}")
             progress.advance(overall)
     return rebuild_report(spec, home, reports_dir)
@@ -78,7 +86,8 @@ def collect(spec: Spec, store: RunStore) -> tuple[list[dict[str, Any]], list[Run
 
 
 def rebuild_report(spec: Spec, home: Path, reports_dir: Path) -> Path:
-    from benchmark.report.markdown import write_report
+    from benchmark.report.markdown import ReportInput, write_report
+    from benchmark.selection import select
 
     store = RunStore(home / "runs", spec.name)
     results, missing = collect(spec, store)
@@ -87,4 +96,8 @@ def rebuild_report(spec: Spec, home: Path, reports_dir: Path) -> Path:
                         hint=f"Run it first: cbis-bench run <spec> (store: --home {home}).")
     audit_path = store.folder / AUDIT_FILE
     audit = Audit.from_dict(json.loads(audit_path.read_text())) if audit_path.exists() else None
-    return write_report(spec, results, reports_dir / spec.name, audit, pending=len(missing), store=store)
+    runs = expand(spec)
+    selection = select(runs, {r["run_id"]: r for r in results}, spec.select) if spec.select is not None else None
+    shown = [r for r in results if r["run_id"] in selection.kept()] if selection is not None else results
+    report = ReportInput(spec, shown, results, selection, runs, audit, pending=len(missing))
+    return write_report(report, reports_dir / spec.name, store=store)

@@ -71,7 +71,7 @@ def test_report_has_intervals_comparisons_sanity_and_figures(first_run: Path) ->
         accuracy = stats["runs"][r["run_id"]]["accuracy"]
         assert accuracy["low"] <= r["test"]["accuracy"] <= accuracy["high"]
     links = re.findall(r"!\[[^]]*\]\(([^)]+\.png)\)", report)
-    assert len(links) == len(results) * 5  # confusion, ROC, training, two galleries
+    assert len(links) == len(results) * 6  # confusion, ROC, training, LL against threshold, two galleries
     for link in links:
         with Image.open(folder / link) as image:
             pixels = np.asarray(image.convert("L"))

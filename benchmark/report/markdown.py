@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -14,9 +15,15 @@ import pandas as pd
 
 from benchmark.data.audit import Audit
 from benchmark.report import explainer_tables, significance_tables, tables
+from benchmark.report.ablation_section import AXIS_TITLES, ablation_axes, table_axis
 from benchmark.report.audit_section import audit_markdown
+from benchmark.report.baselines import COMPARABILITY_NOTE
 from benchmark.report.figures import FigureFile, run_figures
+from benchmark.report.selection_section import selection_lines, table_all_runs
 from benchmark.report.statistics import compute_statistics
+from benchmark.report.threshold_section import table_threshold_rules, threshold_section
+from benchmark.runs import RunConfig
+from benchmark.selection import Selection
 from benchmark.spec.schema import Spec, Threshold
 from benchmark.store import RunStore
 
@@ -116,48 +123,99 @@ def _run_section(r: dict[str, Any], figures: Sequence[FigureFile]) -> list[str]:
     return out
 
 
-def build_markdown(spec: Spec, results: Sequence[dict[str, Any]], audit: Audit | None, pending: int = 0,
-                   stats: dict[str, Any] | None = None, figures: dict[str, list[FigureFile]] | None = None) -> str:
+@dataclass
+class ReportInput:
+    """What a report is built from: the spec, the runs shown in Tables II-IV (the kept ones
+    under a selection), every finished run, the selection, the audit, statistics, figures."""
+
+    spec: Spec
+    shown: Sequence[dict[str, Any]]
+    results: Sequence[dict[str, Any]]
+    selection: Selection | None = None
+    runs: Sequence[RunConfig] = ()
+    audit: Audit | None = None
+    pending: int = 0
+    stats: dict[str, Any] | None = None
+    figures: dict[str, list[FigureFile]] = field(default_factory=dict)
+
+
+def _tables(report: ReportInput) -> list[str]:
+    spec, shown, stats = report.spec, report.shown, report.stats
     baselines = spec.report.baselines
-    first = results[0]
+    first = shown[0]
+    validation = first["data"]["validation"]
+    loc = first["localisation"]
+    rule = Threshold.model_validate(loc["threshold"]).describe()
+    out = ["Runs: " + ", ".join(f"`{r['run_id']}` {r['label']}" for r in shown), ""]
+    if report.selection is not None:
+        out += selection_lines(report.selection, len(shown), len(report.runs))
+    out += [
+        "## Table I. Patches per class and split", "",
+        f"Validation: {validation['fraction']:.2f} of the official training split, {validation.get('method', '')}.", "",
+        md_table(tables.table_patches(first)), "",
+        "## Table II. Accuracy, batch size and best epoch (test split)", "",
+        md_table(tables.table_accuracy(shown, baselines)), "",
+        "## Table III. One-vs-rest AUC, average and per class (test split)", "",
+        "B background, BC benign calcification, BM benign mass, MC malignant calcification, MM malignant mass.", "",
+        md_table(tables.table_auc(shown, baselines)), "",
+        "## Table IV. Lesion localisation (LL), accuracy and Acc x LL", "",
+        f"LL: mean `{loc['metric']}` of the saliency map {rule} with the lesion mask, over every correctly "
+        f"classified lesion patch of the test split (a map that is zero everywhere scores 0; zero maps are counted). "
+        f"`LL {loc.get('baseline')}`: the same score of random maps on the same patches (the chance level); *above "
+        "random*: the 95% interval of the paired difference lies above 0.", "",
+        md_table(tables.table_localisation(shown, baselines, spec.explain.explainers, stats)), "",
+    ]
+    if stats is not None:
+        below = tables.not_above_baseline(shown, spec.explain.explainers, stats)
+        out += ([f"**Not above the random baseline** at these settings: {', '.join(below)}. Such an LL says nothing "
+                 "about where the model looked.", ""] if below else
+                ["Every LL above is above the random baseline's on the same patches.", ""])
+    if baselines:
+        out += ["Rows marked *(cited)* are published results, as printed, shown for comparison and not re-run. "
+                + COMPARABILITY_NOTE, ""]
+    return out
+
+
+def build_markdown(report: ReportInput) -> str:
+    spec, shown, stats = report.spec, report.shown, report.stats
     out = [f"# {spec.name}: transfer learning on CBIS-DDSM patches", ""]
     if spec.description:
         out += [spec.description.strip(), ""]
-    out += _warnings(results, pending)
-    validation = first["data"]["validation"]
-    split_desc = validation.get("method", "")
-    loc = first["localisation"]
-    rule = Threshold.model_validate(loc["threshold"]).describe()
-    out += [
-        "Runs: " + ", ".join(f"`{r['run_id']}` {r['label']}" for r in results), "",
-        "## Table I. Patches per class and split", "",
-        f"Validation: {validation['fraction']:.2f} of the official training split, {split_desc}.", "",
-        md_table(tables.table_patches(first)), "",
-        "## Table II. Accuracy, batch size and best epoch (test split)", "",
-        md_table(tables.table_accuracy(results, baselines)), "",
-        "## Table III. One-vs-rest AUC, average and per class (test split)", "",
-        "B background, BC benign calcification, BM benign mass, MC malignant calcification, MM malignant mass.", "",
-        md_table(tables.table_auc(results, baselines)), "",
-        "## Table IV. Lesion localisation (LL), accuracy and Acc x LL", "",
-        f"LL: mean `{loc['metric']}` of the saliency map {rule} with the lesion mask, over correctly classified "
-        f"lesion patches of the test split. `LL {loc.get('baseline')}`: the same score of random maps on the same "
-        "patches (the chance level). Zero maps: maps that are 0 everywhere, counted and not scored.", "",
-        md_table(tables.table_localisation(results, baselines, spec.explain.explainers, stats)), "",
-        "Rows marked *(cited)* are published results, shown for comparison and not re-run.", "",
-    ]
+    out += _warnings(report.results, report.pending)
+    out += _tables(report)
     if stats is not None:
-        out += _statistics_sections(spec, results, stats)
-    out += _sanity_section(results)
+        out += threshold_section(shown, spec.explain.explainers, stats, spec.explain.baseline,
+                                 md_table(table_threshold_rules(shown, spec.explain.explainers, stats)))
+        axes = ablation_axes(shown)
+        if axes:
+            out += ["## What the study's choices cost", "",
+                    "Each choice beside its alternatives on the same data, everything else equal; accuracy, AUC and "
+                    f"LL (`{spec.explain.explainers[0]}`) with 95% intervals, and the LL beside the random baseline's at "
+                    "the same settings. A choice whose LL is not above random says nothing about where the model "
+                    "looked; a label-leaking normaliser's numbers are not those of a usable classifier.", ""]
+            for axis in axes:
+                out += [f"### {AXIS_TITLES[axis]}", "",
+                        md_table(table_axis(shown, axis, spec.explain.explainers[0], stats)), ""]
+        out += _statistics_sections(spec, shown, stats)
+    out += _sanity_section(shown)
     out += ["## Per-run classification reports, confusion matrices and figures", ""]
-    for r in results:
-        out += _run_section(r, (figures or {}).get(r["run_id"], []))
-    if audit is not None:
-        out += _audit_section(audit.to_dict()) + [""]
+    for r in shown:
+        out += _run_section(r, report.figures.get(r["run_id"], []))
+    if report.selection is not None:
+        out += ["## Appendix: every run and the hyperparameter selection", "",
+                f"Selection {report.selection.describe()}: in each cell, the hyperparameter set with the best validation "
+                "score (mean over seeds) is kept; test numbers are shown for the record and decide nothing.", "",
+                md_table(table_all_runs(report.selection, report.runs, {r["run_id"]: r for r in report.results},
+                                        spec.explain.explainers[0])), ""]
+    if report.audit is not None:
+        out += _audit_section(report.audit.to_dict()) + [""]
+    first = shown[0]
     prov = first["provenance"]
     out += ["## Provenance", "",
             md_table(pd.DataFrame([{"run": r["run_id"], "fingerprint": r["fingerprint"], "seed": r["provenance"]["seed"],
                                     "deterministic": r["provenance"]["deterministic"], "device": r["provenance"]["device"],
-                                    "data": r["data"]["hash"]} for r in results])), "",
+                                    "target layer": r["model"].get("target_layer"), "data": r["data"]["hash"]}
+                                   for r in shown])), "",
             f"- spec hash: `{first['spec_hash']}`",
             f"- git revision: `{prov.get('git_revision') or 'not a git checkout'}`",
             "- versions: " + ", ".join(f"{k} {v}" for k, v in sorted(prov["versions"].items())), ""]
@@ -189,18 +247,19 @@ def _statistics(spec: Spec, results: Sequence[dict[str, Any]], previous: Path) -
     return json.loads(json.dumps({**stats, "key": key}, sort_keys=True))
 
 
-def write_report(spec: Spec, results: Sequence[dict[str, Any]], out_dir: Path, audit: Audit | None = None,
-                 pending: int = 0, store: RunStore | None = None) -> Path:
+def write_report(report: ReportInput, out_dir: Path, store: RunStore | None = None) -> Path:
     """Tables, intervals, comparisons and figures of the stored results, and the
-    machine-readable ``results.json``, ``results.csv`` and ``statistics.json``."""
+    machine-readable ``results.json`` (every finished run), ``results.csv`` and
+    ``statistics.json`` (the runs shown)."""
+    spec = report.spec
     out_dir.mkdir(parents=True, exist_ok=True)
-    stats = _statistics(spec, results, out_dir / "statistics.json")
-    figures = {}
+    report.stats = _statistics(spec, report.shown, out_dir / "statistics.json")
     if spec.report.figures:
-        figures = {r["run_id"]: run_figures(r, spec.explain.explainers, store, out_dir) for r in results}
-    _write_atomic(out_dir / "results.json", json.dumps(list(results), indent=1, sort_keys=True) + "\n")
-    _write_atomic(out_dir / "statistics.json", json.dumps(stats, indent=1, sort_keys=True) + "\n")
-    _write_atomic(out_dir / "results.csv", tables.results_frame(results, stats).to_csv(index=False))
-    report = out_dir / "report.md"
-    _write_atomic(report, build_markdown(spec, results, audit, pending, stats, figures))
-    return report
+        report.figures = {r["run_id"]: run_figures(r, spec.explain.explainers, store, out_dir) for r in report.shown}
+    kept = {r["run_id"] for r in report.shown} if report.selection is not None else None
+    _write_atomic(out_dir / "results.json", json.dumps(list(report.results), indent=1, sort_keys=True) + "\n")
+    _write_atomic(out_dir / "statistics.json", json.dumps(report.stats, indent=1, sort_keys=True) + "\n")
+    _write_atomic(out_dir / "results.csv", tables.results_frame(report.results, report.stats, kept).to_csv(index=False))
+    path = out_dir / "report.md"
+    _write_atomic(path, build_markdown(report))
+    return path

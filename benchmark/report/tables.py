@@ -2,7 +2,9 @@
 
 Table I: patches per class and split. Table II: accuracy, batch size, best epoch.
 Table III: average and per-class one-vs-rest AUC. Table IV: lesion localisation (LL),
-accuracy and Acc x LL. Cited rows (``baselines``) follow our rows, marked as cited.
+accuracy and Acc x LL, each LL beside the random baseline's on the same patches and
+whether it is above it. Cited rows (``baselines``) follow our rows, marked as cited,
+their numbers as printed (kept as text).
 """
 
 from __future__ import annotations
@@ -19,10 +21,24 @@ def _cited(baselines: Sequence[str]) -> list[CitedRow]:
     return [row for name in baselines for row in BASELINES[name]]
 
 
-def _run_columns(r: dict[str, Any]) -> dict[str, Any]:
+def _axes_columns(r: dict[str, Any]) -> dict[str, Any]:
+    """The ablation axes a run differs on, when its spec has them (normaliser, patches)."""
+    cfg, out = r["config"], {}
+    if r.get("axes", {}).get("normaliser"):
+        out["normaliser"] = cfg["normaliser"]
+    if r.get("axes", {}).get("patches"):
+        out["patches"] = r["data"].get("variant")
+    return out
+
+
+def run_columns(r: dict[str, Any]) -> dict[str, Any]:
     cfg = r["config"]
-    return {"backbone": cfg["backbone"], "strategy": cfg["strategy"], "batch": cfg["hparams"]["batch_size"],
-            "seed": cfg["seed"], "run": r["run_id"]}
+    return {"backbone": cfg["backbone"], "strategy": cfg["strategy"], **_axes_columns(r),
+            "batch": cfg["hparams"]["batch_size"], "seed": cfg["seed"], "run": r["run_id"]}
+
+
+def _cited_columns(c: CitedRow) -> dict[str, Any]:
+    return {"backbone": c.backbone, "strategy": c.strategy, "batch": c.batch_size, "seed": None, "run": c.source}
 
 
 def table_patches(result: dict[str, Any]) -> pd.DataFrame:
@@ -35,10 +51,10 @@ def table_patches(result: dict[str, Any]) -> pd.DataFrame:
 
 
 def table_accuracy(results: Sequence[dict[str, Any]], baselines: Sequence[str]) -> pd.DataFrame:
-    rows = [{**_run_columns(r), "accuracy": r["test"]["accuracy"], "macro F1": r["test"]["macro_f1"],
+    rows = [{**run_columns(r), "accuracy": r["test"]["accuracy"], "macro F1": r["test"]["macro_f1"],
              "best epoch": r["training"]["best_epoch"], "epochs": len(r["training"]["history"])} for r in results]
-    rows += [{"backbone": c.backbone, "strategy": c.strategy, "batch": c.batch_size, "seed": None, "run": c.source,
-              "accuracy": c.accuracy, "macro F1": None, "best epoch": c.best_epoch, "epochs": None} for c in _cited(baselines)]
+    rows += [{**_cited_columns(c), "accuracy": c.accuracy, "macro F1": None, "best epoch": c.best_epoch,
+              "epochs": None} for c in _cited(baselines)]
     return pd.DataFrame(rows)
 
 
@@ -46,18 +62,30 @@ def table_auc(results: Sequence[dict[str, Any]], baselines: Sequence[str]) -> pd
     rows = []
     for r in results:
         per = r["test"]["per_class"]
-        rows.append({**_run_columns(r), "AUC avg": r["test"]["auc_average"],
+        rows.append({**run_columns(r), "AUC avg": r["test"]["auc_average"],
                      **{ABBREVIATIONS[c]: per[c]["auc"] for c in CLASSES}})
     for c in _cited(baselines):
-        rows.append({"backbone": c.backbone, "strategy": c.strategy, "batch": c.batch_size, "seed": None, "run": c.source,
-                     "AUC avg": c.auc_average, **{ABBREVIATIONS[k]: c.auc_per_class.get(k) for k in CLASSES}})
+        rows.append({**_cited_columns(c), "AUC avg": c.auc_average,
+                     **{ABBREVIATIONS[k]: c.auc_per_class.get(k) for k in CLASSES}})
     return pd.DataFrame(rows)
+
+
+def against_baseline(entry: dict[str, Any] | None) -> str | None:
+    """``yes`` when the paired difference from the baseline is above 0 with its whole
+    interval, ``no`` otherwise (``–`` when there is nothing to compare)."""
+    difference = (entry or {}).get("difference") or {}
+    if difference.get("estimate") is None:
+        return None
+    low = difference.get("low")
+    return "yes" if low is not None and low > 0 else "**no**"
 
 
 def table_localisation(results: Sequence[dict[str, Any]], baselines: Sequence[str], explainers: Sequence[str],
                        stats: dict[str, Any] | None = None) -> pd.DataFrame:
-    """One row per run and explainer (in ``explainers`` order); the baseline's LL on the
-    same patches beside each."""
+    """One row per run and explainer (in ``explainers`` order): LL, the baseline's LL on
+    the same patches, whether LL is above it, accuracy and Acc x LL."""
+    from benchmark.report.significance_tables import fmt_difference
+
     rows = []
     for r in results:
         loc = r["localisation"]
@@ -67,18 +95,32 @@ def table_localisation(results: Sequence[dict[str, Any]], baselines: Sequence[st
             scores = loc["explainers"].get(name)
             if scores is None or name == baseline:
                 continue
-            ll = scores["ll"]
-            acc = r["test"]["accuracy"]
-            rows.append({**_run_columns(r), "explainer": name, "LL": ll,
-                         f"LL {baseline}": per_run.get(name, {}).get(loc["metric"], {}).get("baseline"), "accuracy": acc,
+            ll, acc = scores["ll"], r["test"]["accuracy"]
+            entry = per_run.get(name, {}).get(loc["metric"])
+            rows.append({**run_columns(r), "explainer": name, "LL": ll, f"LL {baseline}": (entry or {}).get("baseline"),
+                         "LL − random [CI]": fmt_difference((entry or {}).get("difference")),
+                         "above random": against_baseline(entry), "accuracy": acc,
                          "Acc x LL": None if ll is None else acc * ll,
                          "scored": scores["n_scored"], "zero maps": scores["n_zero_maps"]})
     for c in _cited(baselines):
         if c.ll is not None:
-            rows.append({"backbone": c.backbone, "strategy": c.strategy, "batch": c.batch_size, "seed": None, "run": c.source,
-                         "explainer": "gradcam", "LL": c.ll, "accuracy": c.accuracy, "Acc x LL": c.acc_x_ll,
-                         "scored": None, "zero maps": None})
+            rows.append({**_cited_columns(c), "explainer": "gradcam", "LL": c.ll, "accuracy": c.accuracy,
+                         "Acc x LL": c.acc_x_ll, "scored": None, "zero maps": None})
     return pd.DataFrame(rows)
+
+
+def not_above_baseline(results: Sequence[dict[str, Any]], explainers: Sequence[str], stats: dict[str, Any]) -> list[str]:
+    """``run`` / ``explainer`` pairs whose LL is not clearly above the baseline's."""
+    out = []
+    for r in results:
+        loc = r["localisation"]
+        for name in explainers:
+            if name == loc.get("baseline") or name not in loc["explainers"]:
+                continue
+            entry = stats.get("runs", {}).get(r["run_id"], {}).get("localisation", {}).get(name, {}).get(loc["metric"])
+            if against_baseline(entry) != "yes":
+                out.append(f"`{name}` on `{r['run_id']}` ({r['label']})")
+    return out
 
 
 def table_classification_report(result: dict[str, Any]) -> pd.DataFrame:
@@ -100,15 +142,20 @@ def table_confusion(result: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(cells, index=[f"true {a}" for a in abbr], columns=[f"pred {a}" for a in abbr])
 
 
-def results_frame(results: Sequence[dict[str, Any]], stats: dict[str, Any] | None = None) -> pd.DataFrame:
+def results_frame(results: Sequence[dict[str, Any]], stats: dict[str, Any] | None = None,
+                  kept: set[str] | None = None) -> pd.DataFrame:
     """One row per run: everything a spreadsheet user wants (``results.csv``), with the
-    bootstrap interval bounds when ``stats`` is given."""
+    bootstrap interval bounds when ``stats`` is given and, with a selection, whether the
+    run was kept."""
     rows = []
     for r in results:
-        row = {**_run_columns(r), "label": r["label"], "accuracy": r["test"]["accuracy"], "macro_f1": r["test"]["macro_f1"],
+        row = {**run_columns(r), "label": r["label"], "accuracy": r["test"]["accuracy"], "macro_f1": r["test"]["macro_f1"],
                "auc_average": r["test"]["auc_average"], "best_epoch": r["training"]["best_epoch"],
+               "best_val_loss": r["training"]["best_val_loss"],
                "normaliser": r["normaliser"]["name"], "label_leak": r["normaliser"]["uses_labels"],
                "fingerprint": r["fingerprint"], "data_hash": r["data"]["hash"]}
+        if kept is not None:
+            row["selected"] = r["run_id"] in kept
         row |= {f"auc_{ABBREVIATIONS[c]}": r["test"]["per_class"][c]["auc"] for c in CLASSES}
         run_stats = (stats or {}).get("runs", {}).get(r["run_id"], {})
         for key in ("accuracy", "macro_f1", "auc_average"):

@@ -157,9 +157,11 @@ def check_plugin_names(spec: Spec, lines: _Lines | None = None) -> list[str]:
     regs = registries(spec.plugins)
     wanted: list[tuple[tuple[Any, ...], str, str]] = [
         (("dataset", "plugin"), "dataset", spec.dataset.plugin),
-        (("normaliser",), "normaliser", spec.normaliser),
         (("explain", "localisation", "metric"), "localisation", spec.explain.localisation.metric),
     ]
+    if spec.normaliser is not None:
+        wanted.append((("normaliser",), "normaliser", spec.normaliser))
+    wanted += [(("matrix", "normaliser", i), "normaliser", n) for i, n in enumerate(spec.matrix.normaliser or [])]
     wanted += [(("matrix", "backbone", i), "backbone", n) for i, n in enumerate(spec.matrix.backbone)]
     wanted += [(("matrix", "strategy", i), "strategy", n) for i, n in enumerate(spec.matrix.strategy)]
     wanted += [(("explain", "explainers", i), "explainer", n) for i, n in enumerate(spec.explain.explainers)]

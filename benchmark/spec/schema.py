@@ -24,8 +24,21 @@ class PatchParams(Strict):
     lesion_box: Literal["largest", "union"] = Field(
         "largest", description="box of the mask's largest connected component, or of all its components")
     background_size: int = Field(550, ge=8, description="side of background patches in source pixels")
-    background_per_image: int = Field(2, ge=0, le=64)
+    background_per_image: int = Field(2, ge=0, le=64, description="windows from every background image")
+    background_count: dict[Literal["train", "test"], int] | None = Field(
+        None, description="instead of background_per_image: this many windows per official split, each from a "
+                          "background image drawn at random (the study's Table I: train 644, test 310)")
+    background_seed: int = Field(0, description="seed of the draw of background images (background_count)")
     background_images: Literal["benign-without-callback"] = "benign-without-callback"
+
+    @model_validator(mode="after")
+    def _one_background_rule(self) -> "PatchParams":
+        if self.background_count is not None:
+            if "background_per_image" in self.model_fields_set:
+                raise ValueError("give background_per_image or background_count, not both")
+            if any(n < 0 for n in self.background_count.values()):
+                raise ValueError("background_count: counts cannot be negative")
+        return self
 
 
 class ValidationSplit(Strict):
@@ -74,13 +87,43 @@ class Override(Strict):
 
 
 class Matrix(Strict):
-    """The runs: every combination of backbone, strategy, hyperparameter set and seed."""
+    """The runs: every combination of backbone, strategy, hyperparameter set and seed,
+    and, for ablations, of normaliser (``normaliser``) and patch-cutting variant
+    (``patches``: changes to ``dataset.patches``, e.g. ``{lesion_margin: 0.5}``)."""
 
     backbone: list[str] = Field(min_length=1)
     strategy: list[str] = Field(min_length=1)
     hparams: list[HParams] = Field(default_factory=lambda: [HParams()], min_length=1)
     seed: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    normaliser: list[str] | None = Field(None, min_length=1, description="normalisers to compare (instead of the "
+                                                                         "top-level normaliser)")
+    patches: list[dict[str, Any]] | None = Field(None, min_length=1, description="patch-cutting variants to compare")
     overrides: list[Override] = Field(default_factory=list)
+
+    @field_validator("patches")
+    @classmethod
+    def _patch_variants(cls, value: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+        for variant in value or []:
+            unknown = sorted(set(variant) - set(PatchParams.model_fields))
+            if unknown:
+                raise ValueError(f"unknown patch parameter(s) {', '.join(unknown)}; expected some of "
+                                 f"{', '.join(PatchParams.model_fields)}")
+        return value
+
+
+#: the matrix keys a selection can group by
+AXES = ("backbone", "strategy", "normaliser", "patches")
+
+
+class Select(Strict):
+    """Hyperparameter selection as the study did it: among the runs that share the
+    ``within`` keys (a cell), the hyperparameter set with the best validation score is
+    kept for Tables II-IV (with several seeds, the best mean over seeds); every run stays
+    in the report's appendix. Chosen on the validation split only."""
+
+    by: Literal["val_loss", "val_accuracy"] = "val_loss"
+    within: list[Literal["backbone", "strategy", "normaliser", "patches"]] = Field(
+        default_factory=lambda: ["backbone", "strategy"])
 
 
 class EarlyStopping(Strict):
@@ -238,9 +281,28 @@ class Spec(Strict):
     description: str = ""
     plugins: list[str] = Field(default_factory=list, description="extra plugin modules to load")
     dataset: DatasetSpec
-    normaliser: str
+    normaliser: str | None = Field(None, description="the normaliser of every run (or matrix.normaliser)")
     matrix: Matrix
+    select: Select | None = Field(None, description="keep the best hyperparameter set of each cell for the tables")
     training: Training = Training()
     explain: Explain = Explain()
     report: Report = Report()
     resources: Resources = Resources()
+
+    @model_validator(mode="after")
+    def _one_normaliser_rule(self) -> "Spec":
+        if (self.normaliser is None) == (self.matrix.normaliser is None):
+            raise ValueError("give the normaliser either at the top level (normaliser: NAME) or as a matrix axis "
+                             "(matrix.normaliser: [NAME, ...]), not both and not neither")
+        for variant in self.matrix.patches or []:
+            PatchParams.model_validate(self.dataset.patches.model_dump(exclude_unset=True) | variant)
+        return self
+
+    def normalisers(self) -> list[str]:
+        return list(self.matrix.normaliser) if self.matrix.normaliser is not None else [str(self.normaliser)]
+
+    def patch_variants(self) -> list[tuple[dict[str, Any], PatchParams]]:
+        """(the variant's changes, the patch parameters it gives) for each patch variant."""
+        variants = self.matrix.patches if self.matrix.patches is not None else [{}]
+        base = self.dataset.patches.model_dump(exclude_unset=True)
+        return [(dict(v), PatchParams.model_validate(base | v)) for v in variants]

@@ -59,7 +59,7 @@ def train_run(run: RunConfig, images: np.ndarray, labels: np.ndarray, split: np.
 
     indices = {name: np.flatnonzero(split == name) for name in ("train", "val", "test")}
     splits = {name: DeviceSplit.from_arrays(images[idx], labels[idx], device) for name, idx in indices.items()}
-    normaliser = regs.get("normaliser", run.spec.normaliser).obj()
+    normaliser = regs.get("normaliser", run.normaliser).obj()
     normaliser.fit(fit_chunks(splits["train"]))
 
     trainer = Trainer(backbone.model, backbone.groups, phases, normaliser, splits["train"], splits["val"], run.hparams,

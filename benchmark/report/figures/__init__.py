@@ -18,7 +18,7 @@ from benchmark.store import RunStore, write_json_atomic
 
 FOLDER = "figures"
 #: bump when a figure's drawing changes, so stored figures are redrawn
-FIGURES_VERSION = 1
+FIGURES_VERSION = 2
 STAMP = "figures.json"
 
 
@@ -35,6 +35,7 @@ def run_figures(result: dict[str, Any], explainers: Sequence[str], store: RunSto
     from benchmark.report.figures.confusion import confusion_figure
     from benchmark.report.figures.gallery import gallery_figure
     from benchmark.report.figures.roc import roc_figure
+    from benchmark.report.figures.threshold_curve import threshold_figure
     from benchmark.report.figures.training_curves import training_figure
 
     run_id = result["run_id"]
@@ -47,6 +48,8 @@ def run_figures(result: dict[str, Any], explainers: Sequence[str], store: RunSto
     drawn = [("confusion matrix", "confusion.png", confusion_figure(result)),
              ("ROC curves", "roc.png", roc_figure(result)),
              ("training curves", "training.png", training_figure(result))]
+    if any(e.get("curve") for e in result["localisation"]["explainers"].values()):
+        drawn.append(("LL against the threshold", "threshold.png", threshold_figure(result, explainers)))
     loc = result["localisation"]
     for name in explainers:
         arrays = store.load_arrays(run_id, f"gallery-{name}") if store is not None else None

@@ -1,0 +1,47 @@
+"""The report's "What the study's choices cost" section: each of the study's choices set
+beside its alternatives on the same data (the spec's ablation axes: ``matrix.normaliser``
+and ``matrix.patches``), every LL beside the random baseline's at the same settings.
+
+With a tight lesion box the lesion fills much of the patch, and random maps already
+score a high IoU: an LL of 0.1-0.2 is only evidence of looking elsewhere when it is
+below the baseline at those settings, which these tables show.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import pandas as pd
+
+from benchmark.report.significance_tables import fmt_difference, fmt_interval
+from benchmark.report.tables import against_baseline
+
+AXIS_TITLES = {"normaliser": "Normalisation", "patches": "Patch cutting (lesion box, context)"}
+
+
+def _axis_value(r: dict[str, Any], axis: str) -> str:
+    return r["config"]["normaliser"] if axis == "normaliser" else str(r["data"].get("variant"))
+
+
+def table_axis(results: Sequence[dict[str, Any]], axis: str, explainer: str, stats: dict[str, Any]) -> pd.DataFrame:
+    rows = []
+    for r in results:
+        s = stats["runs"].get(r["run_id"], {})
+        loc = r["localisation"]
+        entry = s.get("localisation", {}).get(explainer, {}).get(loc["metric"])
+        other = [a for a in AXIS_TITLES if a != axis and r.get("axes", {}).get(a)]
+        rows.append({"backbone": r["config"]["backbone"], "strategy": r["config"]["strategy"],
+                     **{a: _axis_value(r, a) for a in other}, axis: _axis_value(r, axis),
+                     "label leak": "yes" if r["normaliser"]["uses_labels"] else "no",
+                     "accuracy": fmt_interval(s.get("accuracy")), "AUC avg": fmt_interval(s.get("auc_average")),
+                     f"LL {explainer}": fmt_interval(entry), f"LL {loc.get('baseline')}": (entry or {}).get("baseline"),
+                     "LL − random [CI]": fmt_difference((entry or {}).get("difference")),
+                     "above random": against_baseline(entry), "run": r["run_id"]})
+    frame = pd.DataFrame(rows)
+    keys = [c for c in ("backbone", "strategy", *AXIS_TITLES) if c in frame.columns and c != axis] + [axis]
+    return frame.sort_values(keys, kind="stable").reset_index(drop=True) if len(frame) else frame
+
+
+def ablation_axes(results: Sequence[dict[str, Any]]) -> list[str]:
+    """The ablation axes on which the shown runs take more than one value."""
+    return [a for a in AXIS_TITLES if len({_axis_value(r, a) for r in results if r.get("axes", {}).get(a)}) > 1]
