@@ -23,6 +23,7 @@ import pandas as pd
 
 from benchmark.data import cache
 from benchmark.data.audit import Audit
+from benchmark.data.background_draw import SPLITS, allocate, available
 from benchmark.data.catalogue import Catalogue, ImageRecord, Lesion
 from benchmark.data.classes import CLASSES
 from benchmark.data.parallel import Progress, run_parallel, worker_state
@@ -93,8 +94,9 @@ def _lesion_mask(dataset: Any, lesion: Lesion, shape: tuple[int, int], audit: Au
 
 
 def _prepare_image(record: ImageRecord) -> _ImagePatches:
-    dataset, params = worker_state()
+    dataset, params, allocation = worker_state()
     params: PatchParams
+    wanted = allocation.get(record.image_id, 0) if allocation is not None else params.background_per_image
     out = _ImagePatches([], [], [], Audit())
     audit = out.audit
     try:
@@ -127,15 +129,15 @@ def _prepare_image(record: ImageRecord) -> _ImagePatches:
         out.masks.append(crop_resized(mask, box, params.size, is_mask=True))
         out.rows.append(_row(record, lesion.class_name, lesion.abnormality_id, box, True))
         audit.count(PATCH_CUT, effect="resolved")
-    if record.background_source and params.background_per_image:
+    if record.background_source and wanted:
         if not background_ok:
             audit.event("background skipped: a lesion mask of the image is unusable", record.image_path, effect="dropped")
             return out
         rng = np.random.default_rng(_image_seed(record.image_id))
-        boxes = background_boxes(image, keep_clear, params.background_size, params.background_per_image, rng)
-        if len(boxes) < params.background_per_image:
+        boxes = background_boxes(image, keep_clear, params.background_size, wanted, rng)
+        if len(boxes) < wanted:
             audit.event("background windows short (no room in breast)", record.image_path,
-                        f"{len(boxes)} of {params.background_per_image}")
+                        f"{len(boxes)} of {wanted}")
         for k, box in enumerate(boxes):
             out.images.append(crop_resized(image, box, params.size))
             out.masks.append(np.zeros((params.size, params.size), bool))
@@ -182,6 +184,26 @@ def _assemble(results: list[_ImagePatches], catalogue: Catalogue, records: list[
     return PatchSet(images, masks, table, audit, key)
 
 
+def _note_background_draw(patches: PatchSet, records: list[ImageRecord], params: PatchParams,
+                          allocation: dict[str, int]) -> None:
+    """What the draw of background images asked for and gave, per split (in the audit)."""
+    assert params.background_count is not None
+    split_of = {r.image_id: r.split for r in records}
+    pool = available(records)
+    table = patches.table
+    draw = {}
+    for split in SPLITS:
+        cut = table[(table["split"] == split) & (table["class_name"] == "background")]
+        requested = int(params.background_count.get(split, 0))
+        draw[split] = {"requested": requested, "images available": pool.get(split, 0),
+                       "images drawn": sum(1 for i in allocation if split_of[i] == split),
+                       "images cut from": int(cut["image_id"].nunique()), "windows cut": len(cut)}
+        if len(cut) < requested:
+            patches.audit.event("background windows short of background_count", split,
+                                f"{len(cut)} of {requested}", effect="dropped")
+    patches.audit.notes["background draw"] = draw | {"size": params.background_size, "seed": params.background_seed}
+
+
 def _main_losses(audit: Audit, n: int = 3) -> str:
     """The most frequent reasons something was dropped, for a message."""
     dropped = sorted(((c, k) for k, c in audit.counts.items() if audit.effects.get(k) == "dropped"), reverse=True)
@@ -203,8 +225,11 @@ def prepare(dataset: Any, catalogue: Catalogue, params: PatchParams, cache_dir: 
     if use_cache and (cached := cache.load(cache_dir, key)) is not None:
         return cached, True
     records = sorted(catalogue.records, key=lambda r: r.image_id)
-    results = run_parallel(_prepare_image, records, (dataset, params), workers=workers, progress=progress)
+    allocation = allocate(records, params.background_count, params.background_seed) if params.background_count else None
+    results = run_parallel(_prepare_image, records, (dataset, params, allocation), workers=workers, progress=progress)
     patches = _assemble(results, catalogue, records, params, key)
+    if allocation is not None:
+        _note_background_draw(patches, records, params, allocation)
     if len(patches) == 0:
         raise UserError(f"{catalogue.source}: no patch could be cut from {len(records)} mammograms "
                         f"({_main_losses(patches.audit)})")

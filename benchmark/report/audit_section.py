@@ -22,6 +22,11 @@ def summary_lines(audit: Audit) -> list[str]:
     if rows := audit.notes.get("case rows"):
         lines.append(f"Case rows: {rows['read']} read, {rows['resolved']} resolved to a mammogram and mask, "
                      f"{rows['skipped']} skipped.")
+    if draw := audit.notes.get("background draw"):
+        parts = [f"{split}: {d['windows cut']} of {d['requested']} windows cut from {d['images cut from']} of "
+                 f"{d['images available']} background images" for split, d in draw.items() if isinstance(d, dict)]
+        lines.append(f"Background ({draw['size']} x {draw['size']} windows, images drawn at random with seed "
+                     f"{draw['seed']}): " + "; ".join(parts) + ".")
     if ledger := audit.notes.get("lesion ledger"):
         lines.append(f"Lesions: {ledger['lesions']} resolved: {ledger['patches']} cut into patches, "
                      f"{ledger['not a class']} not a class (BENIGN_WITHOUT_CALLBACK), {ledger['dropped']} dropped.")
