@@ -57,10 +57,11 @@ class Selection:
 
 
 def _candidate_key(run: RunConfig, within: Sequence[str]) -> str:
+    """The run's hyperparameters and its value on every varying axis outside ``within``."""
+    varying = {"backbone": True, "strategy": True, "normaliser": run.spec.matrix.normaliser is not None,
+               "patches": run.spec.matrix.patches is not None}
     axes = run.axes()
-    outside = [axes[a] for a in AXES if a not in within and a not in ("backbone", "strategy")]
-    outside += [axes[a] for a in ("backbone", "strategy") if a not in within]
-    return " / ".join([run.hparams.label(), *outside])
+    return " / ".join([run.hparams.label(), *(axes[a] for a in AXES if a not in within and varying[a])])
 
 
 def cells(runs: Iterable[RunConfig], within: Sequence[str]) -> dict[tuple[str, ...], dict[str, list[RunConfig]]]:

@@ -67,7 +67,10 @@ class HParams(Strict):
     weight_decay: float = Field(0.0, ge=0.0)
 
     def label(self) -> str:
-        return f"bs{self.batch_size} lr{self.lr_head:g}/{self.lr_last_block:g}"
+        """``bs16 lr0.0001/3e-05`` (and the decay and weight decay when not the defaults)."""
+        extra = (f" decay{self.lr_decay:g}" if self.lr_decay != 0.5 else "") + (
+            f" wd{self.weight_decay:g}" if self.weight_decay else "")
+        return f"bs{self.batch_size} lr{self.lr_head:g}/{self.lr_last_block:g}{extra}"
 
 
 class Override(Strict):
