@@ -8,7 +8,7 @@ TORCH ?= torch==2.14.1 torchvision==0.29.1
 SPEC ?= specs/fixture.yaml
 BIN := $(VENV)/bin
 
-.PHONY: install run test test-fast regression golden docker-smoke clean
+.PHONY: install run test test-fast regression golden rehearsal gpu-check docker-smoke clean
 
 install: $(VENV)/.installed
 
@@ -38,6 +38,17 @@ regression: install
 golden: install
 	$(BIN)/cbis-bench run specs/fixture.yaml
 	$(BIN)/cbis-bench compare reports/fixture/results.json --baseline tests/golden/fixture.json --update
+
+# The paper's matrix (four backbones at full depth, both strategies, selection) on a
+# generated full-resolution tree, on the CPU: every section of the report, each run's
+# time and peak memory. About 5 minutes on 2 cores; not part of CI.
+rehearsal: install
+	@start=$$(date +%s); $(BIN)/cbis-bench run specs/paper-rehearsal.yaml && echo "rehearsal: $$(( $$(date +%s) - start )) s wall time"
+	$(BIN)/python scripts/rehearsal_summary.py reports/paper-rehearsal
+
+# On a machine with a CUDA device: the rehearsal twice (determinism), bench train, bench explain.
+gpu-check: install
+	scripts/gpu-check.sh gpu-check
 
 # Build the Docker image and run the fixture spec twice inside it (needs root for dockerd).
 docker-smoke:

@@ -95,7 +95,7 @@ def test_interrupted_training_resumes_to_the_same_weights(patches, tmp_path: Pat
 
 @pytest.mark.slow
 def test_killed_cli_run_resumes_when_run_again(tmp_path: Path) -> None:
-    spec_data = SPEC | {"training": SPEC["training"] | {"max_epochs": 10}}
+    spec_data = SPEC | {"training": SPEC["training"] | {"max_epochs": 40}}
     spec_data["matrix"] = SPEC["matrix"] | {"strategy": ["simultaneous"]}
     spec = tmp_path / "resume.yaml"
     spec.write_text(yaml.safe_dump(spec_data))
@@ -108,14 +108,16 @@ def test_killed_cli_run_resumes_when_run_again(tmp_path: Path) -> None:
     proc = subprocess.Popen(cli("killed"), cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     run_dir = tmp_path / "killed" / "runs" / "determinism"
     deadline = time.monotonic() + 300
-    checkpoint = None
-    while time.monotonic() < deadline and proc.poll() is None:
+    checkpoint, first_write = None, None
+    while time.monotonic() < deadline and proc.poll() is None:  # kill once the second checkpoint is written
         found = list(run_dir.glob("*/checkpoint.pt"))
-        if found and os.path.getsize(found[0]) > 0:
-            checkpoint = found[0]
-            time.sleep(1.0)  # let training move past the first checkpoint
-            break
-        time.sleep(0.05)
+        if found:
+            written = os.stat(found[0]).st_mtime_ns
+            if first_write is not None and written != first_write:
+                checkpoint = found[0]
+                break
+            first_write = first_write or written
+        time.sleep(0.01)
     assert proc.poll() is None, "the run finished before it could be killed"
     proc.send_signal(signal.SIGKILL)
     proc.wait()

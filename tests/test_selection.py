@@ -66,9 +66,10 @@ def test_validate_lists_the_six_sets_of_every_cell_of_the_paper_spec() -> None:
     assert "bs32 lr0.0001/0.0003 decay0.1" in result.stdout  # the ResNet50-simultaneous override, in every set
 
 
-def test_a_spec_with_selection_and_an_ablation_axis_reports_both(tmp_path: Path) -> None:
-    data = _spec(select={"by": "val_loss", "within": ["backbone", "strategy", "normaliser"]})
-    data["matrix"].update({"strategy": ["simultaneous"], "seed": [0], "normaliser": ["dataset", "imagenet"]})
+def test_a_spec_with_selection_and_ablation_axes_reports_them(tmp_path: Path) -> None:
+    data = _spec(select={"by": "val_loss", "within": ["backbone", "strategy", "normaliser", "patches"]})
+    data["matrix"].update({"strategy": ["simultaneous"], "seed": [0], "normaliser": ["dataset", "imagenet"],
+                           "patches": [{"lesion_margin": 0.5}, {"lesion_margin": 0.0}]})
     del data["normaliser"]
     data["training"]["max_epochs"] = 2
     data["explain"]["sanity"] = {"enabled": False}
@@ -79,14 +80,18 @@ def test_a_spec_with_selection_and_an_ablation_axis_reports_both(tmp_path: Path)
     assert ran.code == 0, ran.output
     folder = tmp_path / "reports" / "fixture"
     report = (folder / "report.md").read_text()
-    assert "Hyperparameter selection by val loss within backbone, strategy, normaliser" in report
+    assert "Hyperparameter selection by val loss within backbone, strategy, normaliser, patches" in report
     assert "## Appendix: every run and the hyperparameter selection" in report
-    appendix = report.split("## Appendix")[1].split("##")[0]
-    assert appendix.count("**kept**") == 2 and appendix.count("| bs") == 4
-    assert "## What the study's choices cost" in report and "### Normalisation" in report
+    appendix = report.split("## Appendix")[1].split("\n## ")[0]
+    assert appendix.count("**kept**") == 4 and appendix.count("| bs") == 8
+    costs = report.split("## What the study's choices cost")[1].split("\n## ")[0]
+    assert "### Normalisation" in costs and "### Patch cutting (lesion box, context)" in costs
+    assert "lesion_margin=0.0" in costs and "lesion_margin=0.5" in costs
     results = json.loads((folder / "results.json").read_text())
     stats = json.loads((folder / "statistics.json").read_text())
-    assert len(results) == 4 and len(stats["runs"]) == 2  # every run stored, the kept ones analysed
+    assert len(results) == 8 and len(stats["runs"]) == 4  # every run stored, the kept ones analysed
+    margins = {r["data"]["variant"]: r["data"]["counts"] for r in results}
+    assert set(margins) == {"lesion_margin=0.5", "lesion_margin=0.0"}  # two patch sets, prepared once each
     table = pd.read_csv(folder / "results.csv")
-    assert len(table) == 4 and table["selected"].sum() == 2
-    assert set(table.loc[table["selected"], "normaliser"]) == {"dataset", "imagenet"}  # one kept per cell
+    assert len(table) == 8 and table["selected"].sum() == 4
+    assert sorted(table.loc[table["selected"], "normaliser"]) == ["dataset", "dataset", "imagenet", "imagenet"]

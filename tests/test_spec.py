@@ -34,7 +34,7 @@ def _fixture_with(tmp_path: Path, old: str, new: str) -> Path:
 def test_shipped_specs_validate() -> None:
     assert len(expand(load_spec(FIXTURE_SPEC))) == 2
     paper = expand(load_spec(PAPER_SPEC))
-    assert len(paper) == 16
+    assert len(paper) == 48  # 4 backbones x 2 strategies x 6 hyperparameter sets
     resnet_sim = [r for r in paper if r.backbone == "resnet50" and r.strategy == "simultaneous"]
     assert {r.hparams.lr_last_block for r in resnet_sim} == {3e-4}  # the study's override
     assert {r.hparams.lr_last_block for r in paper if r.backbone == "vgg19"} == {3e-5}
@@ -112,10 +112,12 @@ def test_run_ids_are_stable_across_processes_and_distinct() -> None:
 def test_changing_a_hyperparameter_changes_only_its_runs(tmp_path: Path) -> None:
     base = {r.label: r.run_id for r in expand(load_spec(PAPER_SPEC))}
     data = yaml.safe_load(PAPER_SPEC.read_text())
-    data["matrix"]["hparams"][1]["batch_size"] = 4
+    data["matrix"]["hparams"][1]["batch_size"] = 4  # the second set: bs16, decay 0.5
     changed = {r.label: r.run_id for r in expand(load_spec(_write(tmp_path, yaml.safe_dump(data))))}
     same = [label for label in changed if label in base and base[label] == changed[label]]
-    assert len(same) == 8 and all("bs16" in label for label in same)
+    assert len(same) == 40 and not any("bs16 lr0.0001/3e-05 /" in label or "bs16 lr0.0001/0.0003 /" in label
+                                       for label in same)
+    assert len([label for label in changed if label not in base]) == 8  # the 8 runs of the changed set
 
 
 @pytest.mark.parametrize(

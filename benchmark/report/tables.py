@@ -115,8 +115,8 @@ def not_above_baseline(results: Sequence[dict[str, Any]], explainers: Sequence[s
     for r in results:
         loc = r["localisation"]
         for name in explainers:
-            if name == loc.get("baseline") or name not in loc["explainers"]:
-                continue
+            if name == loc.get("baseline") or (loc["explainers"].get(name) or {}).get("ll") is None:
+                continue  # nothing scored (no correctly classified lesion): nothing to compare
             entry = stats.get("runs", {}).get(r["run_id"], {}).get("localisation", {}).get(name, {}).get(loc["metric"])
             if against_baseline(entry) != "yes":
                 out.append(f"`{name}` on `{r['run_id']}` ({r['label']})")
