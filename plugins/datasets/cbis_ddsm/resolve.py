@@ -6,7 +6,8 @@ their headers (``roles.split_roles``). Then the row is compared with what was fo
 a mask in the crop column's series means the columns were swapped; where the tree keeps
 the CSV's file names (classic TCIA), a mask in the file the crop column names means the
 names were swapped. Series descriptions are cross-checked, never trusted. Every row ends
-either resolved or skipped with its reason in the audit (``notes["case rows"]``).
+either resolved or skipped with its reason in the audit (``notes["case rows"]``), rows
+the CSV reader refused as malformed included.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import pandas as pd
 from benchmark.data.audit import Audit
 from benchmark.data.catalogue import ImageRecord, Lesion
 from benchmark.data.classes import lesion_class
-from plugins.datasets.cbis_ddsm.case_tables import DicomPath
+from plugins.datasets.cbis_ddsm.case_tables import ROW_MALFORMED, DicomPath
 from plugins.datasets.cbis_ddsm.headers import FileHeader, UnreadableFile, read_header
 from plugins.datasets.cbis_ddsm.roles import split_roles
 from plugins.datasets.cbis_ddsm.series_tree import SeriesFiles, SeriesTree
@@ -32,7 +33,7 @@ FULL_MISSING = "full mammogram missing: row skipped"
 MASK_MISSING = "ROI mask missing: row skipped"
 COLUMNS_SWAPPED = "crop/mask columns swapped (mask found in the crop column's series)"
 NAMES_SWAPPED = "crop/mask file names swapped (the crop column names the mask's file)"
-ROW_SKIPS = (BAD_CELL, FULL_MISSING, MASK_MISSING)
+ROW_SKIPS = (ROW_MALFORMED, BAD_CELL, FULL_MISSING, MASK_MISSING)
 
 
 class Headers:
@@ -136,7 +137,9 @@ class Resolver:
             lesions[full].append(Lesion(row.mask_path.subject, row.lesion_kind, row.pathology.upper(),
                                         lesion_class(row.lesion_kind, row.pathology), str(mask), where))
             first_row.setdefault(full, row)
-        self.audit.notes["case rows"] = {"read": len(cases), "resolved": self.audit.counts["rows resolved: ROI mask"],
+        # rows the CSV reader refused as malformed were read too (and are among the skips)
+        read = len(cases) + self.audit.counts[ROW_MALFORMED]
+        self.audit.notes["case rows"] = {"read": read, "resolved": self.audit.counts["rows resolved: ROI mask"],
                                          "skipped": sum(self.audit.counts[k] for k in ROW_SKIPS)}
         return [self._record(full, found, first_row[full]) for full, found in sorted(lesions.items())]
 

@@ -1,0 +1,158 @@
+"""Faults in the data a user points the reader at, and in the folder ``fixture`` writes to:
+each costs what it damages and no more, is named (file, row, path) and counted in the
+audit, and the ledgers still balance (``read == resolved + skipped``)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from benchmark.data.audit import Audit
+from benchmark.data.patchset import PatchSet
+from benchmark.data.preparation import prepare
+from benchmark.fixture.case_csv import CSV_NAMES
+from benchmark.spec.schema import PatchParams
+from plugins.datasets.cbis_ddsm import CbisDdsm
+from plugins.datasets.cbis_ddsm.case_tables import ROW_MALFORMED, read_case_tables
+from plugins.datasets.cbis_ddsm.csv_rows import Row, read_rows
+from tests.conftest import REAL_CSV_DIR
+
+PARAMS = PatchParams(size=48, lesion_margin=0.0, background_size=48, background_per_image=2)
+
+
+# --- helpers -------------------------------------------------------------------------
+
+def _copy(tree: Path, tmp_path: Path) -> tuple[Path, dict]:
+    root = tmp_path / "tree"
+    shutil.copytree(tree, root)
+    return root, json.loads((root / "fixture-truth.json").read_text())
+
+
+def _dataset(root: Path, tmp_path: Path) -> CbisDdsm:
+    return CbisDdsm({"root": str(root)}, cache_dir=tmp_path / "cache")
+
+
+def _prepare(root: Path, tmp_path: Path) -> PatchSet:
+    ds = _dataset(root, tmp_path)
+    patches, _ = prepare(ds, ds.catalogue(), PARAMS, tmp_path / "cache", workers=1)
+    return patches
+
+
+def _events(audit: Audit, kind: str) -> list[dict[str, str]]:
+    return [e for e in audit.events if e["kind"] == kind]
+
+
+def _balanced(patches: PatchSet, rows: int) -> None:
+    """Every row read is resolved or skipped; every resolved lesion is accounted for."""
+    case_rows = patches.audit.notes["case rows"]
+    assert case_rows["read"] == rows == case_rows["resolved"] + case_rows["skipped"]
+    ledger = patches.audit.notes["lesion ledger"]
+    assert ledger["lesions"] == case_rows["resolved"] == ledger["patches"] + ledger["not a class"] + ledger["dropped"]
+
+
+def _plain_lesions(truth: dict) -> list[dict]:
+    """Lesions with a class, alone on their mammogram, with no planted quirk."""
+    per_image = Counter(lesion["series_uid"] for lesion in truth["lesions"])
+    return [l for l in truth["lesions"] if l["class"] and not l["quirks"] and per_image[l["series_uid"]] == 1]
+
+
+def _case_csv(root: Path, lesion: dict) -> Path:
+    folder = root / "csv" if (root / "jpeg").is_dir() else root
+    return folder / CSV_NAMES[(lesion["lesion_type"], "Training" if lesion["split"] == "Training" else "Test")]
+
+
+def _row_of(path: Path, lesion: dict) -> Row:
+    """The row of a case CSV that describes ``lesion``."""
+    found = read_rows(path)
+    image, abnormality = found.header.index("image file path"), found.header.index("abnormality id")
+    return next(r for r in found.rows
+                if f"/{lesion['series_uid']}/" in r.cells[image] and r.cells[abnormality] == str(lesion["abnormality_id"]))
+
+
+def _edit_line(path: Path, line: int, edit) -> None:
+    """Rewrite physical line ``line`` (1-based) of ``path`` through ``edit`` (bytes -> bytes)."""
+    lines = path.read_bytes().splitlines(keepends=True)
+    lines[line - 1] = edit(lines[line - 1])
+    path.write_bytes(b"".join(lines))
+
+
+# --- 1. a malformed row of a case CSV costs that row ----------------------------------
+
+MALFORMED = {
+    "extra column": lambda line: line.replace(b",", b",an extra cell,", 1),
+    "latin-1 byte": lambda line: line.replace(b",", "caf\u00e9,".encode("latin-1"), 1),
+    "broken quote": lambda line: line.replace(b",BENIGN,", b',"BENIGN,', 1).replace(b",MALIGNANT,", b',"MALIGNANT,', 1),
+    "fields missing": lambda line: line.split(b",", 5)[0] + b"\n",
+}
+
+
+@pytest.mark.parametrize("fault", sorted(MALFORMED))
+def test_a_malformed_case_row_costs_exactly_that_row(fault: str, small_tree: Path, tmp_path: Path) -> None:
+    root, truth = _copy(small_tree, tmp_path)
+    lesion = _plain_lesions(truth)[0]
+    path = _case_csv(root, lesion)
+    row = _row_of(path, lesion)
+    _edit_line(path, row.line, MALFORMED[fault])
+
+    patches = _prepare(root, tmp_path)
+    audit = patches.audit
+    assert [e["where"] for e in _events(audit, ROW_MALFORMED)] == [f"{path.name} row {row.number}"]
+    assert audit.effects[ROW_MALFORMED] == "dropped"
+    rows = len(truth["lesions"])
+    assert audit.notes["case rows"] == {"read": rows, "resolved": rows - 1, "skipped": 1}
+    assert audit.counts["case rows read"] == rows
+    _balanced(patches, rows)
+
+
+def test_an_unclosed_quote_does_not_swallow_the_rows_after_it(small_tree: Path, tmp_path: Path) -> None:
+    """Without quoted path cells (a CSV re-saved by a spreadsheet) an opening quote runs
+    to the end of the file: only its own row is lost, the rows after it are read."""
+    root, truth = _copy(small_tree, tmp_path)
+    lesion = _plain_lesions(truth)[0]
+    path = _case_csv(root, lesion)
+    with open(path, newline="", encoding="utf-8") as fh:
+        table = [[cell.strip() for cell in row] for row in csv.reader(fh)]
+    flat = io.StringIO()
+    csv.writer(flat, lineterminator="\n").writerows(table)
+    assert '"' not in flat.getvalue() and len(table) > 4
+    path.write_text(flat.getvalue())
+    row = _row_of(path, lesion)
+    assert row.number < len(table) - 2, "the broken row must have rows after it"
+    _edit_line(path, row.line, lambda line: line.replace(b",", b',"', 1))
+
+    patches = _prepare(root, tmp_path)
+    (event,) = _events(patches.audit, ROW_MALFORMED)
+    assert event["where"] == f"{path.name} row {row.number}"
+    assert event["detail"].startswith(f"line {row.line}:") and "quote" in event["detail"]
+    rows = len(truth["lesions"])
+    assert patches.audit.notes["case rows"] == {"read": rows, "resolved": rows - 1, "skipped": 1}
+    _balanced(patches, rows)
+
+
+def test_malformed_rows_in_the_real_csvs_cost_only_themselves(tmp_path: Path) -> None:
+    """The release's own format (CRLF rows, LF inside quoted path cells): an extra cell
+    and a Latin-1 byte cost two rows of 326; the other rows keep their numbers."""
+    for name in ("calc_case_description_test_set.csv", "mass_case_description_test_set.csv"):
+        shutil.copy(REAL_CSV_DIR / name, tmp_path / name)
+    path = tmp_path / "calc_case_description_test_set.csv"
+    rows = read_rows(path).rows
+    _edit_line(path, rows[99].line, MALFORMED["extra column"])
+    _edit_line(path, rows[199].line, MALFORMED["latin-1 byte"])
+
+    audit = Audit()
+    table = read_case_tables(tmp_path, audit)
+    assert audit.notes["rows per file"] == {"calc_case_description_test_set.csv": 326,
+                                            "mass_case_description_test_set.csv": 378}
+    assert len(table) == 326 - 2 + 378
+    events = _events(audit, ROW_MALFORMED)
+    assert [e["where"] for e in events] == [f"{path.name} row 100", f"{path.name} row 200"]
+    assert "15 fields, the header has 14" in events[0]["detail"] and "not UTF-8" in events[1]["detail"]
+    calc = table[table["source_file"] == path.name]
+    assert sorted(calc["source_row"]) == [n for n in range(1, 327) if n not in (100, 200)]
+    assert not calc["cropped_image_file_path"].str.contains("\n").any()
