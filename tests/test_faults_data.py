@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -18,9 +19,13 @@ from benchmark.data.patchset import PatchSet
 from benchmark.data.preparation import prepare
 from benchmark.fixture.case_csv import CSV_NAMES
 from benchmark.spec.schema import PatchParams
-from plugins.datasets.cbis_ddsm import CbisDdsm
+from plugins.datasets.cbis_ddsm import CbisDdsm, resolve
 from plugins.datasets.cbis_ddsm.case_tables import ROW_MALFORMED, read_case_tables
 from plugins.datasets.cbis_ddsm.csv_rows import Row, read_rows
+from plugins.datasets.cbis_ddsm.resolve import UNSAFE_CELL
+from plugins.datasets.cbis_ddsm.safe_paths import unsafe_location, unsafe_part
+from plugins.datasets.cbis_ddsm.series_tree import SeriesFiles
+from plugins.datasets.cbis_ddsm.tcia_descriptive import LOCATION_UNSAFE
 from tests.conftest import REAL_CSV_DIR
 
 PARAMS = PatchParams(size=48, lesion_margin=0.0, background_size=48, background_per_image=2)
@@ -156,3 +161,110 @@ def test_malformed_rows_in_the_real_csvs_cost_only_themselves(tmp_path: Path) ->
     calc = table[table["source_file"] == path.name]
     assert sorted(calc["source_row"]) == [n for n in range(1, 327) if n not in (100, 200)]
     assert not calc["cropped_image_file_path"].str.contains("\n").any()
+
+
+# --- 2. path components from a CSV never lead outside the tree -------------------------
+
+@pytest.mark.parametrize("part", ["..", ".", "", "/etc", "C:", "a\\b", "x\0y"])
+def test_unsafe_path_components_are_refused(part: str) -> None:
+    assert unsafe_part(part) is not None
+    assert unsafe_part("1.3.6.1.4.1.9590.100.1.2.1234") is None and unsafe_part("000000.dcm") is None
+
+
+@pytest.mark.parametrize("location", ["/tmp/elsewhere", "C:\\data\\x", "..\\outside", "./CBIS-DDSM/../../x", ""])
+def test_unsafe_metadata_locations_are_refused(location: str) -> None:
+    assert unsafe_location(location) is not None
+    assert unsafe_location(".\\CBIS-DDSM\\Calc-Test_P_1\\07-20-2016-DDSM-1\\1.000000-full-1") is None
+
+
+def _recording(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Every series folder the resolver lists and every header it reads, recorded."""
+    seen: list[Path] = []
+    real_read_header, real_files = resolve.read_header, SeriesFiles.__call__
+
+    def read_header(path: Path):
+        seen.append(Path(path))
+        return real_read_header(path)
+
+    def files(self: SeriesFiles, folder: Path | None) -> list[Path]:
+        if folder is not None:
+            seen.append(folder)
+        return real_files(self, folder)
+
+    monkeypatch.setattr(resolve, "read_header", read_header)
+    monkeypatch.setattr(SeriesFiles, "__call__", files)
+    return seen
+
+
+def _outside(seen: list[Path], root: Path) -> list[Path]:
+    base = os.path.normpath(root)
+    return [p for p in seen if not Path(os.path.normpath(p)).is_relative_to(base)]
+
+
+def test_dot_dot_and_dot_series_uids_are_refused_and_counted(small_tree: Path, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    root, truth = _copy(small_tree, tmp_path)
+    first, second = _plain_lesions(truth)[:2]
+    decoy = root / "decoy.jpg"  # what jpeg/.. would list
+    shutil.copy(next((root / "jpeg" / first["series_uid"]).glob("*.jpg")), decoy)
+    for lesion, bad in ((first, ".."), (second, ".")):
+        path = _case_csv(root, lesion)
+        row = _row_of(path, lesion)
+        _edit_line(path, row.line, lambda line: line.replace(lesion["series_uid"].encode(), bad.encode(), 1))
+    seen = _recording(monkeypatch)
+
+    catalogue = _dataset(root, tmp_path).catalogue()
+    events = _events(catalogue.audit, UNSAFE_CELL)
+    assert sorted(e["detail"] for e in events) == ["'.' is not a name", "'..' is not a name"]
+    assert catalogue.audit.effects[UNSAFE_CELL] == "dropped"
+    rows = len(truth["lesions"])
+    assert catalogue.audit.notes["case rows"] == {"read": rows, "resolved": rows - 2, "skipped": 2}
+    assert decoy not in seen and root not in seen and (root / "jpeg") not in seen
+    assert _outside(seen, root / "jpeg") == []
+
+
+def test_metadata_locations_outside_the_tree_are_refused(layout_trees: dict[str, Path], tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """An absolute ``File Location`` and one climbing out with ``..`` point at copies of
+    real series outside the tree: neither is read; the series are found in the tree."""
+    root, truth = _copy(layout_trees["tcia-descriptive"], tmp_path)
+    metadata = root / "metadata.csv"
+    with open(metadata, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    fields = list(rows[0])
+    outside = tmp_path / "outside"  # the tree is tmp_path / "tree": "..\\outside" is beside it
+    for index, (location, copy) in enumerate([(str(outside / "absolute"), outside / "absolute"),
+                                              ("..\\outside\\climbed", outside / "climbed")]):
+        shutil.copytree(root.joinpath(*Path(rows[index]["File Location"].replace("\\", "/")).parts), copy)
+        rows[index]["File Location"] = location
+    with open(metadata, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    seen = _recording(monkeypatch)
+
+    ds = _dataset(root, tmp_path)
+    catalogue = ds.catalogue()
+    patches, _ = prepare(ds, catalogue, PARAMS, tmp_path / "cache", workers=1)
+    events = _events(patches.audit, LOCATION_UNSAFE)
+    assert [e["detail"].split(":")[0] for e in events] == [f"series {rows[0]['Series UID']}",
+                                                          f"series {rows[1]['Series UID']}"]
+    assert "is absolute" in events[0]["detail"] and "'..'" in events[1]["detail"]
+    assert seen and _outside(seen, root) == []
+    assert all(Path(r.image_path).is_relative_to(root) for r in catalogue.records)
+    assert patches.audit.counts["series matched by folder name (not in metadata.csv)"] == 2
+    _balanced(patches, len(truth["lesions"]))
+    assert patches.audit.notes["case rows"]["skipped"] == 0
+
+
+def test_a_symlinked_root_and_a_symlinked_jpeg_folder_still_work(small_tree: Path, tmp_path: Path) -> None:
+    """Containment is checked on the path a CSV builds, not on where links lead: a tree
+    reached through a link, or with its images on another disk, reads in full."""
+    link = tmp_path / "link"
+    link.symlink_to(small_tree, target_is_directory=True)
+    rows = len(json.loads((small_tree / "fixture-truth.json").read_text())["lesions"])
+    assert _dataset(link, tmp_path / "a").catalogue().audit.notes["case rows"]["resolved"] == rows
+    root = tmp_path / "tree"
+    shutil.copytree(small_tree / "csv", root / "csv")
+    (root / "jpeg").symlink_to(small_tree / "jpeg", target_is_directory=True)
+    assert _dataset(root, tmp_path / "b").catalogue().audit.notes["case rows"]["resolved"] == rows
