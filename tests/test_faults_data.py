@@ -29,6 +29,8 @@ from plugins.datasets.cbis_ddsm.tcia_descriptive import LOCATION_UNSAFE
 from tests.conftest import REAL_CSV_DIR
 
 PARAMS = PatchParams(size=48, lesion_margin=0.0, background_size=48, background_per_image=2)
+EMPTY_FULL = "empty SeriesDescription recovered (full)"
+CONTRADICTS = "SeriesDescription contradicts the file"
 
 
 # --- helpers -------------------------------------------------------------------------
@@ -268,3 +270,30 @@ def test_a_symlinked_root_and_a_symlinked_jpeg_folder_still_work(small_tree: Pat
     shutil.copytree(small_tree / "csv", root / "csv")
     (root / "jpeg").symlink_to(small_tree / "jpeg", target_is_directory=True)
     assert _dataset(root, tmp_path / "b").catalogue().audit.notes["case rows"]["resolved"] == rows
+
+
+# --- 3. an empty SeriesDescription is counted once per file ----------------------------
+
+def test_description_faults_are_counted_once_per_file(small_tree: Path, tmp_path: Path) -> None:
+    root, truth = _copy(small_tree, tmp_path)
+    lesions = Counter(lesion["series_uid"] for lesion in truth["lesions"])
+    empty, contradicting = [uid for uid, n in lesions.items() if n == 2][:2]
+    info = root / "csv" / "dicom_info.csv"
+    with open(info, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    for row in rows:
+        if row["SeriesDescription"] == "full mammogram images":
+            if f"/{empty}/" in row["image_path"]:
+                row["SeriesDescription"] = ""
+            elif f"/{contradicting}/" in row["image_path"]:
+                row["SeriesDescription"] = "ROI mask images"
+    with open(info, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+    audit = _dataset(root, tmp_path).catalogue().audit
+    assert audit.counts[EMPTY_FULL] == truth["quirks"]["full-description-empty"] + 1
+    assert [e["where"].split("/")[1] for e in _events(audit, EMPTY_FULL)].count(empty) == 1
+    assert audit.counts[CONTRADICTS] == 1
+    assert _events(audit, CONTRADICTS)[0]["where"].split("/")[1] == contradicting

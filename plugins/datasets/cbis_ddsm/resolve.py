@@ -5,11 +5,11 @@ several). The files of the crop and mask columns' series are pooled and told apa
 their headers (``roles.split_roles``). Then the row is compared with what was found:
 a mask in the crop column's series means the columns were swapped; where the tree keeps
 the CSV's file names (classic TCIA), a mask in the file the crop column names means the
-names were swapped. Series descriptions are cross-checked, never trusted. A path cell
-naming ``..``, ``.`` or an absolute path is refused before any file is looked at, and no
-series folder outside the tree is read (``safe_paths.py``). Every row ends either
-resolved or skipped with its reason in the audit (``notes["case rows"]``), rows the CSV
-reader refused as malformed included.
+names were swapped. Series descriptions are cross-checked (each file once), never
+trusted. A path cell naming ``..``, ``.`` or an absolute path is refused before any file
+is looked at, and no series folder outside the tree is read (``safe_paths.py``). Every
+row ends either resolved or skipped with its reason in the audit (``notes["case
+rows"]``), rows the CSV reader refused as malformed included.
 """
 
 from __future__ import annotations
@@ -67,6 +67,7 @@ class Resolver:
         self.files = SeriesFiles(tree.suffixes, audit)
         self._folders: dict[DicomPath, Path | None] = {}
         self._prefix = str(root).rstrip(os.sep) + os.sep
+        self._described: set[Path] = set()  # files whose series description was checked
 
     def _folder(self, cell: DicomPath) -> Path | None:
         if cell not in self._folders:
@@ -101,6 +102,11 @@ class Resolver:
         return str(folder) if folder is not None else f"series {cell.series_uid} (subject {cell.subject}): not in the tree"
 
     def _check_description(self, path: Path, header: FileHeader, role: str) -> None:
+        """Count an empty or contradicting description once per file (a mammogram with
+        several lesions has several rows)."""
+        if path in self._described:
+            return
+        self._described.add(path)
         found = self.tree.description(path, header)
         if found is None:
             return
