@@ -22,7 +22,7 @@ from benchmark.spec.schema import PatchParams
 from plugins.datasets.cbis_ddsm import CbisDdsm, resolve
 from plugins.datasets.cbis_ddsm.case_tables import ROW_MALFORMED, read_case_tables
 from plugins.datasets.cbis_ddsm.csv_rows import Row, read_rows
-from plugins.datasets.cbis_ddsm.resolve import UNSAFE_CELL
+from plugins.datasets.cbis_ddsm.resolve import FULL_MISSING, FULL_UNREADABLE, UNSAFE_CELL
 from plugins.datasets.cbis_ddsm.safe_paths import unsafe_location, unsafe_part
 from plugins.datasets.cbis_ddsm.series_tree import SeriesFiles
 from plugins.datasets.cbis_ddsm.tcia_descriptive import LOCATION_UNSAFE
@@ -297,3 +297,23 @@ def test_description_faults_are_counted_once_per_file(small_tree: Path, tmp_path
     assert [e["where"].split("/")[1] for e in _events(audit, EMPTY_FULL)].count(empty) == 1
     assert audit.counts[CONTRADICTS] == 1
     assert _events(audit, CONTRADICTS)[0]["where"].split("/")[1] == contradicting
+
+
+# --- 4. a corrupt mammogram is unreadable, not missing ---------------------------------
+
+def test_corrupt_mammogram_is_reported_unreadable_and_a_missing_one_missing(layout_trees: dict[str, Path],
+                                                                            tmp_path: Path) -> None:
+    root, truth = _copy(layout_trees["tcia-classic"], tmp_path)
+    corrupt, missing = _plain_lesions(truth)[:2]
+    corrupt_file = next(root.glob(f"CBIS-DDSM/{corrupt['subject']}/*/{corrupt['series_uid']}/*.dcm"))
+    corrupt_file.write_bytes(b"DICM" * 100)
+    shutil.rmtree(next(root.glob(f"CBIS-DDSM/{missing['subject']}/*/{missing['series_uid']}")))
+
+    patches = _prepare(root, tmp_path)
+    (unreadable,) = _events(patches.audit, FULL_UNREADABLE)
+    assert unreadable["detail"] == str(corrupt_file) and patches.audit.effects[FULL_UNREADABLE] == "dropped"
+    (gone,) = _events(patches.audit, FULL_MISSING)
+    assert missing["series_uid"] in gone["detail"]
+    rows = len(truth["lesions"])
+    assert patches.audit.notes["case rows"] == {"read": rows, "resolved": rows - 2, "skipped": 2}
+    _balanced(patches, rows)

@@ -34,11 +34,12 @@ ROLE_DESCRIPTIONS = {"full": "full mammogram images", "mask": "ROI mask images",
 BAD_CELL = "path cell not <subject>/<study>/<series>/<file>: row skipped"
 UNSAFE_CELL = "path cell unsafe (.., . or an absolute path): row skipped"
 FULL_MISSING = "full mammogram missing: row skipped"
+FULL_UNREADABLE = "full mammogram unreadable: row skipped"
 MASK_MISSING = "ROI mask missing: row skipped"
 COLUMNS_SWAPPED = "crop/mask columns swapped (mask found in the crop column's series)"
 NAMES_SWAPPED = "crop/mask file names swapped (the crop column names the mask's file)"
 FOLDER_OUTSIDE = "series folder outside the tree: refused"
-ROW_SKIPS = (ROW_MALFORMED, BAD_CELL, UNSAFE_CELL, FULL_MISSING, MASK_MISSING)
+ROW_SKIPS = (ROW_MALFORMED, BAD_CELL, UNSAFE_CELL, FULL_MISSING, FULL_UNREADABLE, MASK_MISSING)
 
 
 class Headers:
@@ -144,7 +145,11 @@ class Resolver:
                 continue
             full_files = self._readable(row.image_path)
             if not full_files:
-                self.audit.event(FULL_MISSING, where, self._where(row.image_path), effect="dropped")
+                present = self.files(self._folder(row.image_path))
+                if present:  # there, but no header could be read (each file's reason is audited)
+                    self.audit.event(FULL_UNREADABLE, where, ", ".join(map(str, present)), effect="dropped")
+                else:
+                    self.audit.event(FULL_MISSING, where, self._where(row.image_path), effect="dropped")
                 continue
             if len(full_files) > 1:
                 self.audit.event("several files in a mammogram series: largest taken", where)
