@@ -17,6 +17,9 @@ import pytest
 from benchmark.data.audit import Audit
 from benchmark.data.patchset import PatchSet
 from benchmark.data.preparation import prepare
+from benchmark.errors import UserError
+import benchmark.fixture.generate as fixture_generate
+from benchmark.fixture import FixtureConfig, generate_tree
 from benchmark.fixture.case_csv import CSV_NAMES
 from benchmark.spec.schema import PatchParams
 from plugins.datasets.cbis_ddsm import CbisDdsm, resolve
@@ -26,7 +29,7 @@ from plugins.datasets.cbis_ddsm.resolve import FULL_MISSING, FULL_UNREADABLE, UN
 from plugins.datasets.cbis_ddsm.safe_paths import unsafe_location, unsafe_part
 from plugins.datasets.cbis_ddsm.series_tree import SeriesFiles
 from plugins.datasets.cbis_ddsm.tcia_descriptive import LOCATION_UNSAFE
-from tests.conftest import REAL_CSV_DIR
+from tests.conftest import REAL_CSV_DIR, ROOT, run_cli
 
 PARAMS = PatchParams(size=48, lesion_margin=0.0, background_size=48, background_per_image=2)
 EMPTY_FULL = "empty SeriesDescription recovered (full)"
@@ -317,3 +320,82 @@ def test_corrupt_mammogram_is_reported_unreadable_and_a_missing_one_missing(layo
     rows = len(truth["lesions"])
     assert patches.audit.notes["case rows"] == {"read": rows, "resolved": rows - 2, "skipped": 2}
     _balanced(patches, rows)
+
+
+# --- 5. `fixture DIR` replaces only a tree it wrote ------------------------------------
+
+SMALL = FixtureConfig(seed=1, images=6)
+
+
+def _partials(folder: Path) -> list[str]:
+    return [p.name for p in folder.iterdir() if ".partial" in p.name]
+
+
+def test_fixture_replaces_its_own_tree_and_fills_an_empty_folder(tmp_path: Path) -> None:
+    target = tmp_path / "fx"
+    target.mkdir()
+    generate_tree(target, SMALL, workers=1)
+    generate_tree(target, FixtureConfig(seed=2, images=6), workers=1)
+    assert json.loads((target / "fixture-truth.json").read_text())["config"]["seed"] == 2
+    assert _partials(tmp_path) == []
+
+
+@pytest.mark.parametrize("case", ["not a fixture", "a file", "the current folder", "holds the current folder",
+                                  "holds home"])
+def test_generate_tree_refuses_what_it_did_not_write(case: str, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "target"
+    target.mkdir()
+    keep = target / "thesis.tex"
+    keep.write_text("months of work")
+    if case == "a file":
+        target, keep = keep, keep
+    elif case == "the current folder":
+        monkeypatch.chdir(target)
+        target = Path(".")
+    elif case == "holds the current folder":
+        (target / "sub").mkdir()
+        monkeypatch.chdir(target / "sub")
+        (target / "fixture-truth.json").write_text("{}")  # even a fixture tree: the user is inside it
+    elif case == "holds home":
+        (target / "fixture-truth.json").write_text("{}")
+        monkeypatch.setenv("HOME", str(target / "me"))
+    with pytest.raises(UserError) as error:
+        generate_tree(target, SMALL, workers=1)
+    assert str(target) in error.value.message
+    assert keep.read_text() == "months of work"
+    assert _partials(tmp_path) == []
+
+
+@pytest.mark.parametrize("case, message", [("folder", "not a fixture tree"), ("file", "is a file"),
+                                           (".", "is the current folder")])
+def test_fixture_command_refuses_with_exit_2(case: str, message: str, tmp_path: Path) -> None:
+    folder = tmp_path / "work"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("keep me")
+    target = {"folder": str(folder), "file": str(folder / "notes.txt"), ".": "."}[case]
+    result = run_cli("fixture", target, "--images", "6", cwd=folder if case == "." else tmp_path,
+                     env={"PYTHONPATH": str(ROOT)})
+    assert result.code == 2, result.output
+    assert message in result.stderr and "Traceback" not in result.output
+    assert (folder / "notes.txt").read_text() == "keep me"
+
+
+def test_a_failed_write_leaves_the_previous_tree_and_no_partial_folder(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    target = generate_tree(tmp_path / "fx", SMALL, workers=1)
+    before = (target / "fixture-truth.json").read_text()
+    temporaries: list[str] = []
+
+    def failing(tmp: Path, *args: object) -> None:
+        temporaries.append(tmp.name)
+        (tmp / "half").write_text("written before the failure")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(fixture_generate, "_write", failing)
+    for _ in range(2):
+        with pytest.raises(UserError, match="writing the fixture tree failed: No space left on device"):
+            generate_tree(target, SMALL, workers=1)
+    assert (target / "fixture-truth.json").read_text() == before
+    assert _partials(tmp_path) == []
+    assert temporaries[0] != temporaries[1] and all(t.startswith("fx.partial-") for t in temporaries)
