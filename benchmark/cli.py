@@ -153,7 +153,8 @@ def plugins(kind: Optional[str] = typer.Option(None, help="Only this kind (backb
 @app.command()
 @user_errors
 def fixture(
-    out: Path = typer.Argument(..., help="Folder to write the tree into (replaced if it exists)."),
+    out: Path = typer.Argument(..., help="Folder to write the tree into: a new or empty one, or a tree this command "
+                                         "wrote (replaced); any other folder is refused."),
     seed: int = typer.Option(0, help="Random seed: the same seed gives a byte-identical tree."),
     images: int = typer.Option(60, min=6, help="Number of mammograms."),
     height: int = typer.Option(400, min=128, help="Mammogram height in pixels (5000 for full resolution)."),

@@ -17,7 +17,7 @@ from benchmark.data.preparation import MAMMOGRAM_UNREADABLE, MASK_EMPTY, MASK_UN
 from benchmark.fixture.dicom import DicomFields, write_dicom
 from benchmark.spec.schema import PatchParams
 from plugins.datasets.cbis_ddsm import CbisDdsm
-from plugins.datasets.cbis_ddsm.resolve import FULL_MISSING, MASK_MISSING
+from plugins.datasets.cbis_ddsm.resolve import FULL_MISSING, FULL_UNREADABLE, MASK_MISSING
 from plugins.datasets.cbis_ddsm.series_tree import FOLDER_UNREADABLE
 from tests.conftest import run_cli
 
@@ -83,7 +83,8 @@ def test_kaggle_missing_corrupt_truncated_and_unlistable(small_tree: Path, tmp_p
     assert [e["where"] for e in _events(patches, MAMMOGRAM_UNREADABLE)] == [str(truncated_file)]
     assert "truncated JPEG" in _events(patches, MAMMOGRAM_UNREADABLE)[0]["detail"]
     assert any(e["where"].endswith(unlistable) for e in _events(patches, FOLDER_UNREADABLE))
-    assert patches.audit.counts[FULL_MISSING] == 3  # missing, corrupt, unlistable: their rows are skipped
+    assert patches.audit.counts[FULL_MISSING] == 2  # missing, unlistable: their rows are skipped
+    assert [e["detail"] for e in _events(patches, FULL_UNREADABLE)] == [str(corrupt_file)]  # there, but corrupt
     assert patches.audit.counts["lesions dropped: their mammogram is unreadable"] == 1
     _balanced(patches, len(truth["lesions"]))
     assert len(patches.table) > 0

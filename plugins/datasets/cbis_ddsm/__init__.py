@@ -30,7 +30,7 @@ from plugins.datasets.cbis_ddsm.pixels import read_dicom_image, read_dicom_mask,
 from plugins.datasets.cbis_ddsm.resolve import Resolver
 
 #: bump when the way rows are resolved changes: cached catalogues are then rebuilt
-READER_VERSION = 2
+READER_VERSION = 3
 
 
 class CbisDdsmOptions(BaseModel):

@@ -3,9 +3,12 @@
 Column names are normalised (lower case, spaces to ``_``: ``breast density`` and
 ``breast_density`` both become ``breast_density``); every cell is stripped (path cells
 end in a newline inside their quotes); each path cell is split into subject, study UID,
-series UID and file name. A file missing a needed column is skipped and named in the
-audit with the number of rows it held; the other files are still read. The TCIA release
-ships the CSVs apart from the images: they are looked for in a few usual places.
+series UID and file name. A malformed row (a field too many or too few, a byte that is
+not UTF-8, a misplaced quote) is skipped alone, named by file, row and lines, and counted
+with the rows skipped (``csv_rows.py``). A file missing a needed column is skipped and
+named in the audit with the number of rows it held; the other files are still read. The
+TCIA release ships the CSVs apart from the images: they are looked for in a few usual
+places.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from benchmark.data.audit import Audit
+from plugins.datasets.cbis_ddsm.csv_rows import UnreadableCsv, read_rows
 
 CASE_FILES: dict[str, tuple[str, str]] = {
     "mass_case_description_train_set.csv": ("mass", "train"),
@@ -28,6 +32,8 @@ REQUIRED_COLUMNS = [
     "image_file_path", "cropped_image_file_path", "roi_mask_file_path",
 ]
 PATH_COLUMNS = {"image": "image_file_path", "crop": "cropped_image_file_path", "mask": "roi_mask_file_path"}
+#: a row the CSV reader could not cut or decode: skipped alone (one of the resolver's row skips)
+ROW_MALFORMED = "case CSV row malformed: row skipped"
 
 
 @dataclass(frozen=True)
@@ -70,29 +76,32 @@ def _note_invalid_values(table: pd.DataFrame, file_name: str, audit: Audit) -> N
 def read_case_table(path: Path, lesion_kind: str, split: str, audit: Audit) -> pd.DataFrame | None:
     """One case CSV as a normalised table with parsed paths, or None (named in the audit)."""
     try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+        found = read_rows(path)
     except FileNotFoundError:
         audit.event("case CSV missing", str(path), effect="dropped")
         return None
-    except Exception as exc:  # unreadable or not CSV
+    except (OSError, UnreadableCsv) as exc:  # a folder, no permission, no header line
         audit.event("case CSV unreadable", str(path), str(exc), effect="dropped")
         return None
-    table.columns = [normalise_column(c) for c in table.columns]
-    missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
+    rows = len(found.rows) + len(found.bad)  # malformed rows were read too, then skipped
+    columns = [normalise_column(c) for c in found.header]
+    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
     if missing:
         audit.event("case CSV missing columns: file skipped", str(path), ", ".join(missing), effect="dropped")
-        audit.count("case rows skipped with their file (missing columns)", len(table), effect="dropped")
+        audit.count("case rows skipped with their file (missing columns)", rows, effect="dropped")
         return None
-    table = table.apply(lambda col: col.str.strip())
+    for bad in found.bad:
+        audit.event(ROW_MALFORMED, f"{path.name} row {bad.number}", f"{bad.lines}: {bad.reason}", effect="dropped")
+    table = pd.DataFrame([[cell.strip() for cell in row.cells] for row in found.rows], columns=columns, dtype=str)
     table["source_file"] = path.name
-    table["source_row"] = range(1, len(table) + 1)
+    table["source_row"] = [row.number for row in found.rows]
     table["split"] = split
     table["lesion_kind"] = lesion_kind
     for role, column in PATH_COLUMNS.items():
         table[f"{role}_path"] = table[column].map(DicomPath.parse)
-    audit.count("case rows read", len(table), effect="read")
+    audit.count("case rows read", rows, effect="read")
     _note_invalid_values(table, path.name, audit)
-    audit.notes.setdefault("rows per file", {})[path.name] = len(table)
+    audit.notes.setdefault("rows per file", {})[path.name] = rows
     return table
 
 

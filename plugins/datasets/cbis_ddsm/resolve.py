@@ -5,8 +5,11 @@ several). The files of the crop and mask columns' series are pooled and told apa
 their headers (``roles.split_roles``). Then the row is compared with what was found:
 a mask in the crop column's series means the columns were swapped; where the tree keeps
 the CSV's file names (classic TCIA), a mask in the file the crop column names means the
-names were swapped. Series descriptions are cross-checked, never trusted. Every row ends
-either resolved or skipped with its reason in the audit (``notes["case rows"]``).
+names were swapped. Series descriptions are cross-checked (each file once), never
+trusted. A path cell naming ``..``, ``.`` or an absolute path is refused before any file
+is looked at, and no series folder outside the tree is read (``safe_paths.py``). Every
+row ends either resolved or skipped with its reason in the audit (``notes["case
+rows"]``), rows the CSV reader refused as malformed included.
 """
 
 from __future__ import annotations
@@ -21,18 +24,22 @@ import pandas as pd
 from benchmark.data.audit import Audit
 from benchmark.data.catalogue import ImageRecord, Lesion
 from benchmark.data.classes import lesion_class
-from plugins.datasets.cbis_ddsm.case_tables import DicomPath
+from plugins.datasets.cbis_ddsm.case_tables import ROW_MALFORMED, DicomPath
 from plugins.datasets.cbis_ddsm.headers import FileHeader, UnreadableFile, read_header
 from plugins.datasets.cbis_ddsm.roles import split_roles
+from plugins.datasets.cbis_ddsm.safe_paths import inside, unsafe_part
 from plugins.datasets.cbis_ddsm.series_tree import SeriesFiles, SeriesTree
 
 ROLE_DESCRIPTIONS = {"full": "full mammogram images", "mask": "ROI mask images", "crop": "cropped images"}
 BAD_CELL = "path cell not <subject>/<study>/<series>/<file>: row skipped"
+UNSAFE_CELL = "path cell unsafe (.., . or an absolute path): row skipped"
 FULL_MISSING = "full mammogram missing: row skipped"
+FULL_UNREADABLE = "full mammogram unreadable: row skipped"
 MASK_MISSING = "ROI mask missing: row skipped"
 COLUMNS_SWAPPED = "crop/mask columns swapped (mask found in the crop column's series)"
 NAMES_SWAPPED = "crop/mask file names swapped (the crop column names the mask's file)"
-ROW_SKIPS = (BAD_CELL, FULL_MISSING, MASK_MISSING)
+FOLDER_OUTSIDE = "series folder outside the tree: refused"
+ROW_SKIPS = (ROW_MALFORMED, BAD_CELL, UNSAFE_CELL, FULL_MISSING, FULL_UNREADABLE, MASK_MISSING)
 
 
 class Headers:
@@ -61,11 +68,27 @@ class Resolver:
         self.files = SeriesFiles(tree.suffixes, audit)
         self._folders: dict[DicomPath, Path | None] = {}
         self._prefix = str(root).rstrip(os.sep) + os.sep
+        self._described: set[Path] = set()  # files whose series description was checked
 
     def _folder(self, cell: DicomPath) -> Path | None:
         if cell not in self._folders:
-            self._folders[cell] = self.tree.folder(cell)
+            folder = self.tree.folder(cell)
+            if folder is not None and not inside(self.root, folder):  # a layout's mistake: never followed
+                self.audit.event(FOLDER_OUTSIDE, str(folder), f"series {cell.series_uid}", effect="dropped")
+                folder = None
+            self._folders[cell] = folder
         return self._folders[cell]
+
+    @staticmethod
+    def _unsafe(row: Any) -> str | None:
+        """Why one of a row's path cells cannot be followed (None: all can)."""
+        for cell in (row.image_path, row.mask_path, row.crop_path):
+            if cell is None:
+                continue
+            for part in (cell.subject, cell.study_uid, cell.series_uid, cell.file_name):
+                if why := unsafe_part(part):
+                    return why
+        return None
 
     def _readable(self, cell: DicomPath) -> dict[Path, FileHeader]:
         return {p: h for p in self.files(self._folder(cell)) if (h := self.headers(p)) is not None}
@@ -80,6 +103,11 @@ class Resolver:
         return str(folder) if folder is not None else f"series {cell.series_uid} (subject {cell.subject}): not in the tree"
 
     def _check_description(self, path: Path, header: FileHeader, role: str) -> None:
+        """Count an empty or contradicting description once per file (a mammogram with
+        several lesions has several rows)."""
+        if path in self._described:
+            return
+        self._described.add(path)
         found = self.tree.description(path, header)
         if found is None:
             return
@@ -112,9 +140,16 @@ class Resolver:
             if row.image_path is None or row.mask_path is None:
                 self.audit.event(BAD_CELL, where, effect="dropped")
                 continue
+            if unsafe := self._unsafe(row):
+                self.audit.event(UNSAFE_CELL, where, unsafe, effect="dropped")
+                continue
             full_files = self._readable(row.image_path)
             if not full_files:
-                self.audit.event(FULL_MISSING, where, self._where(row.image_path), effect="dropped")
+                present = self.files(self._folder(row.image_path))
+                if present:  # there, but no header could be read (each file's reason is audited)
+                    self.audit.event(FULL_UNREADABLE, where, ", ".join(map(str, present)), effect="dropped")
+                else:
+                    self.audit.event(FULL_MISSING, where, self._where(row.image_path), effect="dropped")
                 continue
             if len(full_files) > 1:
                 self.audit.event("several files in a mammogram series: largest taken", where)
@@ -136,7 +171,9 @@ class Resolver:
             lesions[full].append(Lesion(row.mask_path.subject, row.lesion_kind, row.pathology.upper(),
                                         lesion_class(row.lesion_kind, row.pathology), str(mask), where))
             first_row.setdefault(full, row)
-        self.audit.notes["case rows"] = {"read": len(cases), "resolved": self.audit.counts["rows resolved: ROI mask"],
+        # rows the CSV reader refused as malformed were read too (and are among the skips)
+        read = len(cases) + self.audit.counts[ROW_MALFORMED]
+        self.audit.notes["case rows"] = {"read": read, "resolved": self.audit.counts["rows resolved: ROI mask"],
                                          "skipped": sum(self.audit.counts[k] for k in ROW_SKIPS)}
         return [self._record(full, found, first_row[full]) for full, found in sorted(lesions.items())]
 

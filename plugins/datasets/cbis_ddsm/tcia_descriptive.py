@@ -4,7 +4,9 @@
 Location`` columns map each series to its folder.
 
 ``metadata.csv`` decides; a series it does not list (or a tree without it) is matched
-by subject folder and the last five characters of its UID, and counted.
+by subject folder and the last five characters of its UID, and counted. A ``File
+Location`` that is absolute or climbs out of the metadata's folder with ``..`` is refused
+and counted, never followed (``safe_paths.py``).
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ import pandas as pd
 
 from benchmark.data.audit import Audit
 from plugins.datasets.cbis_ddsm.case_tables import DicomPath
+from plugins.datasets.cbis_ddsm.safe_paths import inside, unsafe_location
 from plugins.datasets.cbis_ddsm.series_tree import DicomTree, series_folders
 from plugins.datasets.cbis_ddsm.tcia_classic import dicom_root
 
 METADATA = "metadata.csv"
 METADATA_COLUMNS = ["Series UID", "File Location"]
 STUDY_FOLDER = re.compile(r"^\d{2}-\d{2}-\d{4}-")
+LOCATION_UNSAFE = "metadata.csv File Location outside its folder: series entry ignored"
 
 
 def find_metadata(root: Path) -> Path | None:
@@ -38,8 +42,17 @@ def _metadata_folders(path: Path, audit: Audit) -> dict[str, Path]:
         return {}
     audit.count("metadata.csv series listed", len(table), effect="read")
     # "File Location" is relative to metadata.csv, written with either separator: ".\CBIS-DDSM\..." or "./CBIS-DDSM/..."
-    return {uid.strip(): path.parent.joinpath(*PureWindowsPath(loc.strip()).parts)
-            for uid, loc in zip(table["Series UID"], table["File Location"])}
+    folders: dict[str, Path] = {}
+    for row, (uid, location) in enumerate(zip(table["Series UID"], table["File Location"]), 1):
+        location = location.strip()
+        why = unsafe_location(location)
+        folder = path.parent.joinpath(*PureWindowsPath(location).parts) if why is None else None
+        if folder is None or not inside(path.parent, folder):
+            audit.event(LOCATION_UNSAFE, f"{path} row {row}", f"series {uid.strip()}: {location!r} {why or 'is outside'}",
+                        effect="dropped")
+            continue
+        folders[uid.strip()] = folder
+    return folders
 
 
 class DescriptiveTree(DicomTree):
