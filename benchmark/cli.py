@@ -7,6 +7,7 @@ that need them, so ``--help``, ``validate`` and ``plugins`` answer quickly.
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 from pathlib import Path
@@ -30,6 +31,8 @@ console = Console(stderr=False)
 errors = Console(stderr=True)
 
 HOME_ENV = "CBIS_BENCH_HOME"
+#: storage failures a user fixes (disk full, quota, read-only file system, permissions): a message, not a traceback
+STORAGE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
 
 
 def _home(home: Optional[Path]) -> Path:
@@ -51,6 +54,15 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         except KeyboardInterrupt:
             errors.print("interrupted: finished runs are kept, the interrupted one resumes from its last checkpoint")
             raise typer.Exit(130) from None
+        except OSError as exc:
+            if exc.errno not in STORAGE_ERRORS:
+                raise
+            where = f"{exc.filename}: " if exc.filename else ""
+            errors.print(f"[bold red]error:[/] {where}{exc.strerror or exc}", highlight=False, markup=True, soft_wrap=True)
+            errors.print("Nothing half-written was kept (every file is written whole or not at all). Make room or "
+                         "fix the permissions, then run the command again: finished runs are kept and an interrupted "
+                         "one resumes from its last checkpoint.", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
 
     return wrapper
 
@@ -209,6 +221,8 @@ def prepare(spec: Path = typer.Argument(..., help="The spec file (YAML)."), plug
         data = prepare_data(loaded, registries(loaded.plugins), _home(home) / "cache",
                             progress=lambda d, t: progress.update(task, completed=d, total=t))
     _print_audit(data.patches.audit)
+    for warning in data.warnings:
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
     counts = data.counts()
     table = Table("class", "train", "val", "test")
     for name in counts["train"]:
@@ -264,14 +278,14 @@ def compare(
 ) -> None:
     """Regression gate: exit 1 with a table of what moved beyond tolerance, 0 otherwise."""
     from benchmark import regression
-    from benchmark.store import write_json_atomic
+    from benchmark.files import atomic_write_json
 
     current = regression.read_json(results, "results")
     if not isinstance(current, list) or not current:
         raise UserError(f"{results}: expected a non-empty list of run results")
     if update:
         old = regression.read_json(baseline, "golden") if baseline.exists() else {}
-        write_json_atomic(baseline, regression.golden_from(current, current[0]["spec"], old.get("tolerances")))
+        atomic_write_json(baseline, regression.golden_from(current, current[0]["spec"], old.get("tolerances")))
         console.print(f"wrote {baseline} from {len(current)} run(s): review and commit the diff")
         return
     rows = regression.compare(current, regression.read_json(baseline, "golden"))

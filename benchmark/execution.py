@@ -6,12 +6,13 @@ stage lives in its own module, every choice comes from a plugin named in the spe
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -20,6 +21,7 @@ from benchmark.data.classes import CLASSES
 from benchmark.data.patchset import PatchSet
 from benchmark.data.preparation import prepare
 from benchmark.data.splits import validation_split
+from benchmark.errors import UserError
 from benchmark.plugin_loading import Registries
 from benchmark.runs import RunConfig, spec_hash, stable_hash
 from benchmark.spec.schema import PatchParams, Spec
@@ -37,6 +39,7 @@ class PreparedData:
     split_method: str
     cache_hit: bool
     seconds: float
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def hash(self) -> str:
@@ -68,7 +71,74 @@ def prepare_data(spec: Spec, regs: Registries, cache_dir: Path, progress: Progre
     patches, hit = prepare(dataset, catalogue, params or spec.dataset.patches, cache_dir, workers=workers,
                            progress=progress)
     split, method = validation_split(patches, spec.dataset.validation, cache_dir)
-    return PreparedData(patches, split, method, hit, time.perf_counter() - start)
+    return PreparedData(patches, split, method, hit, time.perf_counter() - start,
+                        warnings=data_warnings(patches, split, spec.dataset.validation.fraction))
+
+
+def data_warnings(patches: PatchSet, split: np.ndarray, fraction: float) -> list[str]:
+    """What the data could not give as the spec asked, said at run time (and in the report)."""
+    out = []
+    training = np.isin(split, ("train", "val"))
+    used = float((split == "val").sum() / max(1, training.sum()))
+    if training.sum() and abs(used - fraction) > max(0.05, 0.5 * fraction):
+        out.append(f"dataset.validation.fraction: {fraction:g} asked, but {used:.2f} of the training patches went to "
+                   "validation: too few patients (or patches of a class) for that split on this data")
+    audit = patches.audit
+    for key, count in sorted(audit.counts.items()):
+        if audit.effects.get(key) == "dropped" and key.startswith("background"):
+            out.append(f"{key}: {count} (see the audit)")
+    return out
+
+
+class EvaluationFailed(UserError):
+    """A run trained but could not be evaluated (a plugin's output failed its checks, say).
+    Its trained weights stay in the store: running the spec again only evaluates."""
+
+    exit_code = 1
+
+    def __init__(self, run: RunConfig, message: str, checkpoint: Path) -> None:
+        super().__init__(f"run {run.run_id} ({run.label}): evaluation failed: {message}",
+                         hint=f"Its training is kept ({checkpoint}): fix the cause and run the spec again; only the "
+                              "evaluation is redone.")
+        self.run = run
+
+
+def resume_note(run: RunConfig, store: RunStore) -> str | None:
+    """What a run will pick up from its checkpoint, for the user (None: from scratch)."""
+    from benchmark.training import checkpoint
+
+    state = checkpoint.load(store.checkpoint_path(run.run_id))
+    if state is None:
+        return None
+    epochs = len(state["result"]["history"])
+    if "optimizer" not in state:  # the checkpoint written once training was over
+        return f"run {run.run_id} ({run.label}): trained earlier ({epochs} epochs); evaluating only"
+    return f"resuming run {run.run_id} ({run.label}) from epoch {epochs}"
+
+
+def execute_locked(run: RunConfig, data: PreparedData, regs: Registries, store: RunStore, *, wait: bool,
+                   on_start: Callable[[], None] | None = None, **kwargs: Any) -> dict[str, Any] | None:
+    """:func:`execute_run` while holding the run's lock. A run another process holds is
+    waited for (``wait``) or left alone (None returned); a run found finished once the
+    lock is held is not computed again (its stored result is returned). ``on_start`` is
+    called when this process is about to compute the run."""
+    held = store.try_lock(run.run_id)
+    if held is None and not wait:
+        return None
+    with (store.wait_lock(run.run_id) if held is None else _holding(held)):
+        if store.is_done(run.run_id, data.hash):
+            return store.load(run.run_id)
+        if on_start is not None:
+            on_start()
+        return execute_run(run, data, regs, store, **kwargs)
+
+
+@contextlib.contextmanager
+def _holding(held: Any) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        held.release()
 
 
 def weights_hash(model: Any) -> str:
@@ -100,9 +170,16 @@ def execute_run(run: RunConfig, data: PreparedData, regs: Registries, store: Run
     trained = train_run(run, data.patches.images, table["label"].to_numpy(), data.split, regs,
                         store.checkpoint_path(run.run_id), on_epoch=on_epoch, checkpoint_every_s=checkpoint_every_s)
     t_train = time.perf_counter() - t0
-    evaluation = evaluate_run(trained, spec, table, data.patches.masks, regs)
-    for name, arrays in evaluation.gallery.items():  # before the result, which marks the run done
-        store.save_arrays(run.run_id, f"gallery-{name}", arrays)
+    try:
+        evaluation = evaluate_run(trained, spec, table, data.patches.masks, regs)
+        for name, arrays in evaluation.gallery.items():  # before the result, which marks the run done
+            store.save_arrays(run.run_id, f"gallery-{name}", arrays)
+    except (UserError, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # the training is kept: the next invocation only evaluates
+        message = f"{type(exc).__name__}: {exc}"
+        store.save_error(run.run_id, "evaluation", message)
+        raise EvaluationFailed(run, message, store.checkpoint_path(run.run_id)) from exc
     t_total = time.perf_counter() - t0
 
     backbone, groups = trained.backbone, trained.backbone.groups
@@ -115,6 +192,7 @@ def execute_run(run: RunConfig, data: PreparedData, regs: Registries, store: Run
         "config": run.resolved(),
         "axes": {"normaliser": spec.matrix.normaliser is not None, "patches": spec.matrix.patches is not None},
         "data": {"hash": data.hash, "counts": data.counts(), "patches": run.patches.model_dump(), "variant": run.variant,
+                 "warnings": data.warnings,
                  "validation": spec.dataset.validation.model_dump() | {"method": data.split_method}},
         "model": {
             "backbone": run.backbone, "pretrained": backbone.pretrained, "frozen_groups": trained.frozen,

@@ -20,7 +20,7 @@ from benchmark.spec.schema import Spec
 
 def _run_task(spec_data: dict[str, Any], run_id: str, home: str, checkpoint_every_s: float) -> dict[str, Any]:
     """Executed by a Ray worker: one run, result written to the shared store."""
-    from benchmark.execution import execute_run, prepare_data
+    from benchmark.execution import execute_locked, prepare_data
     from benchmark.plugin_loading import registries
     from benchmark.runs import expand
     from benchmark.spec.loader import parse_spec
@@ -30,7 +30,8 @@ def _run_task(spec_data: dict[str, Any], run_id: str, home: str, checkpoint_ever
     regs = registries(spec.plugins)
     run = next(r for r in expand(spec) if r.run_id == run_id)
     data = prepare_data(spec, regs, Path(home) / "cache", workers=1, params=run.patches)
-    result = execute_run(run, data, regs, RunStore(Path(home) / "runs", spec.name), checkpoint_every_s=checkpoint_every_s)
+    result = execute_locked(run, data, regs, RunStore(Path(home) / "runs", spec.name), wait=True,
+                            checkpoint_every_s=checkpoint_every_s)
     return {"run_id": run_id, "label": run.label, "accuracy": result["test"]["accuracy"]}
 
 

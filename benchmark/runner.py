@@ -19,7 +19,8 @@ from benchmark.errors import UserError
 from benchmark.plugin_loading import registries
 from benchmark.runs import RunConfig, describe_variant, expand
 from benchmark.spec.schema import Spec
-from benchmark.store import RunStore, write_json_atomic
+from benchmark.files import atomic_write_json
+from benchmark.store import RunStore
 
 AUDIT_FILE = "audit.json"
 
@@ -32,7 +33,7 @@ def _progress(console: Console) -> Progress:
 def run_spec(spec: Spec, home: Path, reports_dir: Path, console: Console, checkpoint_every_s: float = 30.0,
              executor: str = "local", address: str | None = None) -> Path:
     """Run the spec's unfinished runs with the chosen executor, then write the report."""
-    from benchmark.execution import execute_run, prepare_data
+    from benchmark.execution import EvaluationFailed, execute_locked, prepare_data, resume_note
 
     regs = registries(spec.plugins)
     store = RunStore(home / "runs", spec.name)
@@ -46,8 +47,10 @@ def run_spec(spec: Spec, home: Path, reports_dir: Path, console: Console, checkp
             data = prepare_data(spec, regs, home / "cache", params=params,
                                 progress=lambda d, t, task=prep: progress.update(task, completed=d, total=t))
             progress.update(prep, total=1, completed=1, info=f"{len(data.patches)} patches" + (" (cache)" if data.cache_hit else ""))
+            for warning in data.warnings:
+                progress.console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
             if not prepared:  # the report's audit: the first variant's
-                write_json_atomic(store.folder / AUDIT_FILE, data.patches.audit.to_dict())
+                atomic_write_json(store.folder / AUDIT_FILE, data.patches.audit.to_dict())
             prepared[describe_variant(changes)] = data
         todo = [r for r in runs if not store.is_done(r.run_id, prepared[r.variant].hash)]
         if not todo:
@@ -62,18 +65,68 @@ def run_spec(spec: Spec, home: Path, reports_dir: Path, console: Console, checkp
 
             execute_on_ray(spec, todo, home, address, on_done, checkpoint_every_s)
             todo = []
-        for run in todo:
-            epochs = progress.add_task(f"  {run.label}", total=spec.training.max_epochs, info="")
+        failures: list[EvaluationFailed] = []
+        busy: list[RunConfig] = []
 
-            def on_epoch(record: Any, max_epochs: int, task: Any = epochs) -> None:
-                progress.update(task, completed=record.phase_epoch, total=max_epochs,
+        def execute(run: RunConfig, wait: bool) -> bool:
+            """Run one; False when another process holds it (and ``wait`` is False)."""
+            task: list[Any] = []
+
+            def start() -> None:  # the lock is ours and the run is not done
+                if note := resume_note(run, store):
+                    progress.console.print(f"  {note}", highlight=False)
+                task.append(progress.add_task(f"  {run.label}", total=spec.training.max_epochs, info=""))
+
+            def on_epoch(record: Any, max_epochs: int) -> None:
+                progress.update(task[0], completed=record.phase_epoch, total=max_epochs,
                                 info=f"phase {record.phase} · val loss {record.val_loss:.3f}")
 
-            result = execute_run(run, prepared[run.variant], regs, store, on_epoch=on_epoch,
-                                 checkpoint_every_s=checkpoint_every_s)
-            progress.update(epochs, info=f"accuracy {result['test']['accuracy']:.3f}")
+            try:
+                result = execute_locked(run, prepared[run.variant], regs, store, wait=wait, on_start=start,
+                                        on_epoch=on_epoch, checkpoint_every_s=checkpoint_every_s)
+            except EvaluationFailed as failure:
+                failures.append(failure)
+                progress.update(task[0], info="evaluation failed (training kept)")
+                progress.console.print(f"  [red]{failure.message}[/]", highlight=False)
+                return True
+            if result is None:
+                return False
+            if task:
+                progress.update(task[0], info=f"accuracy {result['test']['accuracy']:.3f}")
+            else:
+                progress.console.print(f"  {run.label}: finished by another process", highlight=False)
             progress.advance(overall)
-    return rebuild_report(spec, home, reports_dir)
+            return True
+
+        for run in todo:
+            if not execute(run, wait=False):
+                progress.console.print(f"  {run.label}: another process is running it (lock {store.lock_path(run.run_id)});"
+                                       " waiting for it after the other runs", highlight=False)
+                busy.append(run)
+        for run in busy:  # done by the other process by now, or taken over if it stopped
+            execute(run, wait=True)
+    try:
+        report: Path | None = rebuild_report(spec, home, reports_dir)
+    except UserError:
+        if not failures:
+            raise
+        report = None
+    if failures:
+        raise RunsFailed(failures, report)
+    assert report is not None
+    return report
+
+
+class RunsFailed(UserError):
+    """Some runs trained but could not be evaluated; the report shows the others."""
+
+    exit_code = 1
+
+    def __init__(self, failures: list[Any], report: Path | None) -> None:
+        lines = "\n".join(f"  - {f.message}" for f in failures)
+        super().__init__(f"{len(failures)} run(s) failed in evaluation; their training is kept and the next run of "
+                         f"the spec only evaluates them:\n{lines}",
+                         hint=f"The report of the others: {report}" if report else None)
 
 
 def collect(spec: Spec, store: RunStore) -> tuple[list[dict[str, Any]], list[RunConfig]]:

@@ -4,45 +4,25 @@ the small arrays its report draws (``<name>.npz``, e.g. the saliency gallery).
 Results and arrays are written atomically (temporary file, then rename): a killed run
 never leaves a half-written file that a later report would read. Arrays are written
 before the result, which marks a run as done. A result counts as done only for the data
-it was computed on (its ``data.hash``).
+it was computed on (its ``data.hash``). A run being computed is locked
+(``<run id>.lock`` beside its folder): a second process never computes it at the same
+time. A run whose evaluation failed keeps its checkpoint and an ``error.json`` saying why.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import uuid
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
 
 import numpy as np
 
+from benchmark.files import atomic_write, atomic_write_json, lock, lock_path, try_lock
+
 RESULT = "result.json"
 CHECKPOINT = "checkpoint.pt"
-
-
-def write_json_atomic(path: Path, payload: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        tmp.write_text(json.dumps(payload, indent=1, sort_keys=True, allow_nan=False) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def write_npz_atomic(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+ERROR = "error.json"
 
 
 def array_file_name(name: str) -> str:
@@ -69,21 +49,41 @@ class RunStore:
         except (FileNotFoundError, json.JSONDecodeError):
             return None
 
+    def lock_path(self, run_id: str) -> Path:
+        return lock_path(self.run_folder(run_id))
+
+    def try_lock(self, run_id: str) -> Any | None:
+        """The run's lock if no other process holds it (release it with ``.release()``)."""
+        return try_lock(self.run_folder(run_id))
+
+    def wait_lock(self, run_id: str) -> Any:
+        """Wait for the run's lock (a context manager)."""
+        return lock(self.run_folder(run_id))
+
+    def save_error(self, run_id: str, stage: str, message: str) -> Path:
+        return atomic_write_json(self.run_folder(run_id) / ERROR, {"stage": stage, "message": message})
+
+    def load_error(self, run_id: str) -> dict[str, Any] | None:
+        try:
+            return json.loads((self.run_folder(run_id) / ERROR).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
     def is_done(self, run_id: str, data_hash: str) -> bool:
         result = self.load(run_id)
         return result is not None and result.get("data", {}).get("hash") == data_hash
 
     def save(self, run_id: str, result: dict[str, Any]) -> Path:
         path = self.run_folder(run_id) / RESULT
-        write_json_atomic(path, result)
-        ckpt = self.checkpoint_path(run_id)
-        if ckpt.exists():  # finished: the resume point is no longer needed
-            ckpt.unlink()
+        atomic_write_json(path, result)
+        for done_with in (self.checkpoint_path(run_id), self.run_folder(run_id) / ERROR):
+            if done_with.exists():  # finished: the resume point and any earlier failure are history
+                done_with.unlink()
         return path
 
     def save_arrays(self, run_id: str, name: str, arrays: Mapping[str, np.ndarray]) -> Path:
         path = self.run_folder(run_id) / array_file_name(name)
-        write_npz_atomic(path, arrays)
+        atomic_write(path, lambda fh: np.savez_compressed(fh, **arrays))
         return path
 
     def load_arrays(self, run_id: str, name: str) -> dict[str, np.ndarray] | None:
@@ -93,11 +93,3 @@ class RunStore:
                 return {key: data[key] for key in data.files}
         except (FileNotFoundError, ValueError, OSError):
             return None
-
-    def results(self) -> Iterator[dict[str, Any]]:
-        if not self.folder.is_dir():
-            return
-        for sub in sorted(self.folder.iterdir()):
-            result = self.load(sub.name) if sub.is_dir() else None
-            if result is not None:
-                yield result

@@ -124,8 +124,9 @@ def test_killed_cli_run_resumes_when_run_again(tmp_path: Path) -> None:
     assert checkpoint is not None and checkpoint.exists()
     assert not list(run_dir.glob("*/result.json"))
 
-    resumed = subprocess.run(cli("killed"), cwd=ROOT, env=env, capture_output=True, text=True)
+    resumed = subprocess.run(cli("killed"), cwd=ROOT, env=env | {"COLUMNS": "200"}, capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
+    assert "resuming run" in resumed.stdout and "from epoch" in resumed.stdout
     straight = subprocess.run(cli("straight"), cwd=ROOT, env=env, capture_output=True, text=True)
     assert straight.returncode == 0, straight.stderr
     a = json.loads(next(run_dir.glob("*/result.json")).read_text())

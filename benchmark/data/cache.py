@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import uuid
 from pathlib import Path
 from typing import Any, Callable
 
@@ -20,6 +19,7 @@ import pandas as pd
 
 from benchmark.data.audit import Audit
 from benchmark.data.patchset import PatchSet
+from benchmark.files import atomic_write_text, temporary_name
 
 
 def cache_path(cache_dir: Path, key: str) -> Path:
@@ -49,15 +49,13 @@ def derived(cache_dir: Path, key: str, name: str, compute: Callable[[], dict[str
         pass
     value = compute()
     if (folder / "manifest.csv").exists():
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-        tmp.write_text(json.dumps(value))
-        os.replace(tmp, path)
+        atomic_write_text(path, json.dumps(value))
     return value
 
 
 def store(cache_dir: Path, patches: PatchSet) -> Path:
     final = cache_path(cache_dir, patches.key)
-    tmp = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp = temporary_name(final)
     tmp.mkdir(parents=True)
     try:
         np.save(tmp / "images.npy", np.ascontiguousarray(patches.images))

@@ -10,12 +10,11 @@ rebuilt.
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from pathlib import Path
 from typing import Callable
 
 from benchmark.data.catalogue import Catalogue
+from benchmark.files import atomic_write_text, lock
 
 
 def catalogue_path(cache_dir: Path, key: str) -> Path:
@@ -27,14 +26,19 @@ def cached_catalogue(cache_dir: Path, key: str, build: Callable[[], Catalogue]) 
     ``(catalogue, cache_hit)``. Catalogues without a record are not stored (the tree is
     likely being fixed)."""
     path = catalogue_path(cache_dir, key)
-    try:
-        return Catalogue.from_dict(json.loads(path.read_text(encoding="utf-8"))), True
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    catalogue = build()
-    if catalogue.records:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-        tmp.write_text(json.dumps(catalogue.to_dict(), separators=(",", ":")), encoding="utf-8")
-        os.replace(tmp, path)
+    if (found := _read(path)) is not None:
+        return found, True
+    with lock(path):  # a second process waits, then reads what the first wrote
+        if (found := _read(path)) is not None:
+            return found, True
+        catalogue = build()
+        if catalogue.records:
+            atomic_write_text(path, json.dumps(catalogue.to_dict(), separators=(",", ":")))
     return catalogue, False
+
+
+def _read(path: Path) -> Catalogue | None:
+    try:
+        return Catalogue.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

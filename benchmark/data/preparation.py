@@ -29,6 +29,7 @@ from benchmark.data.classes import CLASSES
 from benchmark.data.parallel import Progress, run_parallel, worker_state
 from benchmark.data.patches import Box, background_boxes, crop_resized, expand, find_lesion
 from benchmark.data.patchset import MANIFEST_COLUMNS, PatchSet
+from benchmark.files import lock
 from benchmark.errors import UserError
 from benchmark.runs import stable_hash
 from benchmark.spec.schema import PatchParams
@@ -44,6 +45,7 @@ MASK_UNREADABLE = "mask unreadable: lesion dropped"
 MASK_EMPTY = "mask empty: lesion dropped"
 MASK_RESIZED = "mask size mismatch: resized"
 MASK_ASPECT = "mask size mismatch: dropped (aspect ratio differs)"
+BACKGROUND_TOO_LARGE = "background window larger than the image: none cut"
 LESION_DROPS = (LESIONS_OF_UNREADABLE, MASK_UNREADABLE, MASK_EMPTY, MASK_ASPECT)
 
 RULES = {
@@ -132,6 +134,9 @@ def _prepare_image(record: ImageRecord) -> _ImagePatches:
     if record.background_source and wanted:
         if not background_ok:
             audit.event("background skipped: a lesion mask of the image is unusable", record.image_path, effect="dropped")
+            return out
+        if params.background_size > min(shape):
+            audit.event(BACKGROUND_TOO_LARGE, record.image_path, f"image {shape[0]} x {shape[1]}", effect="dropped")
             return out
         rng = np.random.default_rng(_image_seed(record.image_id))
         boxes = background_boxes(image, keep_clear, params.background_size, wanted, rng)
@@ -222,8 +227,20 @@ def prepare(dataset: Any, catalogue: Catalogue, params: PatchParams, cache_dir: 
                  "download with its case CSVs)? The audit's first events say what was looked for.",
         )
     key = preparation_key(catalogue, params)
-    if use_cache and (cached := cache.load(cache_dir, key)) is not None:
+    if not use_cache:
+        return _prepare(dataset, catalogue, params, key, workers, progress), False
+    if (cached := cache.load(cache_dir, key)) is not None:
         return cached, True
+    with lock(cache.cache_path(cache_dir, key)):  # a second process waits, then finds the entry
+        if (cached := cache.load(cache_dir, key)) is not None:
+            return cached, True
+        patches = _prepare(dataset, catalogue, params, key, workers, progress)
+        cache.store(cache_dir, patches)
+    return cache.load(cache_dir, key) or patches, False
+
+
+def _prepare(dataset: Any, catalogue: Catalogue, params: PatchParams, key: str, workers: int | None,
+             progress: Progress | None) -> PatchSet:
     records = sorted(catalogue.records, key=lambda r: r.image_id)
     allocation = allocate(records, params.background_count, params.background_seed) if params.background_count else None
     results = run_parallel(_prepare_image, records, (dataset, params, allocation), workers=workers, progress=progress)
@@ -233,7 +250,10 @@ def prepare(dataset: Any, catalogue: Catalogue, params: PatchParams, cache_dir: 
     if len(patches) == 0:
         raise UserError(f"{catalogue.source}: no patch could be cut from {len(records)} mammograms "
                         f"({_main_losses(patches.audit)})")
-    if not use_cache:
-        return patches, False
-    cache.store(cache_dir, patches)
-    return cache.load(cache_dir, key) or patches, False
+    too_large = patches.audit.counts[BACKGROUND_TOO_LARGE]
+    if too_large and not (patches.table["class_name"] == "background").any():
+        raise UserError(f"dataset.patches.background_size: {params.background_size} pixels is larger than every one of "
+                        f"the {too_large} background mammograms, so no background patch (a class of the study) "
+                        "could be cut", hint="Lower it to fit the images (the study's 550 suits full-resolution "
+                                             "mammograms of about 5000 x 3000).")
+    return patches

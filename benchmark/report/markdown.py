@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -14,6 +13,7 @@ from typing import Any, Sequence
 import pandas as pd
 
 from benchmark.data.audit import Audit
+from benchmark.files import atomic_write_json, atomic_write_text
 from benchmark.report import explainer_tables, significance_tables, tables
 from benchmark.report.ablation_section import AXIS_TITLES, ablation_axes, table_axis
 from benchmark.report.audit_section import audit_markdown
@@ -69,6 +69,8 @@ def _warnings(results: Sequence[dict[str, Any]], pending: int) -> list[str]:
         out += ["> **Warning: explainer sanity check.** These maps hardly change when the model's weights are "
                 "randomised, so they do not show what the model learned: "
                 + ", ".join(f"`{name}` (run `{run}`)" for run, name in flagged) + ". See the sanity check below.", ""]
+    for warning in dict.fromkeys(w for r in results for w in r["data"].get("warnings", [])):
+        out += [f"> **Data warning.** {warning}", ""]
     if pending:
         out += [f"> {pending} run(s) of this spec have no result yet; the tables show the finished ones.", ""]
     return out
@@ -222,12 +224,6 @@ def build_markdown(report: ReportInput) -> str:
     return "\n".join(out)
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def _statistics(spec: Spec, results: Sequence[dict[str, Any]], previous: Path) -> dict[str, Any]:
     """Intervals and comparisons; reused from the last report when computed from the same
     results and settings (resampling thousands of times is the slow part of a rebuild)."""
@@ -257,9 +253,9 @@ def write_report(report: ReportInput, out_dir: Path, store: RunStore | None = No
     if spec.report.figures:
         report.figures = {r["run_id"]: run_figures(r, spec.explain.explainers, store, out_dir) for r in report.shown}
     kept = {r["run_id"] for r in report.shown} if report.selection is not None else None
-    _write_atomic(out_dir / "results.json", json.dumps(list(report.results), indent=1, sort_keys=True) + "\n")
-    _write_atomic(out_dir / "statistics.json", json.dumps(report.stats, indent=1, sort_keys=True) + "\n")
-    _write_atomic(out_dir / "results.csv", tables.results_frame(report.results, report.stats, kept).to_csv(index=False))
+    atomic_write_json(out_dir / "results.json", list(report.results))
+    atomic_write_json(out_dir / "statistics.json", report.stats)
+    atomic_write_text(out_dir / "results.csv", tables.results_frame(report.results, report.stats, kept).to_csv(index=False))
     path = out_dir / "report.md"
-    _write_atomic(path, build_markdown(report))
+    atomic_write_text(path, build_markdown(report))
     return path

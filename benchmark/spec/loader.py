@@ -31,6 +31,25 @@ class SpecError(UserError):
         super().__init__(f"{path}: {len(problems)} problem{plural}\n" + "\n".join(f"  - {p}" for p in problems))
 
 
+class DuplicateKeyError(yaml.YAMLError):
+    """A key given twice in one mapping (YAML would silently keep the last)."""
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key given twice in one mapping."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise DuplicateKeyError(f"line {line}: key '{key}' given twice in one mapping (first on line "
+                                        f"{seen[key]}); YAML would silently keep the last")
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
 def _field_path(loc: Iterable[Any]) -> str:
     out = ""
     for part in loc:
@@ -95,6 +114,8 @@ def _describe(err: dict[str, Any], model: type[BaseModel] | None = None) -> str:
         return f"unknown field '{loc[-1]}'{hint}"
     if kind == "missing":
         return "required field is missing"
+    if kind == "located":
+        return err["msg"]
     got = err.get("input")
     shown = f" (got {got!r})" if not isinstance(got, (dict, list)) else ""
     return f"{err['msg']}{shown}"
@@ -118,11 +139,28 @@ def _known_fields(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     return []
 
 
+_LOCATED = re.compile(r"^(?:Value error, )?@([^:]+): (.*)$", re.S)
+
+
+def _parse_path(path: str) -> tuple[Any, ...]:
+    """``matrix.overrides[0].match`` -> ``("matrix", "overrides", 0, "match")``."""
+    out: list[Any] = []
+    for part in path.split("."):
+        name, *indices = part.split("[")
+        out.append(name)
+        out += [int(i.rstrip("]")) for i in indices]
+    return tuple(out)
+
+
 def format_validation_error(exc: ValidationError, lines: _Lines | None = None, prefix: tuple[Any, ...] = (),
                             model: type[BaseModel] | None = None) -> list[str]:
     out = []
     for err in exc.errors():
         loc = (*prefix, *err["loc"])
+        located = _LOCATED.match(str(err.get("msg", "")))
+        if located:  # a validator that names its field (schema.located)
+            loc = (*loc, *_parse_path(located.group(1)))
+            err = {**err, "msg": located.group(2), "type": "located"}
         line = lines.line(loc) if lines else None
         where = f"line {line}: " if line else ""
         out.append(f"{where}{_field_path(loc)}: {_describe(err, model)}")
@@ -192,13 +230,22 @@ def load_spec(path: str | Path, check_plugins: bool = True) -> Spec:
     """Read and validate a spec file. Raises :class:`SpecError` naming every problem."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise UserError(f"{path}: no such spec file") from None
+    except IsADirectoryError:
+        raise UserError(f"{path}: a folder, not a spec file") from None
     except OSError as exc:
         raise UserError(f"{path}: cannot read spec file ({exc.strerror})") from None
     try:
-        data = yaml.safe_load(text)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise SpecError(path, [f"line {line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the spec as UTF-8"]) from None
+    try:
+        data = yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
+    except DuplicateKeyError as exc:
+        raise SpecError(path, [str(exc)]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

@@ -7,13 +7,27 @@ improvement 0.01, head 1e-4, last block 3e-5, 0.85/0.15 validation split).
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+
+def located(path: str, message: str) -> str:
+    """A validator's message that names the field it concerns (``@matrix.seed[0]: ...``):
+    the spec loader reports it at that field and its line, like any field error."""
+    return f"@{path}: {message}"
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Unknown keys, infinities and NaN are errors everywhere."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+#: seeds go to Python, NumPy and torch: all take 32-bit unsigned integers
+Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
+#: a learning rate above 1 is always a mistake for Adam on these networks
+LearningRate = Annotated[float, Field(gt=0.0, le=1.0)]
 
 
 class PatchParams(Strict):
@@ -23,12 +37,12 @@ class PatchParams(Strict):
     lesion_margin: float = Field(0.0, ge=0.0, le=2.0, description="margin around the lesion box, fraction of its side")
     lesion_box: Literal["largest", "union"] = Field(
         "largest", description="box of the mask's largest connected component, or of all its components")
-    background_size: int = Field(550, ge=8, description="side of background patches in source pixels")
+    background_size: int = Field(550, ge=8, le=20_000, description="side of background patches in source pixels")
     background_per_image: int = Field(2, ge=0, le=64, description="windows from every background image")
-    background_count: dict[Literal["train", "test"], int] | None = Field(
+    background_count: dict[Literal["train", "test"], Annotated[int, Field(ge=0, le=1_000_000)]] | None = Field(
         None, description="instead of background_per_image: this many windows per official split, each from a "
                           "background image drawn at random (the study's Table I: train 644, test 310)")
-    background_seed: int = Field(0, description="seed of the draw of background images (background_count)")
+    background_seed: Seed = Field(0, description="seed of the draw of background images (background_count)")
     background_images: Literal["benign-without-callback"] = "benign-without-callback"
 
     @model_validator(mode="after")
@@ -47,7 +61,7 @@ class ValidationSplit(Strict):
     fraction: float = Field(0.15, gt=0.0, lt=0.9)
     group_by: Literal["patient", "none"] = "patient"
     stratify: bool = True
-    seed: int = 0
+    seed: Seed = 0
 
 
 class DatasetSpec(Strict):
@@ -61,10 +75,10 @@ class HParams(Strict):
     """One hyperparameter set of the matrix."""
 
     batch_size: int = Field(16, ge=1, le=4096)
-    lr_head: float = Field(1e-4, gt=0.0)
-    lr_last_block: float = Field(3e-5, gt=0.0)
+    lr_head: LearningRate = 1e-4
+    lr_last_block: LearningRate = 3e-5
     lr_decay: float = Field(0.5, gt=0.0, le=1.0, description="learning-rate factor per group toward the input")
-    weight_decay: float = Field(0.0, ge=0.0)
+    weight_decay: float = Field(0.0, ge=0.0, le=1.0)
 
     def label(self) -> str:
         """``bs16 lr0.0001/3e-05`` (and the decay and weight decay when not the defaults)."""
@@ -97,7 +111,7 @@ class Matrix(Strict):
     backbone: list[str] = Field(min_length=1)
     strategy: list[str] = Field(min_length=1)
     hparams: list[HParams] = Field(default_factory=lambda: [HParams()], min_length=1)
-    seed: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    seed: list[Seed] = Field(default_factory=lambda: [0], min_length=1)
     normaliser: list[str] | None = Field(None, min_length=1, description="normalisers to compare (instead of the "
                                                                          "top-level normaliser)")
     patches: list[dict[str, Any]] | None = Field(None, min_length=1, description="patch-cutting variants to compare")
@@ -130,19 +144,19 @@ class Select(Strict):
 
 
 class EarlyStopping(Strict):
-    patience: int = Field(7, ge=1)
-    min_delta: float = Field(0.01, ge=0.0)
+    patience: int = Field(7, ge=1, le=10_000)
+    min_delta: float = Field(0.01, ge=0.0, le=1e6)
 
 
 class Training(Strict):
     optimizer: Literal["adam"] = "adam"
-    max_epochs: int = Field(100, ge=1)
+    max_epochs: int = Field(100, ge=1, le=100_000)
     early_stopping: EarlyStopping = EarlyStopping()
     pretrained: bool = True
     weights: dict[str, str] = Field(default_factory=dict, description="backbone name -> local weights file")
     device: str = "auto"
     deterministic: bool = True
-    eval_batch_size: int = Field(64, ge=1)
+    eval_batch_size: int = Field(64, ge=1, le=4096)
     augment: list[Literal["hflip", "vflip", "rot90"]] = Field(
         default_factory=list, description="on-device augmentation of training batches")
 
@@ -233,7 +247,7 @@ class Sanity(Strict):
     enabled: bool = True
     patches: int = Field(16, ge=2, le=1024)
     flag_above: float = Field(0.5, gt=-1.0, lt=1.0)
-    seed: int = 0
+    seed: Seed = 0
 
 
 class Explain(Strict):
@@ -243,7 +257,7 @@ class Explain(Strict):
     explainers: list[str] = Field(default_factory=lambda: ["gradcam-batched"], min_length=1)
     baseline: str = "random"
     localisation: Localisation = Localisation()
-    batch_size: int = Field(32, ge=1)
+    batch_size: int = Field(32, ge=1, le=4096)
     sanity: Sanity = Sanity()
     gallery: int = Field(3, ge=0, le=16, description="patches per row of the report's saliency gallery")
 
@@ -258,7 +272,7 @@ class Bootstrap(Strict):
 
     resamples: int = Field(1000, ge=100, le=100_000)
     confidence: float = Field(0.95, gt=0.5, lt=1.0)
-    seed: int = 0
+    seed: Seed = 0
 
 
 class Report(Strict):
@@ -273,8 +287,8 @@ class Report(Strict):
 class Resources(Strict):
     """What each run asks of a Ray cluster (the local executor ignores it)."""
 
-    cpus: float = Field(1.0, gt=0)
-    gpus: float = Field(0.0, ge=0)
+    cpus: float = Field(1.0, gt=0, le=1024)
+    gpus: float = Field(0.0, ge=0, le=64)
 
 
 class Spec(Strict):
@@ -293,12 +307,27 @@ class Spec(Strict):
     resources: Resources = Resources()
 
     @model_validator(mode="after")
-    def _one_normaliser_rule(self) -> "Spec":
+    def _consistent(self) -> "Spec":
         if (self.normaliser is None) == (self.matrix.normaliser is None):
-            raise ValueError("give the normaliser either at the top level (normaliser: NAME) or as a matrix axis "
-                             "(matrix.normaliser: [NAME, ...]), not both and not neither")
+            raise ValueError(located("normaliser", "give the normaliser either at the top level (normaliser: NAME) or "
+                                     "as a matrix axis (matrix.normaliser: [NAME, ...]), not both and not neither"))
         for variant in self.matrix.patches or []:
             PatchParams.model_validate(self.dataset.patches.model_dump(exclude_unset=True) | variant)
+        m = self.matrix
+        for i, override in enumerate(m.overrides):
+            axes = {"backbone": m.backbone, "strategy": m.strategy, "seed": m.seed}
+            missing = {k: v for k, v in override.match.items() if v not in axes[k]}
+            if missing:
+                k, v = next(iter(missing.items()))
+                raise ValueError(located(f"matrix.overrides[{i}].match.{k}", f"selects no run: {v!r} is not in "
+                                         f"matrix.{k} ({', '.join(map(str, axes[k]))})"))
+            for hparams in m.hparams:
+                try:
+                    HParams.model_validate(hparams.model_dump() | override.set)
+                except ValidationError as exc:
+                    first = exc.errors()[0]
+                    raise ValueError(located(f"matrix.overrides[{i}].set.{first['loc'][0]}",
+                                             f"{first['msg']} (got {first.get('input')!r})")) from None
         return self
 
     def normalisers(self) -> list[str]:

@@ -56,6 +56,11 @@ class FitResult:
         return {"history": [asdict(h) for h in self.history], "best_epoch": self.best_epoch,
                 "best_val_loss": self.best_val_loss, "phase_best_epochs": self.phase_best_epochs}
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "FitResult":
+        return cls([EpochRecord(**h) for h in data["history"]], data["best_epoch"], data["best_val_loss"],
+                   list(data["phase_best_epochs"]))
+
 
 EpochCallback = Callable[[EpochRecord, int], None]
 
@@ -136,7 +141,7 @@ class Trainer:
             resume = checkpoint.load(self.checkpoint_path)
         if resume is not None:
             start_phase = resume["phase_index"]
-            result = resume["result"]
+            result = FitResult.from_dict(resume["result"])
             self.model.load_state_dict(resume["model"])
         last_save = time.monotonic()
         for p_index in range(start_phase, len(self.phases)):
@@ -181,6 +186,10 @@ class Trainer:
             self.model.load_state_dict(best_state)
             result.phase_best_epochs.append(stopper.best_epoch)
             result.best_epoch, result.best_val_loss = stopper.best_epoch, stopper.best
+        if self.checkpoint_path is not None and start_phase < len(self.phases):
+            # training is over: what evaluation needs is kept until the run's result is stored
+            checkpoint.save(self.checkpoint_path, {"phase_index": len(self.phases), "phase_epoch": 0,
+                                                   "model": self.model.state_dict(), "result": result.to_dict()})
         return result
 
     def _save(self, p_index: int, phase_epoch: int, optimizer: torch.optim.Optimizer, stopper: EarlyStopping,
@@ -189,5 +198,5 @@ class Trainer:
         checkpoint.save(self.checkpoint_path, {
             "phase_index": p_index, "phase_epoch": phase_epoch, "model": self.model.state_dict(),
             "optimizer": optimizer.state_dict(), "stopper": stopper.state_dict(), "best_state": best_state,
-            "result": result, "rng": checkpoint.rng_state(self.generator),
+            "result": result.to_dict(), "rng": checkpoint.rng_state(self.generator),
         })

@@ -15,6 +15,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from benchmark.data.catalogue import Catalogue
+from benchmark.files import lock
 from benchmark.fixture import FixtureConfig, generate_tree
 from benchmark.runs import stable_hash
 from plugins.datasets.cbis_ddsm import CbisDdsm, CbisDdsmOptions
@@ -44,7 +45,9 @@ class SyntheticCbisDdsm:
 
     def catalogue(self) -> Catalogue:
         if not (self.root / "fixture-truth.json").exists():
-            generate_tree(self.root, self.config)
+            with lock(self.root):  # two processes on one home: one writes the tree, the other waits for it
+                if not (self.root / "fixture-truth.json").exists():
+                    generate_tree(self.root, self.config)
         return self.reader.catalogue()
 
     def read_image(self, path: Path) -> np.ndarray:

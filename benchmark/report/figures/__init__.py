@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from benchmark.runs import stable_hash
-from benchmark.store import RunStore, write_json_atomic
+from benchmark.files import atomic_write_json
+from benchmark.store import RunStore
 
 FOLDER = "figures"
 #: bump when a figure's drawing changes, so stored figures are redrawn
@@ -61,7 +62,7 @@ def run_figures(result: dict[str, Any], explainers: Sequence[str], store: RunSto
     for caption, file, fig in drawn:
         save(fig, folder / file)
         out.append(FigureFile(caption, f"{FOLDER}/{run_id}/{file}"))
-    write_json_atomic(folder / STAMP, {"key": key, "figures": [asdict(f) for f in out]})
+    atomic_write_json(folder / STAMP, {"key": key, "figures": [asdict(f) for f in out]})
     return out
 
 

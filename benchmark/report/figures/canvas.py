@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from benchmark.files import atomic_write
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -24,8 +25,4 @@ def new_figure(width: float, height: float) -> "Figure":
 
 def save(fig: "Figure", path: Path) -> Path:
     """Write a PNG atomically, without the metadata that would change between builds."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, format="png", metadata={"Software": None})
-    os.replace(tmp, path)
-    return path
+    return atomic_write(path, lambda fh: fig.savefig(fh, format="png", metadata={"Software": None}))
