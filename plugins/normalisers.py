@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Iterable
 if TYPE_CHECKING:
     import torch
 
-from benchmark.hookspecs import hookimpl
+from benchmark.api import hookimpl
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

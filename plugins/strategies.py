@@ -13,10 +13,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from benchmark.hookspecs import hookimpl
-from benchmark.plugin_types import LayerGroup, Phase
-from benchmark.spec.schema import HParams
-from benchmark.training.learning_rates import per_depth
+from benchmark.api import HParams, LayerGroup, Phase, hookimpl, per_depth
 
 
 def simultaneous(groups: Sequence[LayerGroup], frozen: int, hparams: HParams) -> list[Phase]:

@@ -12,16 +12,14 @@ and is flagged. A copy of the model is randomised; the trained one is untouched.
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import numpy as np
 import torch
 
 from benchmark.evaluation.localisation import explain
-from benchmark.plugin_types import Backbone, Explainer, LayerGroup, Normaliser
+from benchmark.plugin_types import Backbone, ExplainerFactory, LayerGroup, Normaliser
 from benchmark.training.device_data import DeviceSplit
-
-ExplainerFactory = Callable[[Backbone], Explainer]
 
 
 def spearman_per_patch(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -6,8 +6,7 @@ Install it (``pip install ./examples/my-backbones``) and ``cbis-bench plugins`` 
 
 from torch import nn
 
-from benchmark.hookspecs import hookimpl
-from benchmark.plugin_types import Backbone, LayerGroup
+from benchmark.api import Backbone, LayerGroup, hookimpl
 
 
 def tiny_net(num_classes: int, pretrained: bool = False, weights: str | None = None) -> Backbone:

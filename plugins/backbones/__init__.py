@@ -1,7 +1,7 @@
 """Backbone plugins: the study's four through timm, any timm model (``timm/<name>``) and
 any torchvision classification model (``torchvision/<name>``)."""
 
-from benchmark.hookspecs import hookimpl
+from benchmark.api import hookimpl
 
 
 @hookimpl

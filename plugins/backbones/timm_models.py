@@ -19,8 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from benchmark.errors import UserError
-from benchmark.plugin_types import Backbone, LayerGroup
+from benchmark.api import Backbone, LayerGroup, UserError
 
 PAPER_BACKBONES = {
     "vgg16": "vgg16.tv_in1k",
@@ -34,7 +33,7 @@ def _create(model_name: str, backbone: str, pretrained: bool, weights: str | Pat
     """``(timm model, where its weights came from)``; ``kwargs`` go to ``timm.create_model``."""
     import timm
 
-    from benchmark.models import weights as local
+    from benchmark.api import find_local_weights, missing_weights_message
 
     if model_name.split(".")[0] not in timm.list_models():
         import difflib
@@ -45,7 +44,7 @@ def _create(model_name: str, backbone: str, pretrained: bool, weights: str | Pat
         return timm.create_model(model_name, pretrained=False, **kwargs), "none"
     cfg = timm.models.get_pretrained_cfg(model_name)
     url = getattr(cfg, "url", None) if cfg else None
-    file = Path(weights) if weights else local.find_local(model_name, url)
+    file = Path(weights) if weights else find_local_weights(model_name, url)
     if weights and not file.is_file():  # type: ignore[union-attr]
         raise UserError(f"backbone '{backbone}': weights file {weights} does not exist")
     if file is not None:
@@ -54,7 +53,7 @@ def _create(model_name: str, backbone: str, pretrained: bool, weights: str | Pat
     try:  # the library's own caches (Hugging Face, torch hub) and, where allowed, the network
         return timm.create_model(model_name, pretrained=True, **kwargs), f"timm:{model_name}"
     except Exception as exc:
-        raise UserError(local.missing_message(backbone, model_name, url), hint=f"({type(exc).__name__}: {str(exc)[:200]})") from None
+        raise UserError(missing_weights_message(backbone, model_name, url), hint=f"({type(exc).__name__}: {str(exc)[:200]})") from None
 
 
 def _vgg_blocks(features: Any, prefix: str) -> tuple[dict[str, int], dict[int, str]]:
@@ -72,7 +71,7 @@ def _vgg_blocks(features: Any, prefix: str) -> tuple[dict[str, int], dict[int, s
 
 def _vgg_groups(model: Any) -> list[LayerGroup]:
     """Five conv blocks (split after each max-pool), then timm's fc6/fc7/fc as the head."""
-    from benchmark.models.grouping import groups_from_ids, leaf_modules_with_params
+    from benchmark.api import groups_from_ids, leaf_modules_with_params
 
     group_of, names = _vgg_blocks(model.features, "features.")
     head = max(group_of.values()) + 1
@@ -98,8 +97,12 @@ def study_backbone(model_name: str, num_classes: int, pretrained: bool = False, 
                    *, backbone: str | None = None) -> Backbone:
     """A VGG or ResNet built as the study built it: the pretrained convolutional part and
     one new fully connected layer on its averaged feature map."""
-    from benchmark.models.grouping import check_partition, groups_from_ids, timm_groups
-    from benchmark.models.layers import PatchClassifier
+    from benchmark.api import (
+        PatchClassifier,
+        check_partition,
+        groups_from_ids,
+        timm_groups,
+    )
 
     name = backbone or model_name
     net, source = _create(model_name, name, pretrained, weights, num_classes=0, global_pool="")
@@ -125,8 +128,7 @@ def timm_backbone(model_name: str, num_classes: int, pretrained: bool = False, w
                   *, backbone: str | None = None) -> Backbone:
     """Any timm model with a fresh ``num_classes`` head (timm's own head), grouped for
     transfer learning."""
-    from benchmark.models.grouping import check_partition, timm_groups
-    from benchmark.models.layers import ForwardFeatures
+    from benchmark.api import ForwardFeatures, check_partition, timm_groups
 
     name = backbone or f"timm/{model_name}"
     model, source = _create(model_name, name, pretrained, weights, num_classes=num_classes)

@@ -15,32 +15,31 @@ from typing import Any
 import torch
 from torch import nn
 
-from benchmark.errors import UserError
-from benchmark.plugin_types import Backbone, LayerGroup
+from benchmark.api import Backbone, LayerGroup, UserError
 
 
 def _load_weights(model: Any, name: str, backbone: str, weights: str | Path | None) -> str:
     import torchvision
 
-    from benchmark.models import weights as local
+    from benchmark.api import find_local_weights, missing_weights_message, offline
 
     try:
         enum = torchvision.models.get_model_weights(name)
         url = list(enum)[0].url
     except Exception:
         url = None
-    file = Path(weights) if weights else local.find_local(name, url)
+    file = Path(weights) if weights else find_local_weights(name, url)
     if weights and not file.is_file():  # type: ignore[union-attr]
         raise UserError(f"backbone '{backbone}': weights file {weights} does not exist")
     if file is None:
         if url is None:
             raise UserError(f"backbone '{backbone}': torchvision has no ImageNet weights for '{name}'")
-        if local.offline():
-            raise UserError(local.missing_message(backbone, name, url))
+        if offline():
+            raise UserError(missing_weights_message(backbone, name, url))
         try:
             state = torch.hub.load_state_dict_from_url(url, map_location="cpu", progress=False)
         except Exception as exc:
-            raise UserError(local.missing_message(backbone, name, url), hint=f"({type(exc).__name__}: {str(exc)[:200]})") from None
+            raise UserError(missing_weights_message(backbone, name, url), hint=f"({type(exc).__name__}: {str(exc)[:200]})") from None
         source = f"torchvision:{url}"
     else:
         state = torch.load(file, map_location="cpu", weights_only=True)
@@ -89,7 +88,7 @@ def _new_head(model: Any, num_classes: int) -> None:
 
 
 def _deterministic_pools(model: Any) -> None:
-    from benchmark.models.layers import GlobalMeanPool
+    from benchmark.api import GlobalMeanPool
 
     for name, module in list(model.named_modules()):
         if isinstance(module, nn.AdaptiveAvgPool2d) and module.output_size in (1, (1, 1)):
@@ -101,7 +100,7 @@ def torchvision_backbone(name: str, num_classes: int, pretrained: bool = False, 
                          *, backbone: str | None = None) -> Backbone:
     import torchvision
 
-    from benchmark.models.grouping import check_partition
+    from benchmark.api import check_partition
 
     label = backbone or f"torchvision/{name}"
     if name not in torchvision.models.list_models(module=torchvision.models):
@@ -123,7 +122,7 @@ def torchvision_backbone(name: str, num_classes: int, pretrained: bool = False, 
 def _features(model: Any) -> nn.Module:
     """The convolutional part: ``features`` where the model has it (VGG, MobileNet,
     EfficientNet, DenseNet), else its children up to the global pool (ResNet-like)."""
-    from benchmark.models.layers import GlobalMeanPool
+    from benchmark.api import GlobalMeanPool
 
     if isinstance(getattr(model, "features", None), nn.Module):
         return model.features

@@ -1,6 +1,6 @@
 """Dataset plugins: CBIS-DDSM trees and the generated fixture tree (imported on first use)."""
 
-from benchmark.hookspecs import hookimpl
+from benchmark.api import hookimpl
 
 
 @hookimpl

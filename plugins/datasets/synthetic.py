@@ -14,10 +14,7 @@ from typing import ClassVar, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from benchmark.data.catalogue import Catalogue
-from benchmark.files import lock
-from benchmark.fixture import FixtureConfig, generate_tree
-from benchmark.runs import stable_hash
+from benchmark.api import Catalogue, FixtureConfig, generate_tree, lock, stable_hash
 from plugins.datasets.cbis_ddsm import CbisDdsm, CbisDdsmOptions
 
 

@@ -9,7 +9,7 @@ explainers in fp32 (``benchmark/evaluation/localisation.py``).
 
 from __future__ import annotations
 
-from benchmark.hookspecs import hookimpl
+from benchmark.api import hookimpl
 from plugins.explainers.cam_methods import cam_method
 
 #: registered name -> pytorch-grad-cam class

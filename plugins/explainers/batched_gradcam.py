@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from benchmark.plugin_types import Backbone
+from benchmark.api import Backbone
 
 if TYPE_CHECKING:
     import torch

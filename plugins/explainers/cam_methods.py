@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from benchmark.plugin_types import Backbone
+from benchmark.api import Backbone
 
 if TYPE_CHECKING:
     import torch

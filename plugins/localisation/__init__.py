@@ -7,7 +7,7 @@ for turning a map into a region, ignored by metrics that weigh the map's values.
 
 from __future__ import annotations
 
-from benchmark.hookspecs import hookimpl
+from benchmark.api import hookimpl
 from plugins.localisation.iou import iou, iou_sweep
 from plugins.localisation.pointing import energy_pointing_game, pointing_game
 from plugins.localisation.relevance import relevance_mass, relevance_rank

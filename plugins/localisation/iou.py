@@ -6,8 +6,7 @@ from typing import Sequence
 
 import numpy as np
 
-from benchmark.evaluation.thresholds import SWEEP, binarise
-from benchmark.spec.schema import Threshold
+from benchmark.api import SWEEP, Threshold, binarise
 
 
 def region_iou(regions: np.ndarray, masks: np.ndarray) -> np.ndarray:

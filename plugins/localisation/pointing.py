@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmark.spec.schema import Threshold
+from benchmark.api import Threshold
 
 
 def pointing_game(maps: np.ndarray, masks: np.ndarray, threshold: Threshold | None = None, tolerance: int = 0) -> np.ndarray:

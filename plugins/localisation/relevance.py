@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmark.evaluation.thresholds import top_k_regions
-from benchmark.spec.schema import Threshold
+from benchmark.api import Threshold, top_k_regions
 
 
 def relevance_mass(maps: np.ndarray, masks: np.ndarray, threshold: Threshold | None = None) -> np.ndarray:

@@ -16,17 +16,29 @@ from typing import ClassVar, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from benchmark.data.audit import Audit
-from benchmark.data.catalogue import Catalogue
-from benchmark.data.catalogue_cache import cached_catalogue
-from benchmark.data.source_digest import digest_paths
-from benchmark.errors import UserError
-from benchmark.runs import stable_hash
+from benchmark.api import (
+    Audit,
+    Catalogue,
+    UserError,
+    cached_catalogue,
+    digest_paths,
+    stable_hash,
+)
 from plugins.datasets.cbis_ddsm.case_tables import CASE_FILES, read_case_tables
 from plugins.datasets.cbis_ddsm.checks import audit_catalogue
 from plugins.datasets.cbis_ddsm.headers import is_dicom
-from plugins.datasets.cbis_ddsm.layout import LAYOUTS, case_csv_dir, detect_layout, open_tree, source_paths
-from plugins.datasets.cbis_ddsm.pixels import read_dicom_image, read_dicom_mask, read_jpeg
+from plugins.datasets.cbis_ddsm.layout import (
+    LAYOUTS,
+    case_csv_dir,
+    detect_layout,
+    open_tree,
+    source_paths,
+)
+from plugins.datasets.cbis_ddsm.pixels import (
+    read_dicom_image,
+    read_dicom_mask,
+    read_jpeg,
+)
 from plugins.datasets.cbis_ddsm.resolve import Resolver
 
 #: bump when the way rows are resolved changes: cached catalogues are then rebuilt

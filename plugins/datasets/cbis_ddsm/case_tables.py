@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmark.data.audit import Audit
+from benchmark.api import Audit
 from plugins.datasets.cbis_ddsm.csv_rows import UnreadableCsv, read_rows
 
 CASE_FILES: dict[str, tuple[str, str]] = {

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from benchmark.data.audit import Audit
-from benchmark.data.catalogue import ImageRecord
+from benchmark.api import Audit, ImageRecord
 
 
 def audit_catalogue(records: list[ImageRecord], audit: Audit) -> None:

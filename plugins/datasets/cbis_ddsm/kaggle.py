@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmark.data.audit import Audit
+from benchmark.api import Audit
 from plugins.datasets.cbis_ddsm.case_tables import DicomPath
 from plugins.datasets.cbis_ddsm.headers import JPEG_SUFFIXES, FileHeader
 

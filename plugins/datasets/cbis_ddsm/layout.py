@@ -16,12 +16,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmark.data.audit import Audit
+from benchmark.api import Audit
 from plugins.datasets.cbis_ddsm.case_tables import CASE_FILES, find_case_csv_dir
 from plugins.datasets.cbis_ddsm.kaggle import KaggleTree, looks_like_kaggle
 from plugins.datasets.cbis_ddsm.series_tree import SeriesTree
 from plugins.datasets.cbis_ddsm.tcia_classic import UID, ClassicTree, dicom_root
-from plugins.datasets.cbis_ddsm.tcia_descriptive import METADATA_COLUMNS, STUDY_FOLDER, DescriptiveTree, find_metadata
+from plugins.datasets.cbis_ddsm.tcia_descriptive import (
+    METADATA_COLUMNS,
+    STUDY_FOLDER,
+    DescriptiveTree,
+    find_metadata,
+)
 
 LAYOUTS = ("kaggle", "tcia-classic", "tcia-descriptive")
 SAMPLED_SUBJECTS = 8

@@ -21,9 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from benchmark.data.audit import Audit
-from benchmark.data.catalogue import ImageRecord, Lesion
-from benchmark.data.classes import lesion_class
+from benchmark.api import Audit, ImageRecord, Lesion, lesion_class
 from plugins.datasets.cbis_ddsm.case_tables import ROW_MALFORMED, DicomPath
 from plugins.datasets.cbis_ddsm.headers import FileHeader, UnreadableFile, read_header
 from plugins.datasets.cbis_ddsm.roles import split_roles

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Iterator, Protocol
 
-from benchmark.data.audit import Audit
+from benchmark.api import Audit
 from plugins.datasets.cbis_ddsm.case_tables import DicomPath
 from plugins.datasets.cbis_ddsm.headers import DICOM_SUFFIXES, FileHeader
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from benchmark.data.audit import Audit
+from benchmark.api import Audit
 from plugins.datasets.cbis_ddsm.case_tables import DicomPath
 from plugins.datasets.cbis_ddsm.series_tree import DicomTree, series_folders
 

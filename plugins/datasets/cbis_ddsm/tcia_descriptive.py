@@ -17,7 +17,7 @@ from pathlib import Path, PureWindowsPath
 
 import pandas as pd
 
-from benchmark.data.audit import Audit
+from benchmark.api import Audit
 from plugins.datasets.cbis_ddsm.case_tables import DicomPath
 from plugins.datasets.cbis_ddsm.safe_paths import inside, unsafe_location
 from plugins.datasets.cbis_ddsm.series_tree import DicomTree, series_folders

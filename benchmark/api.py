@@ -1,0 +1,98 @@
+"""The one module a plugin imports: cbis-bench's public API for plugin authors.
+
+Everything a plugin of any kind needs is here, and nothing else of the core is public:
+the core may move behind it (the import contract in ``tests/test_api_contract.py``
+holds the built-in plugins to it). Names that pull in heavy libraries (torch, timm,
+OpenCV) load on first use, so importing this module stays cheap.
+
+* Hooks: :data:`hookimpl` marks ``register_<kind>(register)`` functions
+  (``benchmark/hookspecs.py`` documents each kind).
+* Plugin types: :class:`Backbone`, :class:`LayerGroup`, :class:`Phase`,
+  :class:`Normaliser`, :class:`Explainer`, :class:`Dataset`, :class:`LocalisationMetric`.
+* Spec value types a plugin receives: :class:`HParams`, :class:`Threshold`.
+* Errors: :class:`UserError` (a message for the user, exit code 2).
+* Helpers: layer grouping (``groups_from_ids``, ``leaf_modules_with_params``,
+  ``timm_groups``, ``check_partition``, ``weight_layers``), layers (``GlobalMeanPool``,
+  ``PatchClassifier``, ``ForwardFeatures``), learning rates per depth (``per_depth``),
+  threshold rules (``binarise``, ``top_k_regions``, ``SWEEP``), pretrained-weight lookup
+  (``find_local_weights``, ``missing_weights_message``, ``offline``), dataset records
+  (``Audit``, ``Catalogue``, ``ImageRecord``, ``Lesion``, ``CLASSES``, ``lesion_class``,
+  ``cached_catalogue``, ``digest_paths``), generated trees (``FixtureConfig``,
+  ``generate_tree``), ``stable_hash`` and ``lock``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from benchmark.data.audit import Audit
+from benchmark.data.catalogue import Catalogue, ImageRecord, Lesion
+from benchmark.data.classes import CLASSES, lesion_class
+from benchmark.errors import UserError
+from benchmark.hookspecs import Register, hookimpl
+from benchmark.plugin_types import (Backbone, BackboneFactory, Dataset, Explainer, ExplainerFactory, LayerGroup,
+                                    LocalisationMetric, Normaliser, Phase, StrategyFn)
+from benchmark.spec.schema import HParams, Threshold
+
+#: public name -> "module:attribute", imported on first use (these pull in torch or OpenCV)
+_LAZY = {
+    "groups_from_ids": "benchmark.models.grouping:groups_from_ids",
+    "leaf_modules_with_params": "benchmark.models.grouping:leaf_modules_with_params",
+    "timm_groups": "benchmark.models.grouping:timm_groups",
+    "check_partition": "benchmark.models.grouping:check_partition",
+    "weight_layers": "benchmark.models.grouping:weight_layers",
+    "GlobalMeanPool": "benchmark.models.layers:GlobalMeanPool",
+    "PatchClassifier": "benchmark.models.layers:PatchClassifier",
+    "ForwardFeatures": "benchmark.models.layers:ForwardFeatures",
+    "per_depth": "benchmark.training.learning_rates:per_depth",
+    "binarise": "benchmark.evaluation.thresholds:binarise",
+    "top_k_regions": "benchmark.evaluation.thresholds:top_k_regions",
+    "SWEEP": "benchmark.evaluation.thresholds:SWEEP",
+    "find_local_weights": "benchmark.models.weights:find_local",
+    "missing_weights_message": "benchmark.models.weights:missing_message",
+    "offline": "benchmark.models.weights:offline",
+    "cached_catalogue": "benchmark.data.catalogue_cache:cached_catalogue",
+    "digest_paths": "benchmark.data.source_digest:digest_paths",
+    "FixtureConfig": "benchmark.fixture:FixtureConfig",
+    "generate_tree": "benchmark.fixture:generate_tree",
+    "stable_hash": "benchmark.runs:stable_hash",
+    "lock": "benchmark.files:lock",
+}
+
+__all__ = [
+    "hookimpl", "Register", "UserError",
+    "Backbone", "BackboneFactory", "LayerGroup", "Phase", "StrategyFn", "Normaliser", "Explainer", "ExplainerFactory",
+    "LocalisationMetric", "Dataset", "HParams", "Threshold",
+    "Audit", "Catalogue", "ImageRecord", "Lesion", "CLASSES", "lesion_class",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'benchmark.api' has no attribute '{name}'")
+    module, _, attribute = _LAZY[name].partition(":")
+    value = getattr(importlib.import_module(module), attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+if TYPE_CHECKING:  # for type checkers and editors: the lazy names, eagerly
+    from benchmark.data.catalogue_cache import cached_catalogue  # noqa: F401
+    from benchmark.data.source_digest import digest_paths  # noqa: F401
+    from benchmark.evaluation.thresholds import SWEEP, binarise, top_k_regions  # noqa: F401
+    from benchmark.files import lock  # noqa: F401
+    from benchmark.fixture import FixtureConfig, generate_tree  # noqa: F401
+    from benchmark.models.grouping import (check_partition, groups_from_ids, leaf_modules_with_params,  # noqa: F401
+                                           timm_groups, weight_layers)
+    from benchmark.models.layers import ForwardFeatures, GlobalMeanPool, PatchClassifier  # noqa: F401
+    from benchmark.models.weights import find_local as find_local_weights  # noqa: F401
+    from benchmark.models.weights import missing_message as missing_weights_message  # noqa: F401
+    from benchmark.models.weights import offline  # noqa: F401
+    from benchmark.runs import stable_hash  # noqa: F401
+    from benchmark.training.learning_rates import per_depth  # noqa: F401
