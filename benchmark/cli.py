@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmark import __version__
+from benchmark.devices import device_line
 from benchmark.errors import UserError
 from benchmark.writable import require_writable
 
@@ -228,6 +229,7 @@ def run(
         raise UserError("--address only applies with --executor ray")
     loaded = _with_overrides(_load(spec, plugin), weights, device, max_epochs)
     require_writable({"reports folder (--reports)": reports, "home folder (--home)": _home(home)})
+    console.print(device_line(loaded.training.device, remote=executor == "ray" and address is not None), highlight=False)
     report = run_spec(loaded, _home(home), reports, console, checkpoint_every_s=checkpoint_every,
                       executor=executor, address=address)
     console.print(f"report: {report}")

@@ -10,6 +10,9 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import torch
+
+from benchmark.devices import device_line
 from benchmark.errors import UserError
 from benchmark.writable import require_writable, write_problem
 from tests.conftest import ROOT, run_cli
@@ -72,3 +75,21 @@ def test_prepare_and_report_check_their_folders(tmp_path: Path) -> None:
     assert "--home" in prepared.stderr  # outside Docker: choose another folder
     reported = run_cli("report", SPEC, "--home", str(tmp_path / "home"), "--reports", str(_blocked(tmp_path)))
     assert reported.code == 2 and "cannot write the reports folder" in reported.stderr, reported.output
+
+
+def test_the_device_line_says_what_trains() -> None:
+    assert device_line("cpu") == f"device: cpu ({torch.get_num_threads()} threads)"
+    assert device_line("cuda", remote=True).startswith("device: cuda on each Ray task's node")
+    if not torch.cuda.is_available():
+        assert device_line("auto") == device_line("cpu")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA device is visible here")
+def test_cuda_without_a_device_fails_before_any_work(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    result = run_cli("run", SPEC, "--device", "cuda", "--home", str(home), "--reports", str(tmp_path / "r"), env=DOCKER)
+    assert result.code == 2, result.output
+    assert "no CUDA device is visible" in result.stderr and "--gpus all" in result.stderr
+    assert "Traceback" not in result.output and not home.exists()
+    with pytest.raises(UserError, match="no CUDA device is visible"):
+        device_line("cuda:1")
