@@ -230,6 +230,10 @@ def run(
     loaded = _with_overrides(_load(spec, plugin), weights, device, max_epochs)
     require_writable({"reports folder (--reports)": reports, "home folder (--home)": _home(home)})
     console.print(device_line(loaded.training.device, remote=executor == "ray" and address is not None), highlight=False)
+    if executor == "ray":  # join the cluster before the patches are prepared: a refusal is known in seconds
+        from benchmark.ray_executor import connect
+
+        connect(loaded, address)
     report = run_spec(loaded, _home(home), reports, console, checkpoint_every_s=checkpoint_every,
                       executor=executor, address=address)
     console.print(f"report: {report}")
