@@ -18,7 +18,9 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmark import __version__
+from benchmark.devices import device_line
 from benchmark.errors import UserError
+from benchmark.writable import require_writable
 
 app = typer.Typer(
     name="cbis-bench",
@@ -216,6 +218,7 @@ def prepare(spec: Path = typer.Argument(..., help="The spec file (YAML)."), plug
     from benchmark.plugin_loading import registries
 
     loaded = _load(spec, plugin)
+    require_writable({"home folder (--home)": _home(home)})
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("preparing patches", total=None)
         data = prepare_data(loaded, registries(loaded.plugins), _home(home) / "cache",
@@ -253,6 +256,12 @@ def run(
     if address and executor != "ray":
         raise UserError("--address only applies with --executor ray")
     loaded = _with_overrides(_load(spec, plugin), weights, device, max_epochs)
+    require_writable({"reports folder (--reports)": reports, "home folder (--home)": _home(home)})
+    console.print(device_line(loaded.training.device, remote=executor == "ray" and address is not None), highlight=False)
+    if executor == "ray":  # join the cluster before the patches are prepared: a refusal is known in seconds
+        from benchmark.ray_executor import connect
+
+        connect(loaded, address)
     report = run_spec(loaded, _home(home), reports, console, checkpoint_every_s=checkpoint_every,
                       executor=executor, address=address)
     console.print(f"report: {report}")
@@ -266,6 +275,7 @@ def report(spec: Path = typer.Argument(..., help="The spec file (YAML)."), plugi
     from benchmark.runner import rebuild_report
 
     loaded = _load(spec, plugin)
+    require_writable({"reports folder (--reports)": reports})
     console.print(f"report: {rebuild_report(loaded, _home(home), reports)}")
 
 

@@ -6,19 +6,78 @@ finds the patches in the same cache (a cache hit), trains, evaluates and writes 
 result into the same run store. ``--home`` must therefore be a path every node sees
 (NFS, a shared volume). Tasks ask for the CPUs and GPUs of the spec's ``resources``.
 Ray is the scheduler: retries, placement and node failures are its business.
+
+Plugin modules (the spec's ``plugins:`` and ``--plugin``) are named to each task as an
+argument: a worker on another machine does not see the driver's environment, where the
+CLI keeps ``--plugin``. A module that is a local file or folder on the driver (not an
+installed package) travels with the job (Ray's ``runtime_env`` ``py_modules``), so a
+plugin that exists only on the driver's machine works on every node.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import sysconfig
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from benchmark.errors import UserError
+from benchmark.plugin_loading import EXTRA_PLUGINS
 from benchmark.runs import RunConfig
 from benchmark.spec.schema import Spec
 
+# The harness itself: installed on every node, never shipped (a copy would shadow it).
+OWN_PACKAGES = ("benchmark", "plugins")
+AUTH_HINT = ("If the cluster uses token authentication (Ray >= 2.52 turns it on on the head once a token exists, "
+             "e.g. after any local ray.init), the driver needs the cluster's token, as every node does: "
+             "RAY_AUTH_MODE=token RAY_AUTH_TOKEN=<token> cbis-bench run ... (print the token on the head with: "
+             "ray get-auth-token). See README, 'A sweep on a cluster'.")
 
-def _run_task(spec_data: dict[str, Any], run_id: str, home: str, checkpoint_every_s: float) -> dict[str, Any]:
+
+def plugin_modules(spec: Spec) -> list[str]:
+    """The spec's plugin modules and the ``--plugin`` ones (which the CLI puts in ``CBIS_BENCH_PLUGINS``)."""
+    extra = [m.strip() for m in os.environ.get(EXTRA_PLUGINS, "").split(",") if m.strip()]
+    return list(dict.fromkeys([*spec.plugins, *extra]))
+
+
+def _installed(path: str) -> bool:
+    roots = {sysconfig.get_paths()[key] for key in ("purelib", "platlib", "stdlib", "platstdlib")}
+    resolved = Path(path).resolve()
+    return any(resolved.is_relative_to(Path(root).resolve()) for root in roots)
+
+
+def local_module_sources(modules: Iterable[str]) -> list[str]:
+    """Files or package folders of ``modules`` that exist only as local source here (``py_modules``).
+
+    Installed packages are left out (install them on every node, like the harness); a module
+    that cannot be found is left to the plugin loader, which reports it by name.
+    """
+    sources = []
+    for name in modules:
+        top = name.split(".")[0]
+        if top in OWN_PACKAGES:
+            continue
+        try:
+            found = importlib.util.find_spec(top)
+        except (ImportError, ValueError):
+            continue
+        if found is None:
+            continue
+        locations = list(found.submodule_search_locations or [])
+        if len(locations) == 1:
+            source = locations[0]
+        elif not locations and found.origin and found.origin.endswith(".py"):
+            source = found.origin
+        else:
+            continue  # a namespace package split over folders, a built-in or compiled module
+        if not _installed(source):
+            sources.append(source)
+    return sorted(set(sources))
+
+
+def _run_task(spec_data: dict[str, Any], run_id: str, home: str, checkpoint_every_s: float,
+              plugins: list[str] | None = None) -> dict[str, Any]:
     """Executed by a Ray worker: one run, result written to the shared store."""
     from benchmark.execution import execute_locked, prepare_data
     from benchmark.plugin_loading import registries
@@ -26,8 +85,17 @@ def _run_task(spec_data: dict[str, Any], run_id: str, home: str, checkpoint_ever
     from benchmark.spec.loader import parse_spec
     from benchmark.store import RunStore
 
-    spec = parse_spec(spec_data, "ray task")
-    regs = registries(spec.plugins)
+    spec = parse_spec(spec_data, "ray task", check_plugins=False)  # the driver checked the names
+    modules = [*spec.plugins, *(plugins or [])]
+    regs = registries(modules)
+    for failure in regs.failures:
+        if failure.plugin in modules:
+            import socket
+
+            raise UserError(f"plugin module '{failure.plugin}' could not be loaded on Ray node {socket.gethostname()}: "
+                            f"{failure.error.splitlines()[0]}",
+                            hint="Install it on every node, or pass it as a local module file or folder (shipped with "
+                                 "the job).")
     run = next(r for r in expand(spec) if r.run_id == run_id)
     data = prepare_data(spec, regs, Path(home) / "cache", workers=1, params=run.patches)
     result = execute_locked(run, data, regs, RunStore(Path(home) / "runs", spec.name), wait=True,
@@ -35,31 +103,65 @@ def _run_task(spec_data: dict[str, Any], run_id: str, home: str, checkpoint_ever
     return {"run_id": run_id, "label": run.label, "accuracy": result["test"]["accuracy"]}
 
 
-def execute_on_ray(spec: Spec, todo: list[RunConfig], home: Path, address: str | None,
-                   on_done: Callable[[dict[str, Any]], None], checkpoint_every_s: float = 30.0) -> None:
-    """Submit ``todo`` as Ray tasks and call ``on_done`` as each finishes."""
+def _abandon(ray: Any, refs: list[Any]) -> None:
+    """Cancel the runs still pending after one failed, and collect their outcome: the driver is
+    about to stop with that failure, and Ray would print each uncollected error as a traceback."""
+    for ref in refs:
+        ray.cancel(ref)
+    for ref in refs:
+        try:
+            ray.get(ref, timeout=30)
+        except Exception:  # cancelled, or failed the same way: the first failure is the one reported
+            pass
+
+
+def _ray() -> Any:
     try:
         import ray
     except ImportError:
         raise UserError("--executor ray needs Ray: pip install 'cbis-bench[ray]'") from None
-    if not ray.is_initialized():
-        try:
-            if address:
-                ray.init(address=address, log_to_driver=False)
-            else:
-                ray.init(include_dashboard=False, log_to_driver=False)
-        except (ConnectionError, RuntimeError, ValueError) as exc:
-            raise UserError(f"--address {address}: cannot connect to a Ray cluster ({exc})") from None
+    return ray
+
+
+def connect(spec: Spec, address: str | None) -> None:
+    """Join the Ray cluster at ``address`` (default: start a local instance), with the spec's
+    local plugin modules shipped to every node. The CLI calls it before the patches are
+    prepared, so a cluster that is not there, or that refuses us, is known in seconds."""
+    ray = _ray()
+    if ray.is_initialized():
+        return
+    sources = local_module_sources(plugin_modules(spec))
+    runtime_env = {"py_modules": sources} if sources else None
+    try:
+        if address:
+            ray.init(address=address, log_to_driver=False, runtime_env=runtime_env)
+        else:
+            ray.init(include_dashboard=False, log_to_driver=False, runtime_env=runtime_env)
+    except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as exc:
+        # Ray's own error does not say that the token was refused (its log lines do)
+        maybe_auth = isinstance(exc, ray.exceptions.AuthenticationError) or (
+            address is not None and os.environ.get("RAY_AUTH_MODE", "").lower() != "token")
+        raise UserError(f"--address {address}: cannot connect to a Ray cluster ({str(exc)[:500]})",
+                        hint=AUTH_HINT if maybe_auth else None) from None
+
+
+def execute_on_ray(spec: Spec, todo: list[RunConfig], home: Path, address: str | None,
+                   on_done: Callable[[dict[str, Any]], None], checkpoint_every_s: float = 30.0) -> None:
+    """Submit ``todo`` as Ray tasks and call ``on_done`` as each finishes."""
+    ray = _ray()
+    connect(spec, address)
+    plugins = plugin_modules(spec)
     task = ray.remote(num_cpus=spec.resources.cpus, num_gpus=spec.resources.gpus, max_retries=1)(_run_task)
     spec_data = spec.model_dump(mode="json")
-    pending = [task.remote(spec_data, run.run_id, str(home.resolve()), checkpoint_every_s) for run in todo]
+    pending = [task.remote(spec_data, run.run_id, str(home.resolve()), checkpoint_every_s, plugins) for run in todo]
     while pending:
         done, pending = ray.wait(pending, num_returns=1)
         for ref in done:
             try:
                 on_done(ray.get(ref))
             except ray.exceptions.RayTaskError as exc:
+                _abandon(ray, pending)
                 cause = exc.cause if isinstance(getattr(exc, "cause", None), UserError) else None
-                if cause is not None:
-                    raise cause from None
+                if cause is not None:  # a fresh one: the task's carries the remote traceback in its text
+                    raise UserError(cause.message, hint=getattr(cause, "hint", None)) from None
                 raise
