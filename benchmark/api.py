@@ -6,11 +6,12 @@ holds the built-in plugins to it). Names that pull in heavy libraries (torch, ti
 OpenCV) load on first use, so importing this module stays cheap.
 
 * Hooks: :data:`hookimpl` marks ``register_<kind>(register)`` functions
-  (``benchmark/hookspecs.py`` documents each kind).
+  (``benchmark/registry/hookspecs.py`` documents each kind).
 * Plugin types: :class:`Backbone`, :class:`LayerGroup`, :class:`Phase`,
   :class:`Normaliser`, :class:`Explainer`, :class:`Dataset`, :class:`LocalisationMetric`.
 * Spec value types a plugin receives: :class:`HParams`, :class:`Threshold`.
-* Errors: :class:`UserError` (a message for the user, exit code 2).
+* Errors: :class:`UserError` (a message for the user, exit code 2) and
+  :func:`did_you_mean` (the one "unknown name" suggestion).
 * Helpers: layer grouping (``groups_from_ids``, ``leaf_modules_with_params``,
   ``timm_groups``, ``check_partition``, ``weight_layers``), layers (``GlobalMeanPool``,
   ``PatchClassifier``, ``ForwardFeatures``), learning rates per depth (``per_depth``),
@@ -29,10 +30,20 @@ from typing import TYPE_CHECKING, Any
 from benchmark.data.audit import Audit
 from benchmark.data.catalogue import Catalogue, ImageRecord, Lesion
 from benchmark.data.classes import CLASSES, lesion_class
-from benchmark.errors import UserError
-from benchmark.hookspecs import Register, hookimpl
-from benchmark.plugin_types import (Backbone, BackboneFactory, Dataset, Explainer, ExplainerFactory, LayerGroup,
-                                    LocalisationMetric, Normaliser, Phase, StrategyFn)
+from benchmark.errors import UserError, did_you_mean
+from benchmark.plugin_types import (
+    Backbone,
+    BackboneFactory,
+    Dataset,
+    Explainer,
+    ExplainerFactory,
+    LayerGroup,
+    LocalisationMetric,
+    Normaliser,
+    Phase,
+    StrategyFn,
+)
+from benchmark.registry.hookspecs import Register, hookimpl
 from benchmark.spec.schema import HParams, Threshold
 
 #: public name -> "module:attribute", imported on first use (these pull in torch or OpenCV)
@@ -56,12 +67,12 @@ _LAZY = {
     "digest_paths": "benchmark.data.source_digest:digest_paths",
     "FixtureConfig": "benchmark.fixture:FixtureConfig",
     "generate_tree": "benchmark.fixture:generate_tree",
-    "stable_hash": "benchmark.runs:stable_hash",
+    "stable_hash": "benchmark.hashing:stable_hash",
     "lock": "benchmark.files:lock",
 }
 
 __all__ = [
-    "hookimpl", "Register", "UserError",
+    "hookimpl", "Register", "UserError", "did_you_mean",
     "Backbone", "BackboneFactory", "LayerGroup", "Phase", "StrategyFn", "Normaliser", "Explainer", "ExplainerFactory",
     "LocalisationMetric", "Dataset", "HParams", "Threshold",
     "Audit", "Catalogue", "ImageRecord", "Lesion", "CLASSES", "lesion_class",
@@ -88,11 +99,16 @@ if TYPE_CHECKING:  # for type checkers and editors: the lazy names, eagerly
     from benchmark.evaluation.thresholds import SWEEP, binarise, top_k_regions  # noqa: F401
     from benchmark.files import lock  # noqa: F401
     from benchmark.fixture import FixtureConfig, generate_tree  # noqa: F401
-    from benchmark.models.grouping import (check_partition, groups_from_ids, leaf_modules_with_params,  # noqa: F401
-                                           timm_groups, weight_layers)
+    from benchmark.hashing import stable_hash  # noqa: F401
+    from benchmark.models.grouping import (  # noqa: F401
+        check_partition,
+        groups_from_ids,
+        leaf_modules_with_params,
+        timm_groups,
+        weight_layers,
+    )
     from benchmark.models.layers import ForwardFeatures, GlobalMeanPool, PatchClassifier  # noqa: F401
     from benchmark.models.weights import find_local as find_local_weights  # noqa: F401
     from benchmark.models.weights import missing_message as missing_weights_message  # noqa: F401
     from benchmark.models.weights import offline  # noqa: F401
-    from benchmark.runs import stable_hash  # noqa: F401
     from benchmark.training.learning_rates import per_depth  # noqa: F401

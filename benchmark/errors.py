@@ -1,6 +1,13 @@
-"""Errors that are the user's to fix: the CLI prints them without a traceback and exits 2."""
+"""Errors that are the user's to fix: the CLI prints them without a traceback and exits 2.
+
+:func:`did_you_mean` is the one way every "unknown name" message suggests the closest
+known names, in one format: ``Did you mean: resnet50?``.
+"""
 
 from __future__ import annotations
+
+import difflib
+from typing import Iterable
 
 
 class UserError(Exception):
@@ -19,3 +26,9 @@ class UserError(Exception):
 
 class UnknownNameError(UserError):
     """A name that no registered plugin of that kind provides."""
+
+
+def did_you_mean(name: str, known: Iterable[str], n: int = 1) -> str:
+    """`` Did you mean: a, b?`` for the closest of ``known`` (empty when none is close)."""
+    close = difflib.get_close_matches(name, list(known), n=n, cutoff=0.5)
+    return f" Did you mean: {', '.join(close)}?" if close else ""

@@ -16,22 +16,23 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from benchmark.errors import UserError
+from benchmark.run.result import RunResult, parse_result
 
 #: about two test patches of the fixture for accuracy; wider than run-to-run noise on one
 #: machine (zero), narrow enough to catch a change that alters what the harness computes
 DEFAULT_TOLERANCES = {"accuracy": 0.06, "macro_f1": 0.08, "auc_average": 0.04, "best_epoch": 4, "ll.*": 0.06}
 
 
-def key_metrics(result: dict[str, Any]) -> dict[str, float | None]:
+def key_metrics(result: RunResult) -> dict[str, float | None]:
     """The headline numbers of one run result."""
     out: dict[str, float | None] = {
-        "accuracy": result["test"]["accuracy"],
-        "macro_f1": result["test"]["macro_f1"],
-        "auc_average": result["test"]["auc_average"],
-        "best_epoch": result["training"]["best_epoch"],
+        "accuracy": result.test.accuracy,
+        "macro_f1": result.test.macro_f1,
+        "auc_average": result.test.auc_average,
+        "best_epoch": result.training.best_epoch,
     }
-    for name, scores in sorted(result["localisation"]["explainers"].items()):
-        out[f"ll.{name}"] = scores["ll"]
+    for name, scores in sorted(result.localisation.explainers.items()):
+        out[f"ll.{name}"] = scores.ll
     return out
 
 
@@ -72,9 +73,17 @@ def read_json(path: Path, what: str) -> Any:
         raise UserError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
 
 
-def compare(results: Iterable[dict[str, Any]], golden: dict[str, Any]) -> list[Row]:
+def read_results(path: Path) -> list[RunResult]:
+    """A report's ``results.json`` as typed results (a damaged or old one is a message)."""
+    data = read_json(path, "results")
+    if not isinstance(data, list) or not data:
+        raise UserError(f"{path}: expected a non-empty list of run results")
+    return [parse_result(item, f"{path} (run {i + 1})") for i, item in enumerate(data)]
+
+
+def compare(results: Iterable[RunResult], golden: dict[str, Any]) -> list[Row]:
     """Every metric of every run, current against golden; missing runs compare against None."""
-    current = {r["label"]: key_metrics(r) for r in results}
+    current = {r.label: key_metrics(r) for r in results}
     tolerances = golden.get("tolerances", DEFAULT_TOLERANCES)
     rows = []
     for label in sorted(set(current) | set(golden.get("runs", {}))):
@@ -87,9 +96,9 @@ def compare(results: Iterable[dict[str, Any]], golden: dict[str, Any]) -> list[R
     return rows
 
 
-def golden_from(results: Iterable[dict[str, Any]], spec: str, tolerances: dict[str, float] | None = None) -> dict[str, Any]:
+def golden_from(results: Iterable[RunResult], spec: str, tolerances: dict[str, float] | None = None) -> dict[str, Any]:
     results = list(results)
-    prov = results[0]["provenance"] if results else {}
+    prov = results[0].provenance if results else None
     return {"spec": spec, "tolerances": tolerances or DEFAULT_TOLERANCES,
-            "recorded_with": {"device": prov.get("device"), "torch": prov.get("versions", {}).get("torch")},
-            "runs": {r["label"]: key_metrics(r) for r in results}}
+            "recorded_with": {"device": prov.device if prov else None, "torch": prov.versions.get("torch") if prov else None},
+            "runs": {r.label: key_metrics(r) for r in results}}

@@ -12,19 +12,21 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
-from benchmark.runs import RunConfig
+from benchmark.run.config import RunConfig
+from benchmark.run.result import RunResult
 from benchmark.spec.schema import AXES, Select
 
 
-def validation_score(result: Mapping[str, Any], by: str) -> float | None:
+def validation_score(result: RunResult, by: str) -> float | None:
     """The run's ``by`` on the validation split at its carried epoch."""
-    training = result["training"]
+    training = result.training
     if by == "val_loss":
-        value = training.get("best_val_loss")
+        value = training.best_val_loss
     else:
-        value = next((h["val_accuracy"] for h in training["history"] if h["epoch"] == training["best_epoch"]), None)
+        carried = training.epoch(training.best_epoch)
+        value = carried.val_accuracy if carried else None
     return None if value is None or not math.isfinite(value) else float(value)
 
 
@@ -74,7 +76,7 @@ def cells(runs: Iterable[RunConfig], within: Sequence[str]) -> dict[tuple[str, .
     return out
 
 
-def select(runs: Sequence[RunConfig], results: Mapping[str, Mapping[str, Any]], config: Select) -> Selection:
+def select(runs: Sequence[RunConfig], results: Mapping[str, RunResult], config: Select) -> Selection:
     """The chosen candidate of every cell, from the finished runs' validation scores."""
     lower_is_better = config.by == "val_loss"
     chosen_cells = []

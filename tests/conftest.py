@@ -12,6 +12,10 @@ import pytest
 
 from benchmark.fixture import FixtureConfig, generate_tree
 
+#: an installed third-party plugin must not change what the tests compute: only the built-ins
+#: load (in this process and every CLI it starts), unless a test asks for more
+os.environ["CBIS_BENCH_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+
 ROOT = Path(__file__).resolve().parent.parent
 REAL_CSV_DIR = ROOT / "tests" / "data" / "cbis-ddsm-csv"  # a committed copy (see its README)
 CLI = [sys.executable, "-m", "benchmark.cli"]

@@ -13,11 +13,20 @@ import numpy as np
 import pytest
 
 from benchmark.data.patchset import PatchSet
-from benchmark.data.preparation import MAMMOGRAM_UNREADABLE, MASK_EMPTY, MASK_UNREADABLE, prepare
+from benchmark.data.preparation import (
+    MAMMOGRAM_UNREADABLE,
+    MASK_EMPTY,
+    MASK_UNREADABLE,
+    prepare,
+)
 from benchmark.fixture.dicom import DicomFields, write_dicom
 from benchmark.spec.schema import PatchParams
 from plugins.datasets.cbis_ddsm import CbisDdsm
-from plugins.datasets.cbis_ddsm.resolve import FULL_MISSING, FULL_UNREADABLE, MASK_MISSING
+from plugins.datasets.cbis_ddsm.resolve import (
+    FULL_MISSING,
+    FULL_UNREADABLE,
+    MASK_MISSING,
+)
 from plugins.datasets.cbis_ddsm.series_tree import FOLDER_UNREADABLE
 from tests.conftest import run_cli
 

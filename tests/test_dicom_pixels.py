@@ -10,7 +10,11 @@ import pytest
 
 from benchmark.fixture.dicom import DicomFields, write_dicom
 from plugins.datasets.cbis_ddsm.headers import UnreadableFile, read_header
-from plugins.datasets.cbis_ddsm.pixels import read_dicom_image, read_dicom_mask, to_uint8
+from plugins.datasets.cbis_ddsm.pixels import (
+    read_dicom_image,
+    read_dicom_mask,
+    to_uint8,
+)
 
 FIELDS = DicomFields("Mass-Training_P_00001_LEFT_CC", "1.2.3", "1.2.3.4", "1.2.3.4.5", "full mammogram images", "L", "CC")
 

@@ -9,7 +9,8 @@ import torch
 from torch import nn
 
 from benchmark.plugin_types import LayerGroup, Phase
-from benchmark.spec.schema import EarlyStopping as EarlyStoppingSpec, HParams, Training
+from benchmark.spec.schema import EarlyStopping as EarlyStoppingSpec
+from benchmark.spec.schema import HParams, Training
 from benchmark.training.device_data import DeviceSplit
 from benchmark.training.early_stopping import EarlyStopping
 from benchmark.training.loop import Trainer

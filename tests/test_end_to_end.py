@@ -42,7 +42,9 @@ def test_report_has_the_study_tables(first_run: Path) -> None:
     results = json.loads((first_run / "reports" / "fixture" / "results.json").read_text())
     assert {r["config"]["strategy"] for r in results} == {"simultaneous", "gradual-unfreezing"}
     for r in results:
-        assert 0.0 <= r["test"]["accuracy"] <= 1.0 and r["test"]["n"] > 0
+        correct = sum(max(range(5), key=p.__getitem__) == y for p, y in zip(r["predictions"]["proba"],
+                                                                           r["predictions"]["label"]))
+        assert r["test"]["accuracy"] == correct / r["test"]["n"] and r["test"]["n"] == len(r["predictions"]["label"])
         assert r["measurements"]["memory"]["host_peak_rss_mib"] > 0
         assert r["provenance"]["deterministic"] is True and len(r["model"]["weights_hash"]) == 16
         assert r["localisation"]["explainers"]["gradcam"]["n_scored"] > 0

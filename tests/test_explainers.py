@@ -10,8 +10,8 @@ import torch
 from torch import nn
 
 from benchmark.evaluation.localisation import explain, explaining
-from benchmark.plugin_loading import registries
 from benchmark.plugin_types import Backbone, LayerGroup
+from benchmark.registry.loading import registries
 from benchmark.training.device_data import DeviceSplit
 from plugins.backbones.timm_models import timm_backbone
 from plugins.explainers.batched_gradcam import BatchedGradCam

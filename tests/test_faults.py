@@ -115,7 +115,7 @@ def test_background_larger_than_every_image_stops_before_training(tmp_path: Path
     result = run_cli("run", str(spec), "--home", str(tmp_path / "home"))
     assert result.code == 2, result.output
     assert "dataset.patches.background_size: 1000 pixels is larger than every one of the" in result.stderr
-    assert not list((tmp_path / "home").glob("runs/*/*/checkpoint.pt"))
+    assert not list((tmp_path / "home").glob("runs/trained/*.pt"))
 
 
 def test_a_validation_fraction_the_data_cannot_honour_is_said_at_run_time(tmp_path: Path) -> None:
@@ -131,7 +131,7 @@ def test_a_validation_fraction_the_data_cannot_honour_is_said_at_run_time(tmp_pa
 FAULTY_PLUGIN = '''
 import os
 import numpy as np
-from benchmark.hookspecs import hookimpl
+from benchmark.api import hookimpl
 
 
 class Faulty:
@@ -172,13 +172,14 @@ def test_an_evaluation_error_keeps_the_training_and_the_next_run_only_evaluates(
     assert "Its training is kept" in failed.output or "their training is kept" in failed.output
     assert "Traceback" not in failed.output
     (run_dir,) = [d for d in (home / "runs" / "faults").iterdir() if d.is_dir()]
-    assert (run_dir / "checkpoint.pt").exists() and not (run_dir / "result.json").exists()
+    (trained,) = (home / "runs" / "trained").glob("*.pt")
+    assert not (run_dir / "result.json").exists()
     assert json.loads((run_dir / "error.json").read_text())["stage"] == "evaluation"
 
     again = run_cli("run", str(spec), "--home", str(home), "--reports", str(tmp_path / "reports"), env=env)
     assert again.code == 0, again.output
     assert "trained earlier" in again.stdout and "evaluating only" in again.stdout
-    assert (run_dir / "result.json").exists() and not (run_dir / "checkpoint.pt").exists()
+    assert (run_dir / "result.json").exists() and trained.exists()  # the trained weights stay for later evaluations
     assert not (run_dir / "error.json").exists()
     straight = run_cli("run", str(spec), "--home", str(tmp_path / "straight"), "--reports", str(tmp_path / "r2"), env=env)
     assert straight.code == 0, straight.output

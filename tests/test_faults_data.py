@@ -14,18 +14,22 @@ from pathlib import Path
 
 import pytest
 
+import benchmark.fixture.generate as fixture_generate
 from benchmark.data.audit import Audit
 from benchmark.data.patchset import PatchSet
 from benchmark.data.preparation import prepare
 from benchmark.errors import UserError
-import benchmark.fixture.generate as fixture_generate
 from benchmark.fixture import FixtureConfig, generate_tree
 from benchmark.fixture.case_csv import CSV_NAMES
 from benchmark.spec.schema import PatchParams
 from plugins.datasets.cbis_ddsm import CbisDdsm, resolve
 from plugins.datasets.cbis_ddsm.case_tables import ROW_MALFORMED, read_case_tables
 from plugins.datasets.cbis_ddsm.csv_rows import Row, read_rows
-from plugins.datasets.cbis_ddsm.resolve import FULL_MISSING, FULL_UNREADABLE, UNSAFE_CELL
+from plugins.datasets.cbis_ddsm.resolve import (
+    FULL_MISSING,
+    FULL_UNREADABLE,
+    UNSAFE_CELL,
+)
 from plugins.datasets.cbis_ddsm.safe_paths import unsafe_location, unsafe_part
 from plugins.datasets.cbis_ddsm.series_tree import SeriesFiles
 from plugins.datasets.cbis_ddsm.tcia_descriptive import LOCATION_UNSAFE

@@ -12,7 +12,14 @@ from benchmark.evaluation.localisation import Explained, Scoring, localisation_s
 from benchmark.evaluation.thresholds import binarise, choose_on_validation
 from benchmark.spec.schema import Localisation, Threshold
 from benchmark.training.device_data import DeviceSplit
-from plugins.localisation import energy_pointing_game, iou, iou_sweep, pointing_game, relevance_mass, relevance_rank
+from plugins.localisation import (
+    energy_pointing_game,
+    iou,
+    iou_sweep,
+    pointing_game,
+    relevance_mass,
+    relevance_rank,
+)
 from plugins.normalisers import ImageNetNormaliser
 
 

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from benchmark.models.grouping import weight_layers
-from benchmark.plugin_loading import registries
+from benchmark.registry.loading import registries
 from benchmark.training.freezing import frozen_groups
 
 #: backbone -> (frozen groups, frozen weight layers, all feature weight layers, target's side at 224 px)

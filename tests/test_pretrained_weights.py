@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from benchmark.errors import UserError
-from benchmark.plugin_loading import registries
+from benchmark.registry.loading import registries
 from tests.conftest import run_cli
 
 MOBILENET_FILE = "mobilenet_v2-b0353104.pth"

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, run_cli
+from tests.conftest import run_cli
 
 pytestmark = pytest.mark.slow
 pytest.importorskip("ray")
@@ -37,7 +37,7 @@ PLUGIN = '''
 """A backbone only the driver's machine has (test_ray_cluster)."""
 from torch import nn
 
-from benchmark.hookspecs import hookimpl
+from benchmark.api import hookimpl
 from benchmark.plugin_types import Backbone, LayerGroup
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from benchmark.errors import UnknownNameError, UserError
-from benchmark.plugin_loading import registries
 from benchmark.registry import Entry, Registry
+from benchmark.registry.loading import registries
 
 
 def _entry(name: str, target: object = object(), aliases: tuple[str, ...] = ()) -> Entry:
@@ -31,7 +31,7 @@ def test_natural_order_aliases_and_clashes() -> None:
     reg.add(_entry("b9", aliases=("nine",)))
     assert reg.names() == ["b9", "b10"]
     assert reg.get("nine").name == "b9"
-    with pytest.raises(UserError, match="clashes"):
+    with pytest.raises(UserError, match="is already registered by plugin .tests."):
         reg.add(_entry("nine"))
 
 

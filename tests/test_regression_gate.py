@@ -2,56 +2,50 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 
 import pytest
 
 from benchmark import regression
+from benchmark.run.result import RunResult
 from tests.conftest import run_cli
+from tests.factories import run_result
 
 
-def _result(label: str, accuracy: float, ll: float) -> dict:
-    return {"label": label, "spec": "fixture",
-            "provenance": {"device": "cpu", "versions": {"torch": "x"}},
-            "test": {"accuracy": accuracy, "macro_f1": accuracy, "auc_average": 0.9},
-            "training": {"best_epoch": 10},
-            "localisation": {"explainers": {"gradcam": {"ll": ll}, "random": {"ll": 0.1}}}}
+def _result(label: str, accuracy: float, ll: float) -> RunResult:
+    return run_result(label=label, accuracy=accuracy, lls={"gradcam": ll, "random": 0.1})
 
 
 @pytest.fixture
-def results() -> list[dict]:
+def results() -> list[RunResult]:
     return [_result("a / simultaneous", 0.80, 0.50), _result("a / gradual-unfreezing", 0.85, 0.55)]
 
 
-def test_within_tolerance_passes_and_beyond_trips(results: list[dict]) -> None:
+def test_within_tolerance_passes_and_beyond_trips(results: list[RunResult]) -> None:
     golden = regression.golden_from(results, "fixture")
     assert not [r for r in regression.compare(results, golden) if r.moved]
-    nudged = copy.deepcopy(results)
-    nudged[0]["test"]["accuracy"] += 0.03  # inside the 0.06 tolerance
+    nudged = [_result("a / simultaneous", 0.83, 0.50), results[1]]  # inside the 0.06 tolerance
     assert not [r for r in regression.compare(nudged, golden) if r.moved]
-    moved = copy.deepcopy(results)
-    moved[1]["localisation"]["explainers"]["gradcam"]["ll"] -= 0.2
+    moved = [results[0], _result("a / gradual-unfreezing", 0.85, 0.35)]
     rows = [r for r in regression.compare(moved, golden) if r.moved]
     assert [(r.run, r.metric) for r in rows] == [("a / gradual-unfreezing", "ll.gradcam")]
     assert rows[0].delta == pytest.approx(-0.2)
 
 
-def test_a_missing_or_new_run_trips(results: list[dict]) -> None:
+def test_a_missing_or_new_run_trips(results: list[RunResult]) -> None:
     golden = regression.golden_from(results, "fixture")
     rows = [r for r in regression.compare(results[:1], golden) if r.moved]
     assert [(r.run, r.metric) for r in rows] == [("a / gradual-unfreezing", "(run)")]
 
 
-def test_cli_gate_exit_codes_and_table(results: list[dict], tmp_path: Path) -> None:
+def test_cli_gate_exit_codes_and_table(results: list[RunResult], tmp_path: Path) -> None:
     current, golden = tmp_path / "results.json", tmp_path / "golden.json"
-    current.write_text(json.dumps(results))
+    current.write_text(json.dumps([r.to_json() for r in results]))
     assert run_cli("compare", str(current), "--baseline", str(golden), "--update").code == 0
     assert run_cli("compare", str(current), "--baseline", str(golden)).code == 0
-    perturbed = copy.deepcopy(results)
-    perturbed[0]["test"]["accuracy"] = 0.5
-    current.write_text(json.dumps(perturbed))
+    perturbed = [_result("a / simultaneous", 0.5, 0.50), results[1]]
+    current.write_text(json.dumps([r.to_json() for r in perturbed]))
     tripped = run_cli("compare", str(current), "--baseline", str(golden))
     assert tripped.code == 1
     assert "moved beyond tolerance" in tripped.stderr and "accuracy" in tripped.stderr and "-0.3000" in tripped.stderr

@@ -8,7 +8,11 @@ import copy
 import numpy as np
 import torch
 
-from benchmark.evaluation.sanity import cascading_randomisation, randomise_group, spearman_per_patch
+from benchmark.evaluation.sanity import (
+    cascading_randomisation,
+    randomise_group,
+    spearman_per_patch,
+)
 from benchmark.plugin_types import Backbone
 from benchmark.training.device_data import DeviceSplit
 from plugins.backbones.timm_models import timm_backbone

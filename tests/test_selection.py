@@ -10,11 +10,13 @@ import pandas as pd
 import pytest
 import yaml
 
-from benchmark.runs import expand
+from benchmark.run.config import expand
+from benchmark.run.result import RunResult
 from benchmark.selection import select
 from benchmark.spec.loader import parse_spec
 from benchmark.spec.schema import Select
 from tests.conftest import ROOT, run_cli
+from tests.factories import run_result
 
 pytestmark = pytest.mark.slow
 
@@ -29,9 +31,10 @@ def _spec(**changes):
     return data
 
 
-def _result(val_loss: float, val_acc: float, test_acc: float) -> dict:
-    return {"training": {"best_val_loss": val_loss, "best_epoch": 3,
-                         "history": [{"epoch": 3, "val_accuracy": val_acc}]}, "test": {"accuracy": test_acc}}
+def _result(val_loss: float, val_acc: float, test_acc: float) -> RunResult:
+    epoch = {"epoch": 3, "phase": "p", "phase_index": 0, "phase_epoch": 3, "train_loss": 1.0, "train_accuracy": 0.5,
+             "val_loss": val_loss, "val_accuracy": val_acc, "learning_rates": {}, "improved": True}
+    return run_result(accuracy=test_acc, training={"best_val_loss": val_loss, "best_epoch": 3, "history": [epoch]})
 
 
 def test_the_best_mean_validation_score_of_each_cell_is_kept_whatever_the_test_says() -> None:

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from benchmark.errors import UserError
-from benchmark.runs import expand
+from benchmark.run.config import expand
 from benchmark.spec.loader import SpecError, load_spec
 from tests.conftest import ROOT, run_cli
 
@@ -46,7 +46,7 @@ def test_typo_in_a_field_names_it_and_suggests(tmp_path: Path) -> None:
         load_spec(spec)
     message = str(info.value)
     assert str(spec) in message
-    assert "matrix.hparams[0].lr_haed: unknown field 'lr_haed' (did you mean 'lr_head'?)" in message
+    assert "matrix.hparams[0].lr_haed: unknown field 'lr_haed'. Did you mean: lr_head?" in message
     line = next(i for i, text in enumerate(spec.read_text().splitlines(), 1) if "lr_haed" in text)
     assert f"line {line}: " in message
 
@@ -103,7 +103,7 @@ def test_bad_yaml_and_missing_file(tmp_path: Path) -> None:
 def test_run_ids_are_stable_across_processes_and_distinct() -> None:
     ids = [r.run_id for r in expand(load_spec(PAPER_SPEC))]
     assert len(set(ids)) == len(ids)
-    code = "from benchmark.runs import expand; from benchmark.spec.loader import load_spec; " \
+    code = "from benchmark.run.config import expand; from benchmark.spec.loader import load_spec; " \
            f"print(','.join(r.run_id for r in expand(load_spec({str(PAPER_SPEC)!r}))))"
     other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={"PYTHONHASHSEED": "123", "PATH": ""})
     assert other.stdout.strip().split(",") == ids
@@ -123,7 +123,7 @@ def test_changing_a_hyperparameter_changes_only_its_runs(tmp_path: Path) -> None
 @pytest.mark.parametrize(
     ("old", "new", "expected"),
     [
-        ("lr_head: 3.0e-3", "lr_haed: 3.0e-3", "did you mean 'lr_head'?"),
+        ("lr_head: 3.0e-3", "lr_haed: 3.0e-3", "Did you mean: lr_head?"),
         ("batch_size: 16", "batch_size: sixteen", "batch_size: Input should be a valid integer"),
         ("backbone: [timm/test_resnet]", "backbone: [resnt50]", "Did you mean: resnet50?"),
     ],

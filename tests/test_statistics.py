@@ -9,13 +9,19 @@ import pytest
 from scipy.stats import binomtest, chi2
 from sklearn.metrics import f1_score, roc_auc_score
 
+from benchmark.data.classes import CLASSES
 from benchmark.evaluation import resampled
-from benchmark.evaluation.bootstrap import paired_p_value, percentile_interval, stratified_indices
+from benchmark.evaluation.bootstrap import (
+    paired_p_value,
+    percentile_interval,
+    stratified_indices,
+)
 from benchmark.evaluation.metrics import classification_metrics
 from benchmark.evaluation.significance import benjamini_hochberg, mcnemar
-from benchmark.data.classes import CLASSES
 from benchmark.report.statistics import compute_statistics
+from benchmark.run.result import RunResult
 from benchmark.spec.schema import Bootstrap
+from tests.factories import run_result
 
 Y = np.repeat(np.arange(5), [6, 7, 8, 6, 6])
 
@@ -75,16 +81,18 @@ def test_mcnemar_exact_and_chi_square() -> None:
     assert benjamini_hochberg([0.01, None, 0.04]) == [pytest.approx(0.02), None, pytest.approx(0.04)]
 
 
-def _result(run_id: str, proba: np.ndarray, ll_scores: dict[str, np.ndarray]) -> dict:
+def _result(run_id: str, proba: np.ndarray, ll_scores: dict[str, np.ndarray]) -> RunResult:
     patch_ids = np.arange(100, 100 + len(Y))
+    result = run_result(run_id=run_id, lls={name: None for name in ll_scores},
+                        test=classification_metrics(Y, proba, CLASSES),
+                        predictions={"patch_id": patch_ids.tolist(), "label": Y.tolist(), "proba": proba.tolist()})
     explainers = {}
     for name, per_patch in ll_scores.items():
         scored = np.flatnonzero(np.isfinite(per_patch))
-        explainers[name] = {"ll": float(per_patch[scored].mean()), "patch_index": patch_ids[scored].tolist(),
-                            "scores": per_patch[scored].tolist(), "metrics": {}}
-    return {"run_id": run_id, "data": {"hash": "d"}, "test": classification_metrics(Y, proba, CLASSES),
-            "predictions": {"patch_id": patch_ids.tolist(), "label": Y.tolist(), "proba": proba.tolist()},
-            "localisation": {"metric": "iou", "metrics": ["iou"], "baseline": "random", "explainers": explainers}}
+        explainers[name] = result.localisation.explainers[name].model_copy(update={
+            "ll": float(per_patch[scored].mean()), "patch_index": patch_ids[scored].tolist(),
+            "scores": per_patch[scored].tolist()})
+    return result.model_copy(update={"localisation": result.localisation.model_copy(update={"explainers": explainers})})
 
 
 def test_report_statistics_from_stored_results() -> None:
@@ -96,7 +104,7 @@ def test_report_statistics_from_stored_results() -> None:
     b = _result("b", _proba(1, 0.5), {"gradcam": chance, "random": chance})
     stats = compute_statistics([a, b], ["gradcam", "random"], "random", Bootstrap(resamples=500))
     run_a = stats["runs"]["a"]
-    assert run_a["accuracy"]["low"] <= a["test"]["accuracy"] <= run_a["accuracy"]["high"]
+    assert run_a["accuracy"]["low"] <= a.test.accuracy <= run_a["accuracy"]["high"]
     beside = run_a["localisation"]["gradcam"]["iou"]
     assert beside["baseline"] == pytest.approx(np.nanmean(chance)) and beside["difference"]["low"] > 0.2
     same = stats["runs"]["b"]["localisation"]["gradcam"]["iou"]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from benchmark.registry.loading import registries
 from benchmark.spec.schema import HParams
 from benchmark.training.freezing import frozen_groups
-from benchmark.plugin_loading import registries
 from plugins.strategies import gradual_unfreezing, simultaneous
 
 HP = HParams(batch_size=16, lr_head=1e-4, lr_last_block=3e-5, lr_decay=0.5)

@@ -1,26 +1,5 @@
-"""Benchmarks, as ``cbis-bench bench <what>``.
-
-Each benchmark measures the harness against a reference measured in the same process
-and run (raw PyTorch on synthetic tensors, pure decoding, pytorch-grad-cam), and reports
-medians and the ratio: timings on shared machines are noisy, ratios much less so.
-Speed targets live here, never in the test suite.
+"""Benchmarks: the harness measured against a reference in the same process and run (raw
+PyTorch on synthetic tensors, pure decoding, pytorch-grad-cam), medians and the ratio.
+Timings on shared machines are noisy, ratios much less so. ``cbis-bench bench <what>``
+(``benchmark/cli/bench.py``) runs them; speed targets live here, never in the test suite.
 """
-
-from __future__ import annotations
-
-import typer
-
-bench_app = typer.Typer(name="bench", help="Measure the harness against raw references (ratios, medians).",
-                        no_args_is_help=True)
-
-
-def _register() -> None:
-    """Each benchmark module exposes ``command``; its heavy imports stay inside it."""
-    from benchmark.bench import explain, prepare, train
-
-    bench_app.command("train")(train.command)
-    bench_app.command("prepare")(prepare.command)
-    bench_app.command("explain")(explain.command)
-
-
-_register()

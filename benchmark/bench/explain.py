@@ -10,15 +10,10 @@ warm-up), the ratio, and the largest per-pixel difference between the two maps.
 
 from __future__ import annotations
 
-import json
 import re
 import statistics
 import time
-from pathlib import Path
-from typing import Any, Optional
-
-import typer
-
+from typing import Any
 
 
 def _sync(device: Any) -> None:
@@ -33,16 +28,15 @@ def measure(backbone: str = "resnet50", size: int = 224, batch: int = 64, repeat
             seed: int = 0) -> dict[str, Any]:
     """Time ``reference`` and ``candidate`` on one model and batch; return the figures."""
     from benchmark.errors import UserError
-    from benchmark.plugin_loading import registries
+    from benchmark.registry.loading import registries
 
     if reference == candidate:
         raise UserError(f"--reference and --candidate are both '{reference}': name two explainers to compare")
     if not re.fullmatch(r"auto|cpu|cuda(:\d+)?|mps", device):
         raise UserError(f"--device {device!r}: expected auto, cpu, cuda, cuda:N or mps")
     regs = registries()  # names are checked before anything heavy is built
-    factories = {name: regs.get("explainer", name).obj for name in (reference, candidate)}
-    score = regs.get("localisation", metric).obj
-    build = regs.get("backbone", backbone).obj
+    for kind, name in (("explainer", reference), ("explainer", candidate), ("localisation", metric), ("backbone", backbone)):
+        regs.get(kind, name)
 
     import numpy as np
     import torch
@@ -57,7 +51,11 @@ def measure(backbone: str = "resnet50", size: int = 224, batch: int = 64, repeat
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise UserError(f"--device {device}: this torch build sees no CUDA device")
     torch.manual_seed(seed)  # the same random weights on every run
-    built = build(num_classes=len(CLASSES), pretrained=False)
+    from benchmark.registry.calls import build_backbone, make_explainer
+    from benchmark.registry.calls import metric as checked_metric
+
+    built = build_backbone(regs, backbone, num_classes=len(CLASSES), pretrained=False)
+    score = checked_metric(regs, metric)
     model = built.model.to(dev).eval()
     generator = torch.Generator().manual_seed(seed)
     images = torch.randn(batch, 3, size, size, generator=generator).to(dev)
@@ -67,8 +65,8 @@ def measure(backbone: str = "resnet50", size: int = 224, batch: int = 64, repeat
     masks = np.broadcast_to(np.hypot(yy - size / 2, xx - size / 2) <= size / 4, (batch, size, size))
 
     rows, maps = {}, {}
-    for name, make in factories.items():
-        explainer = make(built)
+    for name in (reference, candidate):
+        explainer, _ = make_explainer(regs, name, built)
 
         def step() -> np.ndarray:
             with explaining(model):
@@ -98,34 +96,3 @@ def measure(backbone: str = "resnet50", size: int = 224, batch: int = 64, repeat
         "results": rows, "ratio": rows[candidate]["images_per_s"] / rows[reference]["images_per_s"],
         "max_abs_diff": float(np.abs(maps[reference] - maps[candidate]).max()),
     }
-
-
-def command(
-    backbone: str = typer.Option("resnet50", help="Backbone (any registered name; randomly initialised)."),
-    size: int = typer.Option(224, min=32, help="Input side in pixels."),
-    batch: int = typer.Option(64, min=1, help="Images per batch."),
-    repeats: int = typer.Option(5, min=1, help="Timed batches per implementation (the median is reported)."),
-    warmup: int = typer.Option(1, min=0, help="Untimed batches first."),
-    device: str = typer.Option("auto", help="auto, cpu, cuda, cuda:N."),
-    reference: str = typer.Option("gradcam", help="Reference explainer."),
-    candidate: str = typer.Option("gradcam-batched", help="Explainer compared with it."),
-    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the figures to this JSON file."),
-) -> None:
-    """LL-evaluation images/s of two Grad-CAM implementations, same model and inputs."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from benchmark.cli import user_errors
-
-    figures = user_errors(measure)(backbone, size, batch, repeats, warmup, device, reference, candidate)
-    console = Console()
-    table = Table("explainer", "images/s (median)", "s/batch median [min, max]", "zero maps",
-                  title=f"LL evaluation, {backbone} at {size} px, batch {batch}, {figures['device']}")
-    for name, row in figures["results"].items():
-        table.add_row(name, f"{row['images_per_s']:,.1f}", f"{row['median_s']:.3f} [{row['min_s']:.3f}, {row['max_s']:.3f}]",
-                      f"{row['zero_maps']}/{batch}")
-    console.print(table)
-    console.print(f"{candidate} / {reference}: {figures['ratio']:.2f}x; max abs difference of the maps "
-                  f"{figures['max_abs_diff']:.2e} (repeats {repeats}, warm-up {warmup})")
-    if json_out is not None:
-        json_out.write_text(json.dumps(figures, indent=1) + "\n")

@@ -21,19 +21,16 @@ measures a real tree.
 
 from __future__ import annotations
 
-import json
 import resource
 import statistics
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Optional
-
-import typer
+from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:  # the measurement's imports stay out of `cbis-bench --help`
     from benchmark.data.catalogue import Catalogue, ImageRecord
-    from benchmark.plugin_loading import Registries
+    from benchmark.registry.loading import Registries
     from benchmark.spec.schema import Spec
 
 GOAL_RATIO = 1.3
@@ -110,7 +107,7 @@ def run_prepare_bench(spec: Spec, regs: Registries, cache_dir: Path, *, repeats:
                       say: Callable[[str], None] = lambda _: None) -> PrepareBench:
     from benchmark.data.parallel import default_workers
     from benchmark.data.preparation import prepare
-    from benchmark.execution import make_dataset, prepare_data
+    from benchmark.run.data import make_dataset, prepare_data
 
     workers = workers or default_workers()
     say("catalogue (the first run also generates the tree)")
@@ -141,55 +138,11 @@ def run_prepare_bench(spec: Spec, regs: Registries, cache_dir: Path, *, repeats:
 DEFAULT_PREPARE_SPEC = "specs/bench-prepare.yaml"
 
 
-def _default_spec(name: str) -> Path:
+def default_spec(name: str = DEFAULT_PREPARE_SPEC) -> Path:
+    """The benchmark's own spec, from the current folder or the source checkout."""
     from benchmark.errors import UserError
 
     for candidate in (Path(name), Path(__file__).resolve().parents[2] / name):
         if candidate.is_file():
             return candidate
     raise UserError(f"{name} not found", hint="Pass a spec whose dataset section names the data to measure.")
-
-
-def command(
-    spec: Optional[Path] = typer.Argument(None, help=f"Spec whose dataset is measured [default: {DEFAULT_PREPARE_SPEC}, "
-                                                      "a generated full-resolution tree]."),
-    repeats: int = typer.Option(5, min=1, help="Timed repeats of decode and prepare (medians are reported)."),
-    workers: Optional[int] = typer.Option(None, min=1, help="Processes [default: every core]."),
-    home: Optional[Path] = typer.Option(None, "--home", help="Cache folder [env CBIS_BENCH_HOME; default ./.cbis-bench]."),
-) -> None:
-    """Patch preparation against pure decoding of the same files, same cores, same run."""
-    from benchmark.cli import user_errors
-
-    user_errors(_prepare)(spec, repeats, workers, home)
-
-
-def _prepare(spec_path: Optional[Path], repeats: int, workers: Optional[int], home: Optional[Path]) -> None:
-    from rich.table import Table
-
-    from benchmark.cli import _home, _load, console
-    from benchmark.plugin_loading import registries
-
-    spec_path = spec_path or _default_spec(DEFAULT_PREPARE_SPEC)
-    spec = _load(spec_path, [])
-    folder = _home(home)
-    with console.status("") as status:
-        result = run_prepare_bench(spec, registries(spec.plugins), folder / "cache", repeats=repeats, workers=workers,
-                                   say=lambda text: status.update(f"bench prepare: {text}"))
-    med = statistics.median
-    table = Table("measure", "median (s)", "runs (s)", title=f"bench prepare: {spec_path}")
-    for name, runs in (("decode only", result.decode_s), ("prepare", result.prepare_s),
-                       ("decode only, CPU time", result.decode_cpu_s), ("prepare, CPU time", result.prepare_cpu_s),
-                       ("cache hit (second preparation)", result.cache_hit_s)):
-        table.add_row(name, f"{med(runs):.3f}", " ".join(f"{t:.2f}" for t in runs))
-    console.print(table)
-    console.print(f"{result.mammograms} mammograms and {result.masks} masks ({result.megapixels:g} Mpixel decoded), "
-                  f"{result.patches} patches, {result.workers} worker process(es), {repeats} repeat(s)")
-    per_file = med(result.decode_cpu_s) / (result.mammograms + result.masks) * 1000
-    cores = med(result.decode_cpu_s) / med(result.decode_s)
-    console.print(f"decode: {per_file:.1f} ms of CPU per file, {cores:.1f} cores busy on average; "
-                  f"prepare / decode = [bold]{result.ratio:.2f}[/] wall (goal <= {GOAL_RATIO}), "
-                  f"{result.cpu_ratio:.2f} CPU", highlight=False)
-    out = folder / "bench" / f"prepare-{spec.name}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result.to_dict(), indent=1) + "\n")
-    console.print(f"figures: {out}")

@@ -10,13 +10,9 @@ data path costs.
 
 from __future__ import annotations
 
-import json
 import statistics
 import time
-from pathlib import Path
-from typing import Any, Optional
-
-import typer
+from typing import Any
 
 
 def _sync(device: Any) -> None:
@@ -34,7 +30,7 @@ def measure(backbone: str = "resnet50", batch: int = 64, size: int = 224, steps:
     import torch
 
     from benchmark.data.classes import CLASSES
-    from benchmark.plugin_loading import registries
+    from benchmark.registry.loading import registries
     from benchmark.spec.schema import HParams, Training
     from benchmark.training.determinism import configure, seed_everything
     from benchmark.training.device_data import DeviceSplit, fit_chunks, to_input
@@ -46,10 +42,12 @@ def measure(backbone: str = "resnet50", batch: int = 64, size: int = 224, steps:
     configure(deterministic)
     generator = seed_everything(0)
     regs = registries()
-    built = regs.get("backbone", backbone).obj(num_classes=len(CLASSES), pretrained=False)
+    from benchmark.registry.calls import build_backbone, make_normaliser, make_phases
+
+    built = build_backbone(regs, backbone, num_classes=len(CLASSES), pretrained=False)
     model = built.model.to(device)
     hparams = HParams(batch_size=batch)
-    phase = regs.get("strategy", strategy).obj(built.groups, frozen_groups(built), hparams)[-1]
+    phase = make_phases(regs, strategy, built, frozen_groups(built), hparams)[-1]
     trainable = set(phase.learning_rates)
     cuda = device.type == "cuda"
 
@@ -58,7 +56,7 @@ def measure(backbone: str = "resnet50", batch: int = 64, size: int = 224, steps:
     images = rng.integers(0, 256, (n, size, size), dtype=np.uint8)
     labels = rng.integers(0, len(CLASSES), n)
     split = DeviceSplit.from_arrays(images, labels, device)
-    norm = regs.get("normaliser", normaliser).obj()
+    norm = make_normaliser(regs, normaliser)
     norm.fit(fit_chunks(split))
     config = Training(device=device_name, deterministic=deterministic, augment=list(augment))
     trainer = Trainer(model, built.groups, [phase], norm, split, split, hparams, config, generator)
@@ -108,32 +106,3 @@ def measure(backbone: str = "resnet50", batch: int = 64, size: int = 224, steps:
         "raw_median": raw_median, "harness_median": harness_median, "ratio": harness_median / raw_median,
         "torch_threads": torch.get_num_threads(),
     }
-
-
-def command(
-    backbone: str = typer.Option("resnet50", help="Backbone name (any the registry knows)."),
-    batch: int = typer.Option(64, min=1, help="Batch size."),
-    size: int = typer.Option(224, min=16, help="Patch side in pixels."),
-    steps: int = typer.Option(20, min=1, help="Optimiser steps per timed epoch."),
-    repeats: int = typer.Option(5, min=1, help="Timed epochs per loop (median reported)."),
-    device: str = typer.Option("auto", help="auto, cpu, cuda, cuda:N."),
-    deterministic: bool = typer.Option(True, help="Deterministic algorithms (the harness default)."),
-    strategy: str = typer.Option("simultaneous", help="Strategy whose last phase decides what trains."),
-    augment: list[str] = typer.Option([], help="On-device augmentation for the harness loop (repeatable)."),
-    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the figures to this JSON file."),
-) -> None:
-    """Training images/s: the harness's epoch against raw PyTorch on the same model, same process."""
-    from rich.console import Console
-    from rich.table import Table
-
-    result = measure(backbone, batch, size, steps, repeats, device, deterministic, strategy, augment=tuple(augment))
-    table = Table(title=f"training throughput: {backbone}, batch {batch}, {size}px, {result['mode']}, {result['device']}")
-    table.add_column("loop")
-    table.add_column("median images/s", justify="right")
-    table.add_column("all repeats")
-    table.add_row("raw PyTorch", f"{result['raw_median']:.1f}", " ".join(f"{v:.1f}" for v in result["raw_images_per_s"]))
-    table.add_row("harness", f"{result['harness_median']:.1f}", " ".join(f"{v:.1f}" for v in result["harness_images_per_s"]))
-    Console().print(table)
-    Console().print(f"ratio harness / raw: [bold]{result['ratio']:.3f}[/] (trainable: {', '.join(result['trainable_groups'])})")
-    if json_out:
-        json_out.write_text(json.dumps(result, indent=1))

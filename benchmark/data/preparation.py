@@ -27,11 +27,17 @@ from benchmark.data.background_draw import SPLITS, allocate, available
 from benchmark.data.catalogue import Catalogue, ImageRecord, Lesion
 from benchmark.data.classes import CLASSES
 from benchmark.data.parallel import Progress, run_parallel, worker_state
-from benchmark.data.patches import Box, background_boxes, crop_resized, expand, find_lesion
+from benchmark.data.patches import (
+    Box,
+    background_boxes,
+    crop_resized,
+    expand,
+    find_lesion,
+)
 from benchmark.data.patchset import MANIFEST_COLUMNS, PatchSet
-from benchmark.files import lock
 from benchmark.errors import UserError
-from benchmark.runs import stable_hash
+from benchmark.files import lock
+from benchmark.hashing import stable_hash
 from benchmark.spec.schema import PatchParams
 
 #: bump when the patch-cutting rules change: old cache entries then no longer match

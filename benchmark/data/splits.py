@@ -21,7 +21,7 @@ import pandas as pd
 
 from benchmark.data import cache
 from benchmark.data.patchset import PatchSet
-from benchmark.runs import stable_hash
+from benchmark.hashing import stable_hash
 from benchmark.spec.schema import ValidationSplit
 
 #: bump when assign_validation changes: splits kept in the cache are then recomputed
@@ -30,7 +30,11 @@ SPLIT_VERSION = 1
 
 def assign_validation(table: pd.DataFrame, params: ValidationSplit) -> tuple[pd.Series, str]:
     """A ``train`` / ``val`` / ``test`` label per patch (in ``table`` order) and the method used."""
-    from sklearn.model_selection import GroupKFold, StratifiedGroupKFold, train_test_split  # ~1 s to import
+    from sklearn.model_selection import (  # ~1 s to import
+        GroupKFold,
+        StratifiedGroupKFold,
+        train_test_split,
+    )
 
     out = table["split"].astype(str).copy()
     train = np.flatnonzero(out.to_numpy() == "train")

@@ -21,7 +21,8 @@ from benchmark.evaluation.metrics import classification_metrics
 from benchmark.evaluation.predict import predict_proba
 from benchmark.evaluation.sanity import cascading_randomisation, sanity_patches
 from benchmark.evaluation.thresholds import as_threshold
-from benchmark.plugin_loading import Registries
+from benchmark.registry.calls import explainer_factories, metric
+from benchmark.registry.loading import Registries
 from benchmark.spec.schema import Spec
 from benchmark.training.session import TrainedRun
 
@@ -50,36 +51,37 @@ def evaluate_run(trained: TrainedRun, spec: Spec, table: pd.DataFrame, masks: np
     ex = spec.explain
     loc = ex.localisation
     extra_rules = [rule for rule in loc.rules() if rule != loc.threshold]
-    metric_names = list(dict.fromkeys([loc.metric, *loc.metrics]))
-    scoring = Scoring({name: regs.get("localisation", name).obj for name in metric_names}, loc.metric, loc.threshold,
+    refs = {ref.label(): ref for ref in [loc.metric, *loc.metrics]}
+    metric_names = list(refs)
+    scoring = Scoring({name: metric(regs, ref) for name, ref in refs.items()}, loc.metric.label(), loc.threshold,
                       extra_rules)
     test = _explained(trained, "test", table, masks, proba, ex.batch_size)
     validation = None
     if scoring.needs_validation():
         val_proba = predict_proba(model, trained.splits["val"], normaliser, spec.training.eval_batch_size)
         validation = _explained(trained, "val", table, masks, val_proba, ex.batch_size)
-    factories = {name: regs.get("explainer", name).obj for name in ex.scored_explainers()}
+    factories = explainer_factories(regs, ex.scored())
 
     explainers, gallery = {}, {}
     for name, make in factories.items():
         explainer = make(trained.backbone)
         scores = localisation_scores(explainer, test, scoring, validation)
-        if name != ex.baseline and ex.gallery:
+        if name != ex.baseline_label and ex.gallery:
             positions, category = choose_examples(scores, test.has_mask, labels, proba, ex.gallery)
-            gallery[name] = gallery_arrays(explainer, test, scoring.metrics[loc.metric], as_threshold(scores["threshold"]),
+            gallery[name] = gallery_arrays(explainer, test, scoring.metrics[scoring.ll_metric], as_threshold(scores["threshold"]),
                                            positions, category, proba, test_idx)
         for key in ("patch_index", "zero_map_index"):
             scores[key] = [int(test_idx[i]) for i in scores[key]]
         explainers[name] = scores
 
     localisation: dict[str, Any] = {
-        "metric": loc.metric, "threshold": loc.threshold.model_dump(),
+        "metric": scoring.ll_metric, "threshold": loc.threshold.model_dump(),
         "rules": {scoring.rule_metric(rule): rule.model_dump() for rule in extra_rules},
         "metrics": metric_names + [scoring.rule_metric(rule) for rule in extra_rules],
-        "baseline": ex.baseline, "explainers": explainers,
+        "baseline": ex.baseline_label, "explainers": explainers,
     }
     if ex.sanity.enabled:
-        checked = {name: make for name, make in factories.items() if name != ex.baseline}
+        checked = {name: make for name, make in factories.items() if name != ex.baseline_label}
         positions = sanity_patches(test.correct_lesions(), ex.sanity.patches)
         localisation["sanity"] = cascading_randomisation(
             trained.backbone, checked, test.split, positions, test.predictions[positions], normaliser, ex.batch_size,

@@ -11,7 +11,12 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import numpy as np
-from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, roc_auc_score
+from sklearn.metrics import (
+    accuracy_score,
+    classification_report,
+    confusion_matrix,
+    roc_auc_score,
+)
 
 
 def _auc_per_class(y_true: np.ndarray, proba: np.ndarray, n_classes: int) -> list[float | None]:

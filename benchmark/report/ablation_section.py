@@ -15,33 +15,38 @@ import pandas as pd
 
 from benchmark.report.significance_tables import fmt_difference, fmt_interval
 from benchmark.report.tables import against_baseline
+from benchmark.run.result import RunResult
 
 AXIS_TITLES = {"normaliser": "Normalisation", "patches": "Patch cutting (lesion box, context)"}
 
 
-def _axis_value(r: dict[str, Any], axis: str) -> str:
-    return r["config"]["normaliser"] if axis == "normaliser" else str(r["data"].get("variant"))
+def _axis_value(r: RunResult, axis: str) -> str:
+    return r.normaliser.name if axis == "normaliser" else r.data.variant
 
 
-def table_axis(results: Sequence[dict[str, Any]], axis: str, explainer: str, stats: dict[str, Any]) -> pd.DataFrame:
+def _has_axis(r: RunResult, axis: str) -> bool:
+    return bool(getattr(r.axes, axis))
+
+
+def table_axis(results: Sequence[RunResult], axis: str, explainer: str, stats: dict[str, Any]) -> pd.DataFrame:
     rows = []
     for r in results:
-        s = stats["runs"].get(r["run_id"], {})
-        loc = r["localisation"]
-        entry = s.get("localisation", {}).get(explainer, {}).get(loc["metric"])
-        other = [a for a in AXIS_TITLES if a != axis and r.get("axes", {}).get(a)]
-        rows.append({"backbone": r["config"]["backbone"], "strategy": r["config"]["strategy"],
+        s = stats["runs"].get(r.run_id, {})
+        loc = r.localisation
+        entry = s.get("localisation", {}).get(explainer, {}).get(loc.metric)
+        other = [a for a in AXIS_TITLES if a != axis and _has_axis(r, a)]
+        rows.append({"backbone": r.backbone, "strategy": r.strategy,
                      **{a: _axis_value(r, a) for a in other}, axis: _axis_value(r, axis),
-                     "label leak": "yes" if r["normaliser"]["uses_labels"] else "no",
+                     "label leak": "yes" if r.normaliser.uses_labels else "no",
                      "accuracy": fmt_interval(s.get("accuracy")), "AUC avg": fmt_interval(s.get("auc_average")),
-                     f"LL {explainer}": fmt_interval(entry), f"LL {loc.get('baseline')}": (entry or {}).get("baseline"),
+                     f"LL {explainer}": fmt_interval(entry), f"LL {loc.baseline}": (entry or {}).get("baseline"),
                      "LL − random [CI]": fmt_difference((entry or {}).get("difference")),
-                     "above random": against_baseline(entry), "run": r["run_id"]})
+                     "above random": against_baseline(entry), "run": r.run_id})
     frame = pd.DataFrame(rows)
     keys = [c for c in ("backbone", "strategy", *AXIS_TITLES) if c in frame.columns and c != axis] + [axis]
     return frame.sort_values(keys, kind="stable").reset_index(drop=True) if len(frame) else frame
 
 
-def ablation_axes(results: Sequence[dict[str, Any]]) -> list[str]:
+def ablation_axes(results: Sequence[RunResult]) -> list[str]:
     """The ablation axes on which the shown runs take more than one value."""
-    return [a for a in AXIS_TITLES if len({_axis_value(r, a) for r in results if r.get("axes", {}).get(a)}) > 1]
+    return [a for a in AXIS_TITLES if len({_axis_value(r, a) for r in results if _has_axis(r, a)}) > 1]

@@ -22,11 +22,11 @@ from benchmark.report.figures import FigureFile, run_figures
 from benchmark.report.selection_section import selection_lines, table_all_runs
 from benchmark.report.statistics import compute_statistics
 from benchmark.report.threshold_section import table_threshold_rules, threshold_section
-from benchmark.runs import RunConfig
+from benchmark.run.config import RunConfig
+from benchmark.run.result import RunResult
+from benchmark.run.store import RunStore
 from benchmark.selection import Selection
 from benchmark.spec.schema import Spec, Threshold
-from benchmark.store import RunStore
-
 
 #: columns holding counts or indices: shown without decimals
 INTEGER_COLUMNS = {"batch", "seed", "best epoch", "epochs", "scored", "zero maps", "support", "train", "val", "test",
@@ -52,31 +52,27 @@ def md_table(frame: pd.DataFrame, index: bool = False) -> str:
     return shown.to_markdown(index=index, disable_numparse=True)
 
 
-def _audit_section(audit: dict[str, Any]) -> list[str]:
-    return audit_markdown(audit)
-
-
-def _warnings(results: Sequence[dict[str, Any]], pending: int) -> list[str]:
+def _warnings(results: Sequence[RunResult], pending: int) -> list[str]:
     out = []
-    leak = [r for r in results if r["normaliser"]["uses_labels"]]
+    leak = [r for r in results if r.normaliser.uses_labels]
     if leak:
-        out += [f"> **Warning: label leak.** {len(leak)} of {len(results)} runs used the `{leak[0]['normaliser']['name']}` "
+        out += [f"> **Warning: label leak.** {len(leak)} of {len(results)} runs used the `{leak[0].normaliser.name}` "
                 "normaliser, which needs each patch's label at test time: their test metrics are not those of a "
                 "usable classifier.", ""]
-    flagged = sorted({(r["run_id"], name) for r in results for name, e in
-                      ((r["localisation"].get("sanity") or {}).get("explainers") or {}).items() if e["flagged"]})
+    flagged = sorted({(r.run_id, name) for r in results if r.localisation.sanity
+                      for name, e in r.localisation.sanity.explainers.items() if e.flagged})
     if flagged:
         out += ["> **Warning: explainer sanity check.** These maps hardly change when the model's weights are "
                 "randomised, so they do not show what the model learned: "
                 + ", ".join(f"`{name}` (run `{run}`)" for run, name in flagged) + ". See the sanity check below.", ""]
-    for warning in dict.fromkeys(w for r in results for w in r["data"].get("warnings", [])):
+    for warning in dict.fromkeys(w for r in results for w in r.data.warnings):
         out += [f"> **Data warning.** {warning}", ""]
     if pending:
         out += [f"> {pending} run(s) of this spec have no result yet; the tables show the finished ones.", ""]
     return out
 
 
-def _statistics_sections(spec: Spec, results: Sequence[dict[str, Any]], stats: dict[str, Any]) -> list[str]:
+def _statistics_sections(spec: Spec, results: Sequence[RunResult], stats: dict[str, Any]) -> list[str]:
     boot = stats["bootstrap"]
     level = f"{100 * boot['confidence']:g}%"
     method = (f"test patches resampled with replacement within each class, {boot['resamples']} resamples "
@@ -93,22 +89,22 @@ def _statistics_sections(spec: Spec, results: Sequence[dict[str, Any]], stats: d
     else:
         out += ["A minus B for each pair of runs evaluated on the same patches. Accuracy: McNemar's test on the "
                 "discordant patches (b: A right and B wrong, c: the reverse; exact binomial below 25 of them). AUC and "
-                f"LL (`{spec.explain.explainers[0]}`): paired bootstrap of the difference (same resamples for both runs), "
+                f"LL (`{spec.explain.explainer_labels()[0]}`): paired bootstrap of the difference (same resamples for both runs), "
                 f"{level} interval and two-sided p. q: Benjamini-Hochberg adjusted over the table's pairs.", "",
                 md_table(comparisons), ""]
-    out += [f"## Localisation scores beside the `{spec.explain.baseline}` baseline", "",
+    out += [f"## Localisation scores beside the `{spec.explain.baseline_label}` baseline", "",
             "Every explainer's mean score per metric, the baseline's mean on the same patches, and the paired "
             f"difference with its {level} interval and p. A score is only evidence of localisation where it clearly "
             "exceeds the baseline's.", "",
-            md_table(explainer_tables.table_localisation_metrics(results, stats, spec.explain.explainers)), ""]
+            md_table(explainer_tables.table_localisation_metrics(results, stats, spec.explain.explainer_labels())), ""]
     return out
 
 
-def _sanity_section(results: Sequence[dict[str, Any]]) -> list[str]:
+def _sanity_section(results: Sequence[RunResult]) -> list[str]:
     table = explainer_tables.table_sanity(results)
     if table.empty:
         return []
-    flag = next(r["localisation"]["sanity"]["flag_above"] for r in results if r["localisation"].get("sanity"))
+    flag = next(r.localisation.sanity.flag_above for r in results if r.localisation.sanity)
     return ["## Sanity check: cascading randomisation (Adebayo et al. 2018)", "",
             "The model's layer groups are re-initialised from the head down, one more at each step, and each "
             "explainer's maps of the same correctly classified test patches are compared with the trained model's "
@@ -117,8 +113,8 @@ def _sanity_section(results: Sequence[dict[str, Any]]) -> list[str]:
             md_table(table), ""]
 
 
-def _run_section(r: dict[str, Any], figures: Sequence[FigureFile]) -> list[str]:
-    out = [f"### {r['label']} (`{r['run_id']}`)", "", md_table(tables.table_classification_report(r)), "",
+def _run_section(r: RunResult, figures: Sequence[FigureFile]) -> list[str]:
+    out = [f"### {r.label} (`{r.run_id}`)", "", md_table(tables.table_classification_report(r)), "",
            md_table(tables.table_confusion(r), index=True), ""]
     for fig in figures:
         out += [f"![{fig.caption}]({fig.path})", ""]
@@ -145,15 +141,15 @@ def _tables(report: ReportInput) -> list[str]:
     spec, shown, stats = report.spec, report.shown, report.stats
     baselines = spec.report.baselines
     first = shown[0]
-    validation = first["data"]["validation"]
-    loc = first["localisation"]
-    rule = Threshold.model_validate(loc["threshold"]).describe()
-    out = ["Runs: " + ", ".join(f"`{r['run_id']}` {r['label']}" for r in shown), ""]
+    validation = first.data.validation
+    loc = first.localisation
+    rule = Threshold.model_validate(loc.threshold).describe()
+    out = ["Runs: " + ", ".join(f"`{r.run_id}` {r.label}" for r in shown), ""]
     if report.selection is not None:
         out += selection_lines(report.selection, len(shown), len(report.runs))
     out += [
         "## Table I. Patches per class and split", "",
-        f"Validation: {validation['fraction']:.2f} of the official training split, {validation.get('method', '')}.", "",
+        f"Validation: {validation.fraction:.2f} of the official training split, {validation.method}.", "",
         md_table(tables.table_patches(first)), "",
         "## Table II. Accuracy, batch size and best epoch (test split)", "",
         md_table(tables.table_accuracy(shown, baselines)), "",
@@ -161,14 +157,14 @@ def _tables(report: ReportInput) -> list[str]:
         "B background, BC benign calcification, BM benign mass, MC malignant calcification, MM malignant mass.", "",
         md_table(tables.table_auc(shown, baselines)), "",
         "## Table IV. Lesion localisation (LL), accuracy and Acc x LL", "",
-        f"LL: mean `{loc['metric']}` of the saliency map {rule} with the lesion mask, over every correctly "
+        f"LL: mean `{loc.metric}` of the saliency map {rule} with the lesion mask, over every correctly "
         f"classified lesion patch of the test split (a map that is zero everywhere scores 0; zero maps are counted). "
-        f"`LL {loc.get('baseline')}`: the same score of random maps on the same patches (the chance level); *above "
+        f"`LL {loc.baseline}`: the same score of random maps on the same patches (the chance level); *above "
         "random*: the 95% interval of the paired difference lies above 0.", "",
-        md_table(tables.table_localisation(shown, baselines, spec.explain.explainers, stats)), "",
+        md_table(tables.table_localisation(shown, baselines, spec.explain.explainer_labels(), stats)), "",
     ]
     if stats is not None:
-        below = tables.not_above_baseline(shown, spec.explain.explainers, stats)
+        below = tables.not_above_baseline(shown, spec.explain.explainer_labels(), stats)
         out += ([f"**Not above the random baseline** at these settings: {', '.join(below)}. Such an LL says nothing "
                  "about where the model looked.", ""] if below else
                 ["Every LL above is above the random baseline's on the same patches.", ""])
@@ -186,51 +182,52 @@ def build_markdown(report: ReportInput) -> str:
     out += _warnings(report.results, report.pending)
     out += _tables(report)
     if stats is not None:
-        out += threshold_section(shown, spec.explain.explainers, stats, spec.explain.baseline,
-                                 md_table(table_threshold_rules(shown, spec.explain.explainers, stats)))
+        out += threshold_section(shown, spec.explain.explainer_labels(), stats, spec.explain.baseline_label,
+                                 md_table(table_threshold_rules(shown, spec.explain.explainer_labels(), stats)))
         axes = ablation_axes(shown)
         if axes:
             out += ["## What the study's choices cost", "",
                     "Each choice beside its alternatives on the same data, everything else equal; accuracy, AUC and "
-                    f"LL (`{spec.explain.explainers[0]}`) with 95% intervals, and the LL beside the random baseline's at "
+                    f"LL (`{spec.explain.explainer_labels()[0]}`) with 95% intervals, and the LL beside the random baseline's at "
                     "the same settings. A choice whose LL is not above random says nothing about where the model "
                     "looked; a label-leaking normaliser's numbers are not those of a usable classifier.", ""]
             for axis in axes:
                 out += [f"### {AXIS_TITLES[axis]}", "",
-                        md_table(table_axis(shown, axis, spec.explain.explainers[0], stats)), ""]
+                        md_table(table_axis(shown, axis, spec.explain.explainer_labels()[0], stats)), ""]
         out += _statistics_sections(spec, shown, stats)
     out += _sanity_section(shown)
     out += ["## Per-run classification reports, confusion matrices and figures", ""]
     for r in shown:
-        out += _run_section(r, report.figures.get(r["run_id"], []))
+        out += _run_section(r, report.figures.get(r.run_id, []))
     if report.selection is not None:
         out += ["## Appendix: every run and the hyperparameter selection", "",
                 f"Selection {report.selection.describe()}: in each cell, the hyperparameter set with the best validation "
                 "score (mean over seeds) is kept; test numbers are shown for the record and decide nothing.", "",
-                md_table(table_all_runs(report.selection, report.runs, {r["run_id"]: r for r in report.results},
-                                        spec.explain.explainers[0])), ""]
+                md_table(table_all_runs(report.selection, report.runs, {r.run_id: r for r in report.results},
+                                        spec.explain.explainer_labels()[0])), ""]
     if report.audit is not None:
-        out += _audit_section(report.audit.to_dict()) + [""]
+        out += audit_markdown(report.audit.to_dict()) + [""]
     first = shown[0]
-    prov = first["provenance"]
+    prov = first.provenance
     out += ["## Provenance", "",
-            md_table(pd.DataFrame([{"run": r["run_id"], "fingerprint": r["fingerprint"], "seed": r["provenance"]["seed"],
-                                    "deterministic": r["provenance"]["deterministic"], "device": r["provenance"]["device"],
-                                    "target layer": r["model"].get("target_layer"), "data": r["data"]["hash"]}
+            md_table(pd.DataFrame([{"run": r.run_id, "fingerprint": r.fingerprint, "seed": r.provenance.seed,
+                                    "deterministic": r.provenance.deterministic, "device": r.provenance.device,
+                                    "target layer": r.model.target_layer, "data": r.data.hash}
                                    for r in shown])), "",
-            f"- spec hash: `{first['spec_hash']}`",
-            f"- git revision: `{prov.get('git_revision') or 'not a git checkout'}`",
-            "- versions: " + ", ".join(f"{k} {v}" for k, v in sorted(prov["versions"].items())), ""]
+            f"- spec hash: `{first.spec_hash}`",
+            f"- git revision: `{prov.git_revision or 'not a git checkout'}`",
+            "- versions: " + ", ".join(f"{k} {v}" for k, v in sorted(prov.versions.items())),
+            "- plugins: " + ", ".join(f"{k} ({v})" for k, v in sorted(prov.plugins.items())), ""]
     return "\n".join(out)
 
 
-def _statistics(spec: Spec, results: Sequence[dict[str, Any]], previous: Path) -> dict[str, Any]:
+def _statistics(spec: Spec, results: Sequence[RunResult], previous: Path) -> dict[str, Any]:
     """Intervals and comparisons; reused from the last report when computed from the same
     results and settings (resampling thousands of times is the slow part of a rebuild)."""
-    from benchmark.runs import stable_hash
+    from benchmark.hashing import stable_hash
 
-    key = stable_hash({"runs": [(r["run_id"], r["fingerprint"], r["model"].get("weights_hash")) for r in results],
-                       "explainers": spec.explain.scored_explainers(), "baseline": spec.explain.baseline,
+    key = stable_hash({"runs": [(r.run_id, r.fingerprint, r.model.weights_hash) for r in results],
+                       "explainers": spec.explain.scored_explainers(), "baseline": spec.explain.baseline_label,
                        "bootstrap": spec.report.bootstrap.model_dump()})
     try:
         old = json.loads(previous.read_text())
@@ -238,7 +235,7 @@ def _statistics(spec: Spec, results: Sequence[dict[str, Any]], previous: Path) -
             return old
     except (OSError, json.JSONDecodeError):
         pass
-    stats = compute_statistics(results, spec.explain.scored_explainers(), spec.explain.baseline, spec.report.bootstrap)
+    stats = compute_statistics(results, spec.explain.scored_explainers(), spec.explain.baseline_label, spec.report.bootstrap)
     # the shape it will have when read back next time, so a rebuild writes the same report
     return json.loads(json.dumps({**stats, "key": key}, sort_keys=True))
 
@@ -251,9 +248,9 @@ def write_report(report: ReportInput, out_dir: Path, store: RunStore | None = No
     out_dir.mkdir(parents=True, exist_ok=True)
     report.stats = _statistics(spec, report.shown, out_dir / "statistics.json")
     if spec.report.figures:
-        report.figures = {r["run_id"]: run_figures(r, spec.explain.explainers, store, out_dir) for r in report.shown}
-    kept = {r["run_id"] for r in report.shown} if report.selection is not None else None
-    atomic_write_json(out_dir / "results.json", list(report.results))
+        report.figures = {r.run_id: run_figures(r, spec.explain.explainer_labels(), store, out_dir) for r in report.shown}
+    kept = {r.run_id for r in report.shown} if report.selection is not None else None
+    atomic_write_json(out_dir / "results.json", [r.to_json() for r in report.results])
     atomic_write_json(out_dir / "statistics.json", report.stats)
     atomic_write_text(out_dir / "results.csv", tables.results_frame(report.results, report.stats, kept).to_csv(index=False))
     path = out_dir / "report.md"

@@ -8,6 +8,7 @@ from typing import Any, Sequence
 import pandas as pd
 
 from benchmark.report.statistics import interval_of
+from benchmark.run.result import RunResult
 
 
 def fmt_interval(entry: dict[str, Any] | None, digits: int = 3) -> str | None:
@@ -36,15 +37,15 @@ def fmt_p(p: float | None) -> str | None:
     return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
-def table_intervals(results: Sequence[dict[str, Any]], stats: dict[str, Any], explainers: Sequence[str]) -> pd.DataFrame:
+def table_intervals(results: Sequence[RunResult], stats: dict[str, Any], explainers: Sequence[str]) -> pd.DataFrame:
     """One row per run: accuracy, macro-F1, average AUC and each explainer's LL, with intervals."""
     rows = []
     for r in results:
-        s = stats["runs"][r["run_id"]]
-        row = {"run": r["run_id"], "backbone": r["config"]["backbone"], "strategy": r["config"]["strategy"],
+        s = stats["runs"][r.run_id]
+        row = {"run": r.run_id, "backbone": r.backbone, "strategy": r.strategy,
                "accuracy": fmt_interval(s["accuracy"]), "macro F1": fmt_interval(s["macro_f1"]),
                "AUC avg": fmt_interval(s["auc_average"])}
-        metric = r["localisation"]["metric"]
+        metric = r.localisation.metric
         for name in explainers:
             entry = s["localisation"].get(name, {}).get(metric)
             row[f"LL {name}"] = fmt_interval(entry)

@@ -21,9 +21,15 @@ from typing import Any, Sequence
 import numpy as np
 
 from benchmark.evaluation import resampled
-from benchmark.evaluation.bootstrap import Interval, paired_p_value, percentile_interval, stratified_indices
+from benchmark.evaluation.bootstrap import (
+    Interval,
+    paired_p_value,
+    percentile_interval,
+    stratified_indices,
+)
 from benchmark.evaluation.significance import benjamini_hochberg, mcnemar
-from benchmark.runs import stable_hash
+from benchmark.hashing import stable_hash
+from benchmark.run.result import RunResult
 from benchmark.spec.schema import Bootstrap
 
 
@@ -31,17 +37,17 @@ from benchmark.spec.schema import Bootstrap
 class RunVectors:
     """One stored result as arrays in test-set order, with its bootstrap replicates."""
 
-    result: dict[str, Any]
+    result: RunResult
     labels: np.ndarray
     proba: np.ndarray
     position: dict[int, int]  # patch id -> position in the test set
     replicates: dict[Any, np.ndarray] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, result: dict[str, Any]) -> "RunVectors":
-        pred = result["predictions"]
-        return cls(result, np.asarray(pred["label"], dtype=int), np.asarray(pred["proba"], dtype=float),
-                   {int(p): i for i, p in enumerate(pred["patch_id"])})
+    def of(cls, result: RunResult) -> "RunVectors":
+        pred = result.predictions
+        return cls(result, np.asarray(pred.label, dtype=int), np.asarray(pred.proba, dtype=float),
+                   {int(p): i for i, p in enumerate(pred.patch_id)})
 
     @property
     def predictions(self) -> np.ndarray:
@@ -49,18 +55,18 @@ class RunVectors:
 
     def per_patch(self, explainer: str, metric: str) -> np.ndarray:
         """The explainer's score on each test patch; NaN where it scored none."""
-        loc = self.result["localisation"]
-        entry = loc["explainers"][explainer]
-        values = entry["scores"] if metric == loc["metric"] else entry["metrics"][metric]["scores"]
+        loc = self.result.localisation
+        entry = loc.explainers[explainer]
+        values = entry.scores if metric == loc.metric else entry.metrics[metric].scores
         out = np.full(len(self.labels), np.nan)
-        out[[self.position[int(p)] for p in entry["patch_index"]]] = values
+        out[[self.position[int(p)] for p in entry.patch_index]] = values
         return out
 
 
-def test_set_key(result: dict[str, Any]) -> str:
+def test_set_key(result: RunResult) -> str:
     """Runs with the same key were evaluated on the same patches with the same labels."""
-    pred = result["predictions"]
-    return stable_hash({"data": result["data"]["hash"], "patches": pred["patch_id"], "labels": pred["label"]})
+    pred = result.predictions
+    return stable_hash({"data": result.data.hash, "patches": pred.patch_id, "labels": pred.label})
 
 
 def _interval(estimate: float | None, replicates: np.ndarray, confidence: float) -> dict[str, Any]:
@@ -78,18 +84,18 @@ def _mean(values: np.ndarray) -> float | None:
 
 
 def _run_statistics(v: RunVectors, idx: np.ndarray, baseline: str, confidence: float) -> dict[str, Any]:
-    test = v.result["test"]
+    test = v.result.test
     n_classes = v.proba.shape[1]
     v.replicates["accuracy"] = resampled.accuracy(v.labels, v.predictions, idx)
     v.replicates["macro_f1"] = resampled.macro_f1(v.labels, v.predictions, idx, n_classes)
     v.replicates["auc_average"] = resampled.auc_average(v.labels, v.proba, idx, n_classes)
-    out: dict[str, Any] = {key: _interval(test[key], v.replicates[key], confidence)
+    out: dict[str, Any] = {key: _interval(getattr(test, key), v.replicates[key], confidence)
                            for key in ("accuracy", "macro_f1", "auc_average")}
-    loc = v.result["localisation"]
-    metrics = loc.get("metrics", [loc["metric"]])
-    base = loc["explainers"].get(baseline)
+    loc = v.result.localisation
+    metrics = loc.metrics or [loc.metric]
+    base = loc.explainers.get(baseline)
     out["localisation"] = {}
-    for name in loc["explainers"]:
+    for name in loc.explainers:
         per_metric = {}
         for metric in metrics:
             scores = v.per_patch(name, metric)
@@ -109,19 +115,19 @@ def _run_statistics(v: RunVectors, idx: np.ndarray, baseline: str, confidence: f
 
 
 def _comparison(a: RunVectors, b: RunVectors, explainer: str | None, confidence: float) -> dict[str, Any]:
-    ta, tb = a.result["test"], b.result["test"]
+    ta, tb = a.result.test, b.result.test
     out: dict[str, Any] = {
-        "a": a.result["run_id"], "b": b.result["run_id"], "n": int(len(a.labels)),
-        "accuracy": {"a": ta["accuracy"], "b": tb["accuracy"], "difference": ta["accuracy"] - tb["accuracy"]},
+        "a": a.result.run_id, "b": b.result.run_id, "n": int(len(a.labels)),
+        "accuracy": {"a": ta.accuracy, "b": tb.accuracy, "difference": ta.accuracy - tb.accuracy},
     }
     test = mcnemar(a.predictions == a.labels, b.predictions == b.labels)
     out["accuracy"] |= {"mcnemar": test.to_dict(), "p_value": test.p_value}
-    auc = None if ta["auc_average"] is None or tb["auc_average"] is None else ta["auc_average"] - tb["auc_average"]
+    auc = None if ta.auc_average is None or tb.auc_average is None else ta.auc_average - tb.auc_average
     out["auc_average"] = _difference(a.replicates["auc_average"], b.replicates["auc_average"], auc, confidence)
     if explainer is not None:
-        metric = a.result["localisation"]["metric"]
-        la = a.result["localisation"]["explainers"][explainer]["ll"]
-        lb = b.result["localisation"]["explainers"][explainer]["ll"]
+        metric = a.result.localisation.metric
+        la = a.result.localisation.explainers[explainer].ll
+        lb = b.result.localisation.explainers[explainer].ll
         ll = None if la is None or lb is None else la - lb
         out["ll"] = {"explainer": explainer, "a": la, "b": lb,
                      **_difference(a.replicates[(explainer, metric)], b.replicates[(explainer, metric)], ll, confidence)}
@@ -136,7 +142,7 @@ def _adjust(comparisons: list[dict[str, Any]]) -> None:
             row["q_value"] = q
 
 
-def compute_statistics(results: Sequence[dict[str, Any]], explainers: Sequence[str], baseline: str,
+def compute_statistics(results: Sequence[RunResult], explainers: Sequence[str], baseline: str,
                        config: Bootstrap) -> dict[str, Any]:
     """Intervals for every run and comparisons for every pair of runs on the same test
     set (in matrix order); the LL comparison uses the first of ``explainers`` both ran."""
@@ -147,13 +153,13 @@ def compute_statistics(results: Sequence[dict[str, Any]], explainers: Sequence[s
         key = test_set_key(v.result)
         if key not in indices:
             indices[key] = stratified_indices(v.labels, config.resamples, config.seed)
-        runs[v.result["run_id"]] = _run_statistics(v, indices[key], baseline, config.confidence)
+        runs[v.result.run_id] = _run_statistics(v, indices[key], baseline, config.confidence)
     comparisons = []
     for a, b in itertools.combinations(vectors, 2):
         if test_set_key(a.result) != test_set_key(b.result):
             continue
-        shared = [e for e in explainers if e in a.result["localisation"]["explainers"]
-                  and e in b.result["localisation"]["explainers"]]
+        shared = [e for e in explainers if e in a.result.localisation.explainers
+                  and e in b.result.localisation.explainers]
         comparisons.append(_comparison(a, b, shared[0] if shared else None, config.confidence))
     _adjust(comparisons)
     return {"bootstrap": config.model_dump(), "runs": runs, "comparisons": comparisons}

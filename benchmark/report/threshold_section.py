@@ -10,15 +10,16 @@ from typing import Any, Sequence
 import pandas as pd
 
 from benchmark.report.tables import against_baseline, run_columns
+from benchmark.run.result import RunResult
 from benchmark.spec.schema import Threshold
 
 
-def rule_columns(result: dict[str, Any]) -> list[tuple[str, str]]:
+def rule_columns(result: RunResult) -> list[tuple[str, str]]:
     """(metric name, rule label) of the LL's rule and of each further rule."""
-    loc = result["localisation"]
-    primary = Threshold.model_validate(loc["threshold"])
-    return [(loc["metric"], primary.label())] + [(metric, Threshold.model_validate(rule).label())
-                                                 for metric, rule in loc.get("rules", {}).items()]
+    loc = result.localisation
+    primary = Threshold.model_validate(loc.threshold)
+    return [(loc.metric, primary.label())] + [(metric, Threshold.model_validate(rule).label())
+                                              for metric, rule in loc.rules.items()]
 
 
 def _cell(entry: dict[str, Any] | None) -> str | None:
@@ -28,26 +29,27 @@ def _cell(entry: dict[str, Any] | None) -> str | None:
     return text + ("" if against_baseline(entry) in ("yes", None) else " **not above**")
 
 
-def table_threshold_rules(results: Sequence[dict[str, Any]], explainers: Sequence[str], stats: dict[str, Any]) -> pd.DataFrame:
+def table_threshold_rules(results: Sequence[RunResult], explainers: Sequence[str], stats: dict[str, Any]) -> pd.DataFrame:
     rows = []
     for r in results:
-        loc = r["localisation"]
-        baseline = loc.get("baseline")
-        per_run = stats.get("runs", {}).get(r["run_id"], {}).get("localisation", {})
+        loc = r.localisation
+        baseline = loc.baseline
+        per_run = stats.get("runs", {}).get(r.run_id, {}).get("localisation", {})
         for name in explainers:
-            if name == baseline or name not in loc["explainers"]:
+            if name == baseline or name not in loc.explainers:
                 continue
             row = {**run_columns(r), "explainer": name}
             for metric, label in rule_columns(r):
                 row[f"LL @ {label}"] = _cell(per_run.get(name, {}).get(metric))
-            chosen = {e: (loc["explainers"][e].get("validation") or {}).get("chosen") for e in (name, baseline)}
+            chosen = {e: v.chosen if (v := loc.explainers[e].validation) else None
+                      for e in (name, baseline) if e in loc.explainers}
             if any(v is not None for v in chosen.values()):
                 row["validation choice"] = " / ".join("–" if v is None else f"{v:g}" for v in chosen.values())
             rows.append(row)
     return pd.DataFrame(rows)
 
 
-def threshold_section(results: Sequence[dict[str, Any]], explainers: Sequence[str], stats: dict[str, Any],
+def threshold_section(results: Sequence[RunResult], explainers: Sequence[str], stats: dict[str, Any],
                       baseline: str, table: str) -> list[str]:
     """Markdown lines of the section (``table``: the rendered table)."""
     return ["## LL under each threshold rule", "",

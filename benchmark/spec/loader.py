@@ -6,7 +6,6 @@ so a spec can point at a data tree the user names (``root: ${CBIS_DDSM_ROOT:-/da
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any, Iterable
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from benchmark.errors import UnknownNameError, UserError
+from benchmark.errors import UnknownNameError, UserError, did_you_mean
 from benchmark.spec.schema import Spec
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -109,9 +108,8 @@ def _describe(err: dict[str, Any], model: type[BaseModel] | None = None) -> str:
     if kind == "extra_forbidden":
         loc = err["loc"]
         known = _known_fields(model, loc[:-1]) if model else []
-        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else (f" (expected one of: {', '.join(known)})" if known else "")
-        return f"unknown field '{loc[-1]}'{hint}"
+        hint = did_you_mean(str(loc[-1]), known) or (f" Expected one of: {', '.join(known)}." if known else "")
+        return f"unknown field '{loc[-1]}'.{hint}"
     if kind == "missing":
         return "required field is missing"
     if kind == "located":
@@ -189,11 +187,12 @@ def parse_spec(data: Any, path: Path | str = "<spec>", text: str | None = None, 
 
 
 def check_plugin_names(spec: Spec, lines: _Lines | None = None) -> list[str]:
-    """Every plugin name the spec uses must be registered; dataset options must validate."""
-    from benchmark.plugin_loading import registries
+    """Every plugin the spec names must be registered and its options valid for it."""
+    from benchmark.registry.calls import validated_options
+    from benchmark.registry.loading import EXTRA_PLUGINS, registries
 
     regs = registries(spec.plugins)
-    wanted: list[tuple[tuple[Any, ...], str, str]] = [
+    wanted: list[tuple[tuple[Any, ...], str, Any]] = [
         (("dataset", "plugin"), "dataset", spec.dataset.plugin),
         (("explain", "localisation", "metric"), "localisation", spec.explain.localisation.metric),
     ]
@@ -207,15 +206,23 @@ def check_plugin_names(spec: Spec, lines: _Lines | None = None) -> list[str]:
     wanted += [(("explain", "localisation", "metrics", i), "localisation", n)
                for i, n in enumerate(spec.explain.localisation.metrics)]
     problems = []
-    for loc, kind, name in wanted:
+    for loc, kind, ref in wanted:
+        where = lambda loc: f"{'line %d: ' % line if (line := lines.line(loc) if lines else None) else ''}"  # noqa: E731
+        name, options = (ref, {}) if isinstance(ref, str) else (ref.name, ref.options)
         try:
-            regs.get(kind, name)
+            entry = regs.get(kind, name)
+            if options:
+                validated_options(entry, options)
         except UnknownNameError as exc:
-            line = lines.line(loc) if lines else None
-            problems.append(f"{'line %d: ' % line if line else ''}{_field_path(loc)}: {exc.message}")
-    missing_modules = [f for f in regs.failures if f.source.startswith("module ") and f.plugin in spec.plugins]
-    for failure in missing_modules:
+            problems.append(f"{where(loc)}{_field_path(loc)}: {exc.message}")
+        except ValidationError as exc:
+            problems += format_validation_error(exc, lines, prefix=(*loc, "options"), model=None)
+        except UserError as exc:
+            problems.append(f"{where((*loc, 'options'))}{_field_path((*loc, 'options'))}: {exc.message}")
+    for failure in regs.failed(spec.plugins):
         problems.append(f"plugins: module '{failure.plugin}' could not be loaded: {failure.error.splitlines()[0]}")
+    for failure in regs.failed(m for m in os.environ.get(EXTRA_PLUGINS, "").split(",") if m):
+        problems.append(f"--plugin {failure.plugin}: could not be loaded: {failure.error.splitlines()[0]}")
     if spec.dataset.plugin in regs["dataset"]:
         options_model = getattr(regs.get("dataset", spec.dataset.plugin).obj, "Options", None)
         if options_model is not None:

@@ -9,7 +9,14 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 
 def located(path: str, message: str) -> str:
@@ -22,6 +29,30 @@ class Strict(BaseModel):
     """Unknown keys, infinities and NaN are errors everywhere."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class PluginRef(Strict):
+    """A plugin named in a spec, with options for it (timm-style): ``gradcam`` or
+    ``{name: gradcam, options: {...}}``. The options are validated by the plugin's own
+    options model and are part of every run id that uses them."""
+
+    name: str = Field(min_length=1)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_name(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+    def label(self) -> str:
+        """How results and tables name it: the name, and its options when it has any."""
+        if not self.options:
+            return self.name
+        return f"{self.name}[{','.join(f'{k}={v}' for k, v in sorted(self.options.items()))}]"
+
+
+def labels(refs: "list[PluginRef]") -> list[str]:
+    return [ref.label() for ref in refs]
 
 
 #: seeds go to Python, NumPy and torch: all take 32-bit unsigned integers
@@ -108,12 +139,12 @@ class Matrix(Strict):
     and, for ablations, of normaliser (``normaliser``) and patch-cutting variant
     (``patches``: changes to ``dataset.patches``, e.g. ``{lesion_margin: 0.5}``)."""
 
-    backbone: list[str] = Field(min_length=1)
+    backbone: list[PluginRef] = Field(min_length=1)
     strategy: list[str] = Field(min_length=1)
     hparams: list[HParams] = Field(default_factory=lambda: [HParams()], min_length=1)
     seed: list[Seed] = Field(default_factory=lambda: [0], min_length=1)
-    normaliser: list[str] | None = Field(None, min_length=1, description="normalisers to compare (instead of the "
-                                                                         "top-level normaliser)")
+    normaliser: list[PluginRef] | None = Field(None, min_length=1, description="normalisers to compare (instead of "
+                                                                               "the top-level normaliser)")
     patches: list[dict[str, Any]] | None = Field(None, min_length=1, description="patch-cutting variants to compare")
     overrides: list[Override] = Field(default_factory=list)
 
@@ -221,12 +252,12 @@ class Localisation(Strict):
     further localisation scores (``metrics``), each computed for every explainer and for
     the baseline on the same patches."""
 
-    metric: str = "iou"
+    metric: PluginRef = PluginRef(name="iou")
     threshold: Threshold = Threshold()
     threshold_rules: list[Threshold] = Field(
         default_factory=lambda: [Threshold(rule="otsu"), Threshold(rule="validation")],
         description="further rules the LL is also reported under")
-    metrics: list[str] = Field(default_factory=lambda: list(DEFAULT_LOCALISATION_METRICS))
+    metrics: list[PluginRef] = Field(default_factory=lambda: [PluginRef(name=n) for n in DEFAULT_LOCALISATION_METRICS])
 
     def rules(self) -> list[Threshold]:
         """The LL's rule, then each further rule once."""
@@ -234,7 +265,7 @@ class Localisation(Strict):
 
     def rule_metric(self, rule: Threshold) -> str:
         """The name a further rule's LL is reported under (``iou@otsu``)."""
-        return f"{self.metric}@{rule.label()}"
+        return f"{self.metric.label()}@{rule.label()}"
 
 
 class Sanity(Strict):
@@ -254,16 +285,27 @@ class Explain(Strict):
     """Explainers scored by the localisation metrics. ``baseline`` (random maps) is
     always computed as the chance level, listed or not."""
 
-    explainers: list[str] = Field(default_factory=lambda: ["gradcam-batched"], min_length=1)
-    baseline: str = "random"
+    explainers: list[PluginRef] = Field(default_factory=lambda: [PluginRef(name="gradcam-batched")], min_length=1)
+    baseline: PluginRef = PluginRef(name="random")
     localisation: Localisation = Localisation()
     batch_size: int = Field(32, ge=1, le=4096)
     sanity: Sanity = Sanity()
     gallery: int = Field(3, ge=0, le=16, description="patches per row of the report's saliency gallery")
 
+    def scored(self) -> list[PluginRef]:
+        """The listed explainers, then the baseline (each once)."""
+        return list({ref.label(): ref for ref in [*self.explainers, self.baseline]}.values())
+
     def scored_explainers(self) -> list[str]:
-        """The listed explainers, then the baseline (once)."""
-        return list(dict.fromkeys([*self.explainers, self.baseline]))
+        """Labels of :meth:`scored`: how results name them."""
+        return labels(self.scored())
+
+    def explainer_labels(self) -> list[str]:
+        return labels(self.explainers)
+
+    @property
+    def baseline_label(self) -> str:
+        return self.baseline.label()
 
 
 class Bootstrap(Strict):
@@ -298,7 +340,7 @@ class Spec(Strict):
     description: str = ""
     plugins: list[str] = Field(default_factory=list, description="extra plugin modules to load")
     dataset: DatasetSpec
-    normaliser: str | None = Field(None, description="the normaliser of every run (or matrix.normaliser)")
+    normaliser: PluginRef | None = Field(None, description="the normaliser of every run (or matrix.normaliser)")
     matrix: Matrix
     select: Select | None = Field(None, description="keep the best hyperparameter set of each cell for the tables")
     training: Training = Training()
@@ -315,12 +357,13 @@ class Spec(Strict):
             PatchParams.model_validate(self.dataset.patches.model_dump(exclude_unset=True) | variant)
         m = self.matrix
         for i, override in enumerate(m.overrides):
-            axes = {"backbone": m.backbone, "strategy": m.strategy, "seed": m.seed}
+            axes = {"backbone": [b.name for b in m.backbone] + labels(m.backbone), "strategy": m.strategy,
+                    "seed": m.seed}
             missing = {k: v for k, v in override.match.items() if v not in axes[k]}
             if missing:
                 k, v = next(iter(missing.items()))
                 raise ValueError(located(f"matrix.overrides[{i}].match.{k}", f"selects no run: {v!r} is not in "
-                                         f"matrix.{k} ({', '.join(map(str, axes[k]))})"))
+                                         f"matrix.{k} ({', '.join(map(str, dict.fromkeys(axes[k])))})"))
             for hparams in m.hparams:
                 try:
                     HParams.model_validate(hparams.model_dump() | override.set)
@@ -330,8 +373,9 @@ class Spec(Strict):
                                              f"{first['msg']} (got {first.get('input')!r})")) from None
         return self
 
-    def normalisers(self) -> list[str]:
-        return list(self.matrix.normaliser) if self.matrix.normaliser is not None else [str(self.normaliser)]
+    def normalisers(self) -> list[PluginRef]:
+        assert self.normaliser is not None or self.matrix.normaliser is not None
+        return list(self.matrix.normaliser) if self.matrix.normaliser is not None else [self.normaliser]  # type: ignore[list-item]
 
     def patch_variants(self) -> list[tuple[dict[str, Any], PatchParams]]:
         """(the variant's changes, the patch parameters it gives) for each patch variant."""

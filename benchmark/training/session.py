@@ -14,9 +14,10 @@ import numpy as np
 import torch
 
 from benchmark.data.classes import CLASSES
-from benchmark.plugin_loading import Registries
 from benchmark.plugin_types import Backbone, Normaliser, Phase
-from benchmark.runs import RunConfig
+from benchmark.registry.calls import build_backbone, make_normaliser, make_phases
+from benchmark.registry.loading import Registries
+from benchmark.run.config import RunConfig
 from benchmark.training.determinism import configure, seed_everything
 from benchmark.training.device_data import DeviceSplit, fit_chunks
 from benchmark.training.freezing import frozen_groups
@@ -51,15 +52,15 @@ def train_run(run: RunConfig, images: np.ndarray, labels: np.ndarray, split: np.
     determinism = configure(cfg.deterministic)
     generator = seed_everything(run.seed)
 
-    backbone = regs.get("backbone", run.backbone).obj(
-        num_classes=len(CLASSES), pretrained=cfg.pretrained, weights=cfg.weights.get(run.backbone))
+    backbone = build_backbone(regs, run.backbone_ref, num_classes=len(CLASSES), pretrained=cfg.pretrained,
+                              weights=cfg.weights.get(run.backbone_ref.name))
     backbone.model.to(device)
     frozen = frozen_groups(backbone)
-    phases = regs.get("strategy", run.strategy).obj(backbone.groups, frozen, run.hparams)
+    phases = make_phases(regs, run.strategy, backbone, frozen, run.hparams)
 
     indices = {name: np.flatnonzero(split == name) for name in ("train", "val", "test")}
     splits = {name: DeviceSplit.from_arrays(images[idx], labels[idx], device) for name, idx in indices.items()}
-    normaliser = regs.get("normaliser", run.normaliser).obj()
+    normaliser = make_normaliser(regs, run.normaliser_ref)
     normaliser.fit(fit_chunks(splits["train"]))
 
     trainer = Trainer(backbone.model, backbone.groups, phases, normaliser, splits["train"], splits["val"], run.hparams,

@@ -20,9 +20,9 @@ import numpy as np
 from benchmark.data.classes import ABBREVIATIONS, CLASSES
 from benchmark.report.figures.canvas import new_figure, save
 from benchmark.report.statistics import compute_statistics
-from benchmark.runner import collect
+from benchmark.run.spec_runs import collect
 from benchmark.spec.loader import load_spec
-from benchmark.store import RunStore
+from benchmark.run.store import RunStore
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPLAINER = "gradcam-batched"

@@ -19,7 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from benchmark.api import Backbone, LayerGroup, UserError
+from benchmark.api import Backbone, LayerGroup, UserError, did_you_mean
 
 PAPER_BACKBONES = {
     "vgg16": "vgg16.tv_in1k",
@@ -36,10 +36,8 @@ def _create(model_name: str, backbone: str, pretrained: bool, weights: str | Pat
     from benchmark.api import find_local_weights, missing_weights_message
 
     if model_name.split(".")[0] not in timm.list_models():
-        import difflib
-
-        close = difflib.get_close_matches(model_name, timm.list_models(), n=3)
-        raise UserError(f"backbone '{backbone}': timm has no model '{model_name}'" + (f"; did you mean {', '.join(close)}?" if close else ""))
+        raise UserError(f"backbone '{backbone}': timm has no model '{model_name}'."
+                        + did_you_mean(model_name, timm.list_models(), n=3))
     if not pretrained:
         return timm.create_model(model_name, pretrained=False, **kwargs), "none"
     cfg = timm.models.get_pretrained_cfg(model_name)

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from benchmark.api import Backbone, LayerGroup, UserError
+from benchmark.api import Backbone, LayerGroup, UserError, did_you_mean
 
 
 def _load_weights(model: Any, name: str, backbone: str, weights: str | Path | None) -> str:
@@ -104,11 +104,9 @@ def torchvision_backbone(name: str, num_classes: int, pretrained: bool = False, 
 
     label = backbone or f"torchvision/{name}"
     if name not in torchvision.models.list_models(module=torchvision.models):
-        import difflib
-
-        close = difflib.get_close_matches(name, torchvision.models.list_models(module=torchvision.models), n=3)
-        raise UserError(f"backbone '{label}': torchvision has no classification model '{name}'"
-                        + (f"; did you mean {', '.join(close)}?" if close else ""))
+        known = torchvision.models.list_models(module=torchvision.models)
+        raise UserError(f"backbone '{label}': torchvision has no classification model '{name}'."
+                        + did_you_mean(name, known, n=3))
     model = torchvision.models.get_model(name, weights=None)
     source = _load_weights(model, name, label, weights) if pretrained else "none"
     _new_head(model, num_classes)

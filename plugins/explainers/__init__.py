@@ -31,5 +31,7 @@ def register_explainers(register):
     register("scorecam", cam_method("ScoreCAM", " (slow: one forward pass per channel; list it to use it)", batch_size=64))
     register("gradcam-batched", "plugins.explainers.batched_gradcam:BatchedGradCam",
              description="Grad-CAM batched on the model's device: pytorch-grad-cam's maths, several times faster")
-    register("random", "plugins.explainers.random_maps:RandomMaps",
+    from plugins.explainers.random_maps import RandomMapsOptions
+
+    register("random", "plugins.explainers.random_maps:RandomMaps", options=RandomMapsOptions,
              description="smooth random maps: the chance level of every localisation score")

@@ -5,11 +5,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 
 from benchmark.api import Backbone
 
 if TYPE_CHECKING:
     import torch
+
+
+class RandomMapsOptions(BaseModel):
+    """``{name: random, options: {cells: 8, seed: 1}}``: finer blobs, another draw."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seed: int = Field(0, ge=0)
+    cells: int = Field(4, ge=2, le=64, description="grid side of the random values: larger, finer blobs")
 
 
 class RandomMaps:

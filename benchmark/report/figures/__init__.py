@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
-from benchmark.runs import stable_hash
 from benchmark.files import atomic_write_json
-from benchmark.store import RunStore
+from benchmark.hashing import stable_hash
+from benchmark.run.result import RunResult
+from benchmark.run.store import RunStore
 
 FOLDER = "figures"
 #: bump when a figure's drawing changes, so stored figures are redrawn
@@ -29,7 +30,7 @@ class FigureFile:
     path: str  # relative to the report folder
 
 
-def run_figures(result: dict[str, Any], explainers: Sequence[str], store: RunStore | None, out_dir: Path) -> list[FigureFile]:
+def run_figures(result: RunResult, explainers: Sequence[str], store: RunStore | None, out_dir: Path) -> list[FigureFile]:
     """Draw one run's figures under ``out_dir/figures/<run id>/``; return them in order.
     Gallery arrays missing from the store (an older run) are skipped."""
     from benchmark.report.figures.canvas import save
@@ -39,9 +40,9 @@ def run_figures(result: dict[str, Any], explainers: Sequence[str], store: RunSto
     from benchmark.report.figures.threshold_curve import threshold_figure
     from benchmark.report.figures.training_curves import training_figure
 
-    run_id = result["run_id"]
+    run_id = result.run_id
     folder = out_dir / FOLDER / run_id
-    key = stable_hash({"run": run_id, "fingerprint": result["fingerprint"], "weights": result["model"].get("weights_hash"),
+    key = stable_hash({"run": run_id, "fingerprint": result.fingerprint, "weights": result.model.weights_hash,
                        "explainers": list(explainers), "version": FIGURES_VERSION})
     reused = _reuse(folder, key, out_dir)
     if reused is not None:  # the same result drew these already: rebuilding a report stays quick
@@ -49,15 +50,14 @@ def run_figures(result: dict[str, Any], explainers: Sequence[str], store: RunSto
     drawn = [("confusion matrix", "confusion.png", confusion_figure(result)),
              ("ROC curves", "roc.png", roc_figure(result)),
              ("training curves", "training.png", training_figure(result))]
-    if any(e.get("curve") for e in result["localisation"]["explainers"].values()):
+    if result.localisation.explainers:
         drawn.append(("LL against the threshold", "threshold.png", threshold_figure(result, explainers)))
-    loc = result["localisation"]
+    loc = result.localisation
     for name in explainers:
         arrays = store.load_arrays(run_id, f"gallery-{name}") if store is not None else None
         if arrays is not None and len(arrays["category"]):
             drawn.append((f"saliency gallery, {name}", f"gallery-{name}.png",
-                          gallery_figure(arrays, name, loc["explainers"][name].get("threshold") or loc["threshold"],
-                                         loc["metric"])))
+                          gallery_figure(arrays, name, loc.explainers[name].threshold, loc.metric)))
     out = []
     for caption, file, fig in drawn:
         save(fig, folder / file)

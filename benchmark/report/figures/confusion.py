@@ -3,22 +3,23 @@ annotated with counts and percentages, as the study shows it."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from benchmark.data.classes import ABBREVIATIONS, CLASSES
 from benchmark.report.figures.canvas import new_figure
+from benchmark.run.result import RunResult
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 
-def confusion_figure(result: dict[str, Any]) -> "Figure":
+def confusion_figure(result: RunResult) -> "Figure":
     from sklearn.metrics import ConfusionMatrixDisplay
 
-    counts = np.asarray(result["test"]["confusion_matrix"])
-    percent = np.asarray(result["test"]["confusion_matrix_row_percent"], dtype=float)
+    counts = np.asarray(result.test.confusion_matrix)
+    percent = np.asarray(result.test.confusion_matrix_row_percent, dtype=float)
     fig = new_figure(4.6, 3.9)
     ax = fig.add_subplot()
     display = ConfusionMatrixDisplay(percent, display_labels=[ABBREVIATIONS[c] for c in CLASSES])

@@ -4,35 +4,34 @@ the value chosen on the validation split (dotted) where a rule asked for one."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from benchmark.report.figures.canvas import new_figure
+from benchmark.run.result import RunResult
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 
-def threshold_figure(result: dict[str, Any], explainers: Sequence[str]) -> "Figure":
-    loc = result["localisation"]
-    baseline = loc.get("baseline")
+def threshold_figure(result: RunResult, explainers: Sequence[str]) -> "Figure":
+    loc = result.localisation
+    baseline = loc.baseline
     fig = new_figure(5.2, 3.6)
     ax = fig.add_subplot()
-    names = [n for n in explainers if n in loc["explainers"] and n != baseline] + ([baseline] if baseline in loc["explainers"] else [])
+    names = [n for n in explainers if n in loc.explainers and n != baseline] + ([baseline] if baseline in loc.explainers else [])
     for i, name in enumerate(names):
-        entry = loc["explainers"][name]
-        curve = entry.get("curve")
-        if not curve:
-            continue
+        entry = loc.explainers[name]
+        curve = entry.curve
         is_base = name == baseline
-        xs = [t for t, v in zip(curve["thresholds"], curve["ll"]) if v is not None]
-        ys = [v for v in curve["ll"] if v is not None]
+        xs = [t for t, v in zip(curve.thresholds, curve.ll) if v is not None]
+        ys = [v for v in curve.ll if v is not None]
         line, = ax.plot(xs, ys, linestyle="--" if is_base else "-", color="0.45" if is_base else f"C{i}",
                         linewidth=1.6, label=f"{name}" + (" (chance level)" if is_base else ""))
-        chosen = (entry.get("validation") or {}).get("chosen")
+        chosen = entry.validation.chosen if entry.validation else None
         if chosen is not None:
             ax.axvline(chosen, color=line.get_color(), linestyle=":", linewidth=1.1)
     ax.set_xlabel("value threshold")
-    ax.set_ylabel(f"mean {loc['metric']} (LL), test")
+    ax.set_ylabel(f"mean {loc.metric} (LL), test")
     ax.set_xlim(0, 1)
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)

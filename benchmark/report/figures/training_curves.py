@@ -7,6 +7,7 @@ import textwrap
 from typing import TYPE_CHECKING, Any
 
 from benchmark.report.figures.canvas import new_figure
+from benchmark.run.result import RunResult
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -23,9 +24,9 @@ def _phases(history: list[dict[str, Any]]) -> list[tuple[str, int, int]]:
     return spans
 
 
-def training_figure(result: dict[str, Any]) -> "Figure":
-    history = result["training"]["history"]
-    best = result["training"]["best_epoch"]
+def training_figure(result: RunResult) -> "Figure":
+    history = [h.model_dump() for h in result.training.history]
+    best = result.training.best_epoch
     epochs = [h["epoch"] for h in history]
     phases = _phases(history)
     fig = new_figure(8.0, 3.4)

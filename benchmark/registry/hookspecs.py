@@ -2,15 +2,20 @@
 
 A plugin is any module (or object) with functions marked ``@hookimpl`` whose names
 match these specifications. The host owns ``register``: it records which plugin
-supplied each name, checks the object's shape and reports clashing names, so a
-plugin only ever says *what* it provides::
+supplied each name, checks the object against its kind's contract
+(``benchmark/registry/gate.py``) and refuses a name another plugin has, so a plugin
+only ever says *what* it provides::
 
-    from benchmark.hookspecs import hookimpl
+    from benchmark.api import hookimpl
 
     @hookimpl
     def register_backbones(register):
-        register("my-net", build_my_net)
+        register("my-net", build_my_net, options=MyNetOptions)
 
+``register(name, obj, *, aliases=(), description="", options=None)``: ``obj`` is the
+object or a lazy ``"package.module:attribute"`` reference; ``options`` a pydantic model
+validating the options a spec may give (``{name: my-net, options: {...}}``), passed to
+``obj`` as keyword arguments (an ``Options`` attribute on ``obj`` serves the same).
 Every hook is called once per plugin when the registry is built; return values are
 ignored. All hooks are optional for a plugin to implement.
 """
@@ -30,7 +35,8 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 class Register(Protocol):
     """The callable passed to every ``register_*`` hook."""
 
-    def __call__(self, name: str, obj: Any, *, aliases: tuple[str, ...] = (), description: str = "") -> None: ...
+    def __call__(self, name: str, obj: Any, *, aliases: tuple[str, ...] = (), description: str = "",
+                 options: Any = None) -> None: ...
 
 
 @hookspec
@@ -38,7 +44,7 @@ def register_backbones(register: Register) -> None:
     """Register backbone factories.
 
     ``obj`` is a callable ``(num_classes: int, pretrained: bool | str | Path, **options)
-    -> benchmark.plugin_types.Backbone`` that builds the network with a fresh
+    -> benchmark.api.Backbone`` that builds the network with a fresh
     ``num_classes``-way head and describes its layer groups (input to output) and its
     Grad-CAM target layer.
     """
@@ -59,7 +65,7 @@ def register_strategies(register: Register) -> None:
 def register_normalisers(register: Register) -> None:
     """Register intensity normalisers.
 
-    ``obj`` is a class implementing ``benchmark.plugin_types.Normaliser``: fitted on the
+    ``obj`` is a class implementing ``benchmark.api.Normaliser``: fitted on the
     training split, then applied to any split on the training device. A normaliser that
     needs the label at transform time sets ``uses_labels = True`` and every report built
     from it carries a label-leak warning.
@@ -95,7 +101,7 @@ def register_localisation_metrics(register: Register) -> None:
 def register_datasets(register: Register) -> None:
     """Register datasets.
 
-    ``obj`` is a class implementing ``benchmark.plugin_types.Dataset``: given its options
+    ``obj`` is a class implementing ``benchmark.api.Dataset``: given its options
     it locates the abnormalities of a tree (a catalogue of images, masks, labels and
     splits, with an audit of what it read and skipped); the core decodes, crops and
     caches the patches.

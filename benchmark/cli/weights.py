@@ -19,18 +19,21 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from benchmark.cli.app import app, command
 from benchmark.errors import UserError
 
 weights_app = typer.Typer(name="weights", help="Fetch or check pretrained backbone weights for offline runs.",
                           no_args_is_help=True)
+app.add_typer(weights_app)
 PAPER = ["vgg16", "vgg19", "resnet34", "resnet50"]
 
 
 def _build(name: str) -> str:
     from benchmark.data.classes import CLASSES
-    from benchmark.plugin_loading import registries
+    from benchmark.registry.calls import build_backbone
+    from benchmark.registry.loading import registries
 
-    return registries().get("backbone", name).obj(num_classes=len(CLASSES), pretrained=True).pretrained
+    return build_backbone(registries(), name, num_classes=len(CLASSES), pretrained=True).pretrained
 
 
 def _check_table(names: list[str]) -> int:
@@ -49,7 +52,7 @@ def _check_table(names: list[str]) -> int:
     return missing
 
 
-@weights_app.command()
+@command(weights_app)
 def fetch(backbones: list[str] = typer.Argument(None, help="Backbone names (default: the study's four).")) -> None:
     """Download each backbone's ImageNet weights into the usual caches."""
     from benchmark.models import weights as local
@@ -82,7 +85,7 @@ def fetch(backbones: list[str] = typer.Argument(None, help="Backbone names (defa
         raise typer.Exit(2)
 
 
-@weights_app.command()
+@command(weights_app)
 def check(backbones: list[str] = typer.Argument(None, help="Backbone names (default: the study's four).")) -> None:
     """Offline: where each backbone's weights come from, or what is missing. Exit 2 if any is."""
     if _check_table(backbones or PAPER):

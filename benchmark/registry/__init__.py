@@ -2,20 +2,27 @@
 
 Modelled on lm-evaluation-harness's registry and timm's model listing: a lookup miss
 always reads ``Unknown backbone 'resnt50'. Did you mean: resnet50? Available: ...``.
+The registry is the gate: an entry is checked against its kind's contract
+(``gate.py``) when registered, or when a lazy reference is first resolved, and a name
+belongs to one plugin only (``loading.py`` registers the built-ins first, so a
+third-party plugin can never shadow one).
+
+The package: ``hookspecs`` (the hooks a plugin implements), ``loading`` (finding and
+loading plugins in isolation), ``gate`` (what each kind must be), ``calls`` (calling a
+plugin and checking what it returns).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import fnmatch
 import functools
 import importlib
 import re
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from benchmark.errors import UnknownNameError, UserError
+from benchmark.errors import UnknownNameError, UserError, did_you_mean
+from benchmark.registry import gate
 
 #: plugin kind -> the hook that registers it. The core knows kinds, never names.
 KINDS: dict[str, str] = {
@@ -33,8 +40,12 @@ class Entry:
     """One registered item and where it came from.
 
     ``target`` is the object itself or a lazy ``"package.module:attribute"`` reference,
-    imported on first use of :attr:`obj` so that listing plugins never pays for heavy
-    imports (torch, timm, OpenCV).
+    imported (and checked against its kind) on first use of :attr:`obj`, so that listing
+    plugins never pays for heavy imports (torch, timm, OpenCV). ``options`` is the
+    pydantic model that validates the options a spec gives it (or None: the object's
+    own ``Options`` attribute, if any). ``provenance`` identifies the plugin's code (its
+    distribution and version, or a hash of its source): it enters the id of every run
+    that uses the entry.
     """
 
     name: str
@@ -44,6 +55,9 @@ class Entry:
     plugin: str
     description: str = ""
     aliases: tuple[str, ...] = ()
+    options: Any = None
+    provenance: str = ""
+    family: bool = False
 
     @property
     def obj(self) -> Any:
@@ -54,6 +68,9 @@ class Entry:
             except Exception as exc:
                 raise UserError(f"{self.kind} '{self.name}' from plugin '{self.plugin}' could not be loaded "
                                 f"({self.target}): {type(exc).__name__}: {exc}") from None
+            refused = gate.check(self.kind, self.name, self.plugin, resolved, self.family)
+            if refused:
+                raise UserError(refused)
             object.__setattr__(self, "target", resolved)
         return self.target
 
@@ -72,12 +89,13 @@ class Registry:
     _aliases: dict[str, str] = field(default_factory=dict)
 
     def add(self, entry: Entry) -> None:
+        """Add ``entry``; a name (or alias) already taken is refused, naming both owners."""
         for key in (entry.name, *entry.aliases):
             if key in self._entries or key in self._aliases:
                 owner = self._entries.get(key) or self._entries[self._aliases[key]]
                 raise UserError(
-                    f"{self.kind} name '{key}' from plugin '{entry.plugin}' clashes with the one "
-                    f"from plugin '{owner.plugin}' ({owner.source})"
+                    f"{self.kind} name '{key}' from plugin '{entry.plugin}' ({entry.source}) is already registered by "
+                    f"plugin '{owner.plugin}' ({owner.source}): the first keeps it, this one is not registered"
                 )
         self._entries[entry.name] = entry
         for alias in entry.aliases:
@@ -92,9 +110,8 @@ class Registry:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def names(self, pattern: str | None = None) -> list[str]:
-        names = [e.name for e in self]
-        return [n for n in names if pattern is None or fnmatch.fnmatch(n, pattern)]
+    def names(self) -> list[str]:
+        return [e.name for e in self]
 
     def get(self, name: str) -> Entry:
         """Look a name up. An entry named ``family/*`` serves every ``family/<variant>``:
@@ -106,12 +123,10 @@ class Registry:
         for entry in self._entries.values():
             if entry.name.endswith("/*") and name.startswith(entry.name[:-1]) and len(name) > len(entry.name) - 1:
                 variant = name[len(entry.name) - 1 :]
-                return dataclasses.replace(entry, name=name, target=functools.partial(entry.obj, variant))
+                return dataclasses.replace(entry, name=name, target=functools.partial(entry.obj, variant), family=False)
         raise UnknownNameError(self.miss_message(name))
 
     def miss_message(self, name: str) -> str:
         known = self.names()
-        close = difflib.get_close_matches(name, known + list(self._aliases), n=1, cutoff=0.5)
-        suggestion = f" Did you mean: {close[0]}?" if close else ""
         shown = ", ".join(known[:20]) + (" ..." if len(known) > 20 else "")
-        return f"Unknown {self.kind} '{name}'.{suggestion} Available: {shown} ({len(known)} total)"
+        return f"Unknown {self.kind} '{name}'.{did_you_mean(name, known + list(self._aliases))} Available: {shown} ({len(known)} total)"

@@ -1,4 +1,5 @@
-"""The Ray executor: each run of a spec becomes one Ray task, anywhere on a cluster.
+"""The Ray executor: each run of a spec becomes one Ray task, anywhere on a cluster
+(the ``ray`` :class:`~benchmark.run.executor.Executor`).
 
 The driver prepares the patches once (into the cache under ``--home``) and submits the
 runs not yet in the store; each task, on whichever node Ray picks, reloads the spec,
@@ -19,12 +20,15 @@ from __future__ import annotations
 import importlib.util
 import os
 import sysconfig
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable, Sequence
 
 from benchmark.errors import UserError
-from benchmark.plugin_loading import EXTRA_PLUGINS
-from benchmark.runs import RunConfig
+from benchmark.registry.loading import EXTRA_PLUGINS
+from benchmark.run.config import RunConfig
+from benchmark.run.execute import EvaluationFailed
+from benchmark.run.executor import RunContext, RunEvents
 from benchmark.spec.schema import Spec
 
 # The harness itself: installed on every node, never shipped (a copy would shadow it).
@@ -79,11 +83,12 @@ def local_module_sources(modules: Iterable[str]) -> list[str]:
 def _run_task(spec_data: dict[str, Any], run_id: str, home: str, checkpoint_every_s: float,
               plugins: list[str] | None = None) -> dict[str, Any]:
     """Executed by a Ray worker: one run, result written to the shared store."""
-    from benchmark.execution import execute_locked, prepare_data
-    from benchmark.plugin_loading import registries
-    from benchmark.runs import expand
+    from benchmark.registry.loading import registries
+    from benchmark.run.config import expand
+    from benchmark.run.data import prepare_data
+    from benchmark.run.execute import EvaluationFailed, execute_locked
+    from benchmark.run.store import RunStore
     from benchmark.spec.loader import parse_spec
-    from benchmark.store import RunStore
 
     spec = parse_spec(spec_data, "ray task", check_plugins=False)  # the driver checked the names
     modules = [*spec.plugins, *(plugins or [])]
@@ -96,11 +101,20 @@ def _run_task(spec_data: dict[str, Any], run_id: str, home: str, checkpoint_ever
                             f"{failure.error.splitlines()[0]}",
                             hint="Install it on every node, or pass it as a local module file or folder (shipped with "
                                  "the job).")
-    run = next(r for r in expand(spec) if r.run_id == run_id)
+    run = next((r for r in expand(spec, regs) if r.run_id == run_id), None)
+    if run is None:
+        import socket
+
+        raise UserError(f"run {run_id} is not a run of spec '{spec.name}' on Ray node {socket.gethostname()}: the "
+                        "plugins installed there are not the driver's (their code enters the run ids)",
+                        hint="Install the same cbis-bench and plugin versions on every node.")
     data = prepare_data(spec, regs, Path(home) / "cache", workers=1, params=run.patches)
-    result = execute_locked(run, data, regs, RunStore(Path(home) / "runs", spec.name), wait=True,
-                            checkpoint_every_s=checkpoint_every_s)
-    return {"run_id": run_id, "label": run.label, "accuracy": result["test"]["accuracy"]}
+    try:
+        execute_locked(run, data, regs, RunStore(Path(home) / "runs", spec.name), wait=True,
+                       checkpoint_every_s=checkpoint_every_s)
+    except EvaluationFailed as failure:  # the other runs go on; the driver reports it with the rest
+        return {"run_id": run_id, "failed": failure.message}
+    return {"run_id": run_id}
 
 
 def _abandon(ray: Any, refs: list[Any]) -> None:
@@ -145,23 +159,45 @@ def connect(spec: Spec, address: str | None) -> None:
                         hint=AUTH_HINT if maybe_auth else None) from None
 
 
-def execute_on_ray(spec: Spec, todo: list[RunConfig], home: Path, address: str | None,
-                   on_done: Callable[[dict[str, Any]], None], checkpoint_every_s: float = 30.0) -> None:
-    """Submit ``todo`` as Ray tasks and call ``on_done`` as each finishes."""
-    ray = _ray()
-    connect(spec, address)
-    plugins = plugin_modules(spec)
-    task = ray.remote(num_cpus=spec.resources.cpus, num_gpus=spec.resources.gpus, max_retries=1)(_run_task)
-    spec_data = spec.model_dump(mode="json")
-    pending = [task.remote(spec_data, run.run_id, str(home.resolve()), checkpoint_every_s, plugins) for run in todo]
-    while pending:
-        done, pending = ray.wait(pending, num_returns=1)
-        for ref in done:
-            try:
-                on_done(ray.get(ref))
-            except ray.exceptions.RayTaskError as exc:
-                _abandon(ray, pending)
-                cause = exc.cause if isinstance(getattr(exc, "cause", None), UserError) else None
-                if cause is not None:  # a fresh one: the task's carries the remote traceback in its text
-                    raise UserError(cause.message, hint=getattr(cause, "hint", None)) from None
-                raise
+@dataclass
+class RayExecutor:
+    """Each run a Ray task on the cluster at ``address`` (default: a local instance),
+    asking for the spec's ``resources``; results land in the shared store, from which
+    the driver reads them as tasks finish. Retries, placement and node failures are
+    Ray's business."""
+
+    address: str | None = None
+
+    def execute(self, todo: Sequence[RunConfig], context: RunContext, events: RunEvents) -> list[EvaluationFailed]:
+        ray = _ray()
+        spec = context.spec
+        connect(spec, self.address)
+        plugins = plugin_modules(spec)
+        task = ray.remote(num_cpus=spec.resources.cpus, num_gpus=spec.resources.gpus, max_retries=1)(_run_task)
+        spec_data = spec.model_dump(mode="json")
+        home = str(context.home.resolve())
+        by_id = {run.run_id: run for run in todo}
+        pending = [task.remote(spec_data, run.run_id, home, context.checkpoint_every_s, plugins) for run in todo]
+        failures: list[EvaluationFailed] = []
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            for ref in done:
+                try:
+                    summary = ray.get(ref)
+                except ray.exceptions.RayTaskError as exc:
+                    _abandon(ray, pending)
+                    cause = exc.cause if isinstance(getattr(exc, "cause", None), UserError) else None
+                    if cause is not None:  # a fresh one: the task's carries the remote traceback in its text
+                        raise UserError(cause.message, hint=getattr(cause, "hint", None)) from None
+                    raise
+                run = by_id[summary["run_id"]]
+                if "failed" in summary:
+                    failure = EvaluationFailed(run, summary["failed"].split("evaluation failed: ", 1)[-1],
+                                               context.store.trained_path(run.training_key, context.data(run).hash))
+                    failures.append(failure)
+                    events.failed(run, failure)
+                    continue
+                result = context.store.load(run.run_id)
+                assert result is not None
+                events.finished(run, result, True)
+        return failures

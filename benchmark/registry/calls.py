@@ -1,0 +1,185 @@
+"""The core calling a plugin: each kind's object called one way, its options validated
+by the plugin's own options model, its output checked, and any problem reported with
+the plugin's name, before anything is stored.
+
+A factory is called with only the arguments it accepts (a backbone factory without a
+``weights`` parameter is called without it, and is refused only when weights were
+asked for), and with the options the spec gave it, validated by the entry's options
+model (``register(name, obj, options=Model)`` or an ``Options`` attribute on ``obj``).
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from benchmark.errors import UserError
+from benchmark.plugin_types import Backbone, LayerGroup, Phase
+from benchmark.registry import Entry
+
+if TYPE_CHECKING:
+    from benchmark.registry.loading import Registries
+    from benchmark.spec.schema import HParams, PluginRef
+
+
+class PluginOutputError(ValueError):
+    """A plugin returned something that breaks its kind's contract."""
+
+
+def describe(entry: Entry) -> str:
+    return f"{entry.kind} '{entry.name}' (plugin '{entry.plugin}', {entry.source})"
+
+
+def options_model(entry: Entry) -> Any | None:
+    """The pydantic model that validates this entry's options, if it has one."""
+    return entry.options or getattr(entry.obj, "Options", None)
+
+
+def validated_options(entry: Entry, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The options as the plugin's model validates them (raises pydantic's
+    ValidationError); without a model, only an empty mapping is accepted."""
+    model = options_model(entry)
+    if model is None:
+        if options:
+            raise UserError(f"{describe(entry)} takes no options (got {', '.join(sorted(options))})")
+        return {}
+    return model.model_validate(dict(options)).model_dump(exclude_unset=True)
+
+
+def _call(entry: Entry, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)`` with the keyword arguments ``fn`` does not accept left out."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return fn(*args, **kwargs)
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        kwargs = {k: v for k, v in kwargs.items() if k in params}
+    return fn(*args, **kwargs)
+
+
+def _entry(regs: "Registries", kind: str, ref: "PluginRef | str") -> tuple[Entry, dict[str, Any]]:
+    name, options = (ref, {}) if isinstance(ref, str) else (ref.name, ref.options)
+    entry = regs.get(kind, name)
+    try:
+        return entry, validated_options(entry, options)
+    except UserError:
+        raise
+    except Exception as exc:
+        raise UserError(f"{describe(entry)}: invalid options: {exc}") from None
+
+
+# --------------------------------------------------------------------------- backbones
+def build_backbone(regs: "Registries", ref: "PluginRef | str", *, num_classes: int, pretrained: bool,
+                   weights: str | None = None) -> Backbone:
+    entry, options = _entry(regs, "backbone", ref)
+    factory = entry.obj
+    if weights is not None and "weights" not in inspect.signature(factory).parameters and not any(
+            p.kind is inspect.Parameter.VAR_KEYWORD for p in inspect.signature(factory).parameters.values()):
+        raise UserError(f"{describe(entry)} takes no local weights file (training.weights names one for it)")
+    backbone = _call(entry, factory, num_classes=num_classes, pretrained=pretrained, weights=weights, **options)
+    check_backbone(entry, backbone, num_classes)
+    return backbone
+
+
+def check_backbone(entry: Entry, backbone: Any, num_classes: int) -> None:
+    """The backbone contract: groups that partition the parameters, input to output, the
+    head last; a target layer inside the model; features sharing the model's weights."""
+    from benchmark.models.grouping import check_partition
+
+    where = describe(entry)
+    if not isinstance(backbone, Backbone):
+        raise PluginOutputError(f"{where} returned {type(backbone).__name__}, not a benchmark.api.Backbone")
+    if len(backbone.groups) < 2 or not all(isinstance(g, LayerGroup) for g in backbone.groups):
+        raise PluginOutputError(f"{where}: needs at least two layer groups (features, then the head), "
+                                f"got {len(backbone.groups)}")
+    try:
+        check_partition(backbone.model, backbone.groups)
+    except ValueError as exc:
+        raise PluginOutputError(f"{where}: its layer groups do not partition the model's parameters: {exc}") from None
+    modules = {id(m) for m in backbone.model.modules()}
+    if id(backbone.target_layer) not in modules:
+        raise PluginOutputError(f"{where}: its target layer is not a module of its model")
+    if backbone.features is not None:
+        params = {id(p) for p in backbone.model.parameters()}
+        if any(id(p) not in params for p in backbone.features.parameters()):
+            raise PluginOutputError(f"{where}: its features hold parameters that are not the model's")
+    if backbone.frozen is not None and not 0 <= backbone.frozen < len(backbone.groups) - 1:
+        raise PluginOutputError(f"{where}: frozen={backbone.frozen} must leave a feature group and the head to train")
+
+
+# --------------------------------------------------------------------------- strategies
+def make_phases(regs: "Registries", name: str, backbone: Backbone, frozen: int, hparams: "HParams") -> list[Phase]:
+    entry, _ = _entry(regs, "strategy", name)
+    phases = entry.obj(backbone.groups, frozen, hparams)
+    where = describe(entry)
+    if not isinstance(phases, list) or not phases or not all(isinstance(p, Phase) for p in phases):
+        raise PluginOutputError(f"{where} must return a non-empty list of benchmark.api.Phase, got {phases!r:.80}")
+    for phase in phases:
+        bad = [i for i, lr in phase.learning_rates.items()
+               if not (isinstance(i, int) and 0 <= i < len(backbone.groups)) or not (math.isfinite(lr) and lr > 0)]
+        if bad or not phase.learning_rates:
+            raise PluginOutputError(f"{where}: phase '{phase.name}' trains no group, or names groups that do not "
+                                    f"exist or rates that are not positive: {bad}")
+    return phases
+
+
+# --------------------------------------------------------------------------- normalisers
+def make_normaliser(regs: "Registries", ref: "PluginRef | str") -> Any:
+    entry, options = _entry(regs, "normaliser", ref)
+    normaliser = _call(entry, entry.obj, **options)
+    for attribute in ("fit", "__call__", "state_dict"):
+        if not callable(getattr(normaliser, attribute, None)):
+            raise PluginOutputError(f"{describe(entry)} built an object without {attribute}()")
+    if not isinstance(getattr(normaliser, "uses_labels", None), bool):
+        raise PluginOutputError(f"{describe(entry)} built an object without a boolean uses_labels")
+    return normaliser
+
+
+def check_normalised(entry_name: str, before: Any, after: Any) -> None:
+    import torch
+
+    if not isinstance(after, torch.Tensor) or after.shape != before.shape or not bool(torch.isfinite(after).all()):
+        raise PluginOutputError(f"normaliser '{entry_name}' must return finite images of the shape it was given "
+                                f"({tuple(before.shape)})")
+
+
+# --------------------------------------------------------------------------- explainers
+def make_explainer(regs: "Registries", ref: "PluginRef | str", backbone: Backbone) -> tuple[Any, str]:
+    """The explainer and how messages name it."""
+    entry, options = _entry(regs, "explainer", ref)
+    return _call(entry, entry.obj, backbone, **options), describe(entry)
+
+
+def explainer_factories(regs: "Registries", refs: Sequence["PluginRef"]) -> dict[str, Callable[[Backbone], Any]]:
+    """Label -> a one-argument factory ``backbone -> explainer`` for each ref."""
+    return {ref.label(): (lambda backbone, ref=ref: make_explainer(regs, ref, backbone)[0]) for ref in refs}
+
+
+# --------------------------------------------------------------------------- localisation metrics
+def metric(regs: "Registries", ref: "PluginRef | str") -> Callable[..., np.ndarray]:
+    """The metric with its options bound and its output checked: one finite score per map."""
+    entry, options = _entry(regs, "localisation", ref)
+    fn = entry.obj
+    where = describe(entry)
+
+    def checked(maps: np.ndarray, masks: np.ndarray, *, threshold: Any = None) -> np.ndarray:
+        out = np.asarray(_call(entry, fn, maps, masks, threshold=threshold, **options), dtype=float)
+        if out.shape != (len(maps),) or not np.isfinite(out).all():
+            raise PluginOutputError(f"{where} must return one finite score per map: shape ({len(maps)},), "
+                                    f"got shape {out.shape}" + ("" if np.isfinite(out).all() else " with NaN or inf"))
+        return out
+
+    checked.__doc__ = fn.__doc__
+    return checked
+
+
+# --------------------------------------------------------------------------- datasets
+def make_dataset(regs: "Registries", name: str, options: Mapping[str, Any], cache_dir: Any) -> Any:
+    entry = regs.get("dataset", name)
+    model = getattr(entry.obj, "Options", None)
+    if model is None:
+        raise PluginOutputError(f"{describe(entry)} has no Options model")
+    return entry.obj(model.model_validate(dict(options)), cache_dir=cache_dir)

@@ -1,0 +1,300 @@
+"""A run's result: a typed, versioned record. The store writes it; the report, the
+regression gate and the executors read it through these types, never through string
+keys.
+
+``SCHEMA_VERSION`` says which shape a stored result has. A result of another version,
+or a damaged file, fails to load with a message naming the file and what to do
+(:class:`ResultError`), never a ``KeyError`` in a table. Bump the version whenever a
+field changes meaning or shape.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from benchmark.errors import UserError
+
+#: the shape of a stored result; results of another version are refused with a message
+SCHEMA_VERSION = 3
+
+
+class Record(BaseModel):
+    """Results are read-only once made; unknown keys are an error (a damaged or foreign file)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- data and model
+class ValidationInfo(Record):
+    fraction: float
+    group_by: str
+    stratify: bool
+    seed: int
+    method: str
+
+
+class DataInfo(Record):
+    hash: str
+    counts: dict[str, dict[str, int]]  # split -> class -> patches
+    patches: dict[str, Any]  # the patch-cutting parameters
+    variant: str  # the patch variant's changes ("default" without an ablation axis)
+    warnings: list[str] = Field(default_factory=list)
+    validation: ValidationInfo
+
+
+class GroupInfo(Record):
+    name: str
+    parameters: int
+    weight_layers: int
+
+
+class ModelInfo(Record):
+    backbone: str
+    pretrained: str
+    frozen_groups: int
+    weights_hash: str
+    target_layer: str | None
+    groups: list[GroupInfo]
+    training_key: str  # where the trained weights are kept (shared by runs that train the same)
+
+
+class PhaseInfo(Record):
+    name: str
+    learning_rates: dict[str, float]
+
+
+class NormaliserInfo(Record):
+    name: str
+    uses_labels: bool
+    state: dict[str, Any]
+
+
+# --------------------------------------------------------------------------- training
+class Epoch(Record):
+    epoch: int
+    phase: str
+    phase_index: int
+    phase_epoch: int
+    train_loss: float | None  # None: not a number (a diverged run)
+    train_accuracy: float
+    val_loss: float | None
+    val_accuracy: float
+    learning_rates: dict[str, float]
+    improved: bool
+    waited: int = 0
+
+
+class TrainingInfo(Record):
+    history: list[Epoch]
+    best_epoch: int
+    best_val_loss: float | None
+    phase_best_epochs: list[int]
+
+    def epoch(self, number: int) -> Epoch | None:
+        return next((h for h in self.history if h.epoch == number), None)
+
+
+# --------------------------------------------------------------------------- test metrics
+class ClassScores(Record):
+    precision: float
+    recall: float
+    f1: float
+    support: int
+    auc: float | None
+
+
+class Averages(Record):
+    precision: float
+    recall: float
+    f1: float
+    support: float
+
+
+class TestMetrics(Record):
+    n: int
+    accuracy: float
+    macro_f1: float
+    weighted_f1: float
+    per_class: dict[str, ClassScores]
+    averages: dict[str, Averages]
+    auc_average: float | None
+    confusion_matrix: list[list[int]]
+    confusion_matrix_row_percent: list[list[float]]
+
+
+# --------------------------------------------------------------------------- localisation
+class Curve(Record):
+    thresholds: list[float]
+    ll: list[float | None]
+
+
+class ValidationChoice(Curve):
+    n: int
+    chosen: float | None
+    fallback: float | None = None
+
+
+class MetricScores(Record):
+    mean: float | None
+    scores: list[float]
+
+
+class ExplainerScores(Record):
+    ll: float | None
+    threshold: dict[str, Any]  # the LL's rule as applied (a validation rule resolved to its value)
+    n_correct_lesions: int
+    n_scored: int
+    n_zero_maps: int
+    zero_map_index: list[int]
+    patch_index: list[int]
+    scores: list[float]
+    metrics: dict[str, MetricScores]
+    curve: Curve
+    validation: ValidationChoice | None = None
+
+
+class SanityExplainer(Record):
+    spearman: list[float]
+    flagged: bool
+
+
+class Sanity(Record):
+    n_patches: int
+    steps: list[str]
+    flag_above: float
+    explainers: dict[str, SanityExplainer]
+
+
+class Localisation(Record):
+    metric: str
+    threshold: dict[str, Any]
+    rules: dict[str, dict[str, Any]]  # metric name -> further threshold rule
+    metrics: list[str]
+    baseline: str
+    explainers: dict[str, ExplainerScores]
+    sanity: Sanity | None = None
+
+
+class Predictions(Record):
+    patch_id: list[int]
+    label: list[int]
+    proba: list[list[float]]
+
+
+# --------------------------------------------------------------------------- the whole
+class Provenance(Record):
+    git_revision: str | None
+    versions: dict[str, str]
+    device: str
+    seed: int
+    deterministic: bool
+    cublas_workspace_config: str | None
+    torch_threads: int
+    plugins: dict[str, str] = Field(default_factory=dict)  # "kind name" -> the plugin code that served it
+
+
+class Measurements(Record):
+    """Measured, not determined: left out when two results are compared for identity."""
+
+    started: str
+    seconds: dict[str, float]
+    memory: dict[str, Any]
+
+
+class Axes(Record):
+    normaliser: bool = False
+    patches: bool = False
+
+
+class RunResult(Record):
+    schema_version: int = SCHEMA_VERSION
+    run_id: str
+    label: str
+    spec: str
+    spec_hash: str
+    config: dict[str, Any]
+    axes: Axes
+    data: DataInfo
+    model: ModelInfo
+    phases: list[PhaseInfo]
+    normaliser: NormaliserInfo
+    training: TrainingInfo
+    test: TestMetrics
+    localisation: Localisation
+    predictions: Predictions
+    fingerprint: str
+    provenance: Provenance
+    measurements: Measurements
+
+    @property
+    def backbone(self) -> str:
+        return self.model.backbone
+
+    @property
+    def strategy(self) -> str:
+        return str(self.config["strategy"])
+
+    @property
+    def seed(self) -> int:
+        return int(self.config["seed"])
+
+    @property
+    def batch_size(self) -> int:
+        return int(self.config["hparams"]["batch_size"])
+
+    def without_measurements(self) -> dict[str, Any]:
+        """Everything that the run determines (what two identical runs share)."""
+        return self.model_dump(mode="json", exclude={"measurements"})
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+class ResultError(UserError):
+    """A stored result that cannot be read as this harness's result."""
+
+
+def _nan_to_none(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _nan_to_none(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_nan_to_none(v) for v in value]
+    return value
+
+
+def parse_result(data: Any, where: str | Path) -> RunResult:
+    """A stored result as :class:`RunResult`, or a :class:`ResultError` that says why not."""
+    if not isinstance(data, dict):
+        raise ResultError(f"{where}: not a run result (a JSON object was expected)")
+    version = data.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise ResultError(
+            f"{where}: a run result of another harness version (schema {version or 'before 3'}, this harness reads "
+            f"{SCHEMA_VERSION})", hint="Run the spec again with --rerun to recompute it (or remove the file).")
+    try:
+        return RunResult.model_validate(_nan_to_none(data))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        path = ".".join(str(p) for p in first["loc"])
+        raise ResultError(f"{where}: a damaged run result ({len(exc.errors())} problem(s); first: {path}: "
+                          f"{first['msg']})", hint="Run the spec again with --rerun to recompute it.") from None
+
+
+def read_result(path: Path) -> RunResult:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ResultError(f"{path}: cannot read the run result ({exc.strerror})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ResultError(f"{path}: a damaged run result (not JSON: {exc.msg}, line {exc.lineno})",
+                          hint="Run the spec again with --rerun to recompute it.") from None
+    return parse_result(data, path)

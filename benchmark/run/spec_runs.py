@@ -1,0 +1,160 @@
+"""Run a whole spec with a progress display, then write its report.
+
+The patches are prepared once per patch variant (a cache hit when already prepared);
+the runs not yet done go to the executor (``local`` or ``ray``); finished runs are
+skipped, an interrupted one resumes from its kept weights. ``--rerun`` forgets the
+spec's results and trained weights first.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Sequence
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from benchmark.data.audit import Audit
+from benchmark.errors import UserError
+from benchmark.files import atomic_write_json
+from benchmark.registry.loading import registries
+from benchmark.run.config import RunConfig, describe_variant, expand
+from benchmark.run.result import RunResult
+from benchmark.run.store import RunStore
+from benchmark.spec.schema import Spec
+
+AUDIT_FILE = "audit.json"
+
+
+class RunsFailed(UserError):
+    """Some runs trained but could not be evaluated; the report shows the others."""
+
+    exit_code = 1
+
+    def __init__(self, failures: Sequence[Any], report: Path | None) -> None:
+        lines = "\n".join(f"  - {f.message}" for f in failures)
+        super().__init__(f"{len(failures)} run(s) failed in evaluation; their training is kept and the next run of "
+                         f"the spec only evaluates them:\n{lines}",
+                         hint=f"The report of the others: {report}" if report else None)
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
+                    TimeElapsedColumn(), console=console, transient=False)
+
+
+def forget(spec: Spec, store: RunStore, data_hashes: Sequence[str]) -> None:
+    """Remove the spec's results and the trained weights of its runs (``--rerun``)."""
+    for run in expand(spec):
+        store.forget(run.run_id)
+        for data_hash in data_hashes:
+            store.trained_path(run.training_key, data_hash).unlink(missing_ok=True)
+
+
+def run_spec(spec: Spec, home: Path, reports_dir: Path, console: Console, checkpoint_every_s: float = 30.0,
+             executor: str = "local", address: str | None = None, rerun: bool = False) -> Path:
+    """Run the spec's unfinished runs with the chosen executor, then write the report."""
+    from benchmark.run.data import prepare_data
+    from benchmark.run.executor import RunContext, RunEvents
+    from benchmark.run.executor import executor as make_executor
+
+    regs = registries(spec.plugins)
+    store = RunStore(home / "runs", spec.name)
+    runs = expand(spec, regs)
+    variants = spec.patch_variants()
+    with _progress(console) as progress:
+        prepared = {}
+        for changes, params in variants:  # one patch set per patch-cutting variant (a cache hit when shared)
+            name = "preparing patches" + (f" ({describe_variant(changes)})" if len(variants) > 1 else "")
+            prep = progress.add_task(name, total=None, info="")
+            data = prepare_data(spec, regs, home / "cache", params=params,
+                                progress=lambda d, t, task=prep: progress.update(task, completed=d, total=t))
+            progress.update(prep, total=1, completed=1, info=f"{len(data.patches)} patches" + (" (cache)" if data.cache_hit else ""))
+            for warning in data.warnings:
+                progress.console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+            if not prepared:  # the report's audit: the first variant's
+                atomic_write_json(store.folder / AUDIT_FILE, data.patches.audit.to_dict())
+            prepared[describe_variant(changes)] = data
+        if rerun:
+            forget(spec, store, [d.hash for d in prepared.values()])
+            progress.console.print(f"--rerun: the results and trained weights of {spec.name}'s runs were removed")
+        todo = [r for r in runs if not store.is_done(r.run_id, prepared[r.variant].hash)]
+        if not todo:
+            console.print(f"all {len(runs)} run(s) of {spec.name} are already done; rebuilding the report")
+        overall = progress.add_task("runs", total=len(runs), completed=len(runs) - len(todo), info="")
+        tasks: dict[str, Any] = {}
+
+        def started(run: RunConfig, note: str | None) -> None:
+            if note:
+                progress.console.print(f"  {note}", highlight=False)
+            tasks[run.run_id] = progress.add_task(f"  {run.label}", total=spec.training.max_epochs, info="")
+
+        def epoch(run: RunConfig, record: Any, max_epochs: int) -> None:
+            progress.update(tasks[run.run_id], completed=record.phase_epoch, total=max_epochs,
+                            info=f"phase {record.phase} · val loss {record.val_loss:.3f}")
+
+        def finished(run: RunConfig, result: RunResult, here: bool) -> None:
+            if run.run_id in tasks:
+                progress.update(tasks[run.run_id], info=f"accuracy {result.test.accuracy:.3f}")
+            else:
+                where = "" if here else " (by another process)"
+                progress.console.print(f"  done: {run.label} (accuracy {result.test.accuracy:.3f}){where}",
+                                       highlight=False)
+            progress.advance(overall)
+
+        def waiting(run: RunConfig, lock: Path) -> None:
+            progress.console.print(f"  {run.label}: another process is running it (lock {lock}); waiting for it after "
+                                   "the other runs", highlight=False)
+
+        def failed(run: RunConfig, failure: Any) -> None:
+            if run.run_id in tasks:
+                progress.update(tasks[run.run_id], info="evaluation failed (training kept)")
+            progress.console.print(f"  [red]{failure.message}[/]", highlight=False)
+
+        context = RunContext(spec, regs, store, prepared, home, checkpoint_every_s)
+        failures = make_executor(executor, address).execute(todo, context, RunEvents(started, epoch, finished,
+                                                                                     waiting, failed)) if todo else []
+    try:
+        report: Path | None = rebuild_report(spec, home, reports_dir)
+    except UserError:
+        if not failures:
+            raise
+        report = None
+    if failures:
+        raise RunsFailed(failures, report)
+    assert report is not None
+    return report
+
+
+def collect(spec: Spec, store: RunStore) -> tuple[list[RunResult], list[RunConfig]]:
+    """Stored results of this spec's runs (in matrix order) and the runs still missing."""
+    results, missing = [], []
+    for run in expand(spec):
+        result = store.load(run.run_id)
+        (results.append(result) if result is not None else missing.append(run))
+    return results, missing
+
+
+def rebuild_report(spec: Spec, home: Path, reports_dir: Path) -> Path:
+    from benchmark.report.markdown import ReportInput, write_report
+    from benchmark.selection import select
+
+    store = RunStore(home / "runs", spec.name)
+    results, missing = collect(spec, store)
+    if not results:
+        raise UserError(f"no finished run of spec '{spec.name}' in {store.folder}",
+                        hint=f"Run it first: cbis-bench run <spec> (store: --home {home}).")
+    audit_path = store.folder / AUDIT_FILE
+    audit = Audit.from_dict(json.loads(audit_path.read_text())) if audit_path.exists() else None
+    runs = expand(spec)
+    selection = select(runs, {r.run_id: r for r in results}, spec.select) if spec.select is not None else None
+    shown = [r for r in results if r.run_id in selection.kept()] if selection is not None else results
+    report = ReportInput(spec, shown, results, selection, runs, audit, pending=len(missing))
+    return write_report(report, reports_dir / spec.name, store=store)

@@ -1,0 +1,199 @@
+"""The registry is the gate: what a plugin registers must fit its kind, a name belongs to
+one plugin (built-ins cannot be shadowed), what a plugin returns is checked before it is
+stored, options are validated by the plugin's own model, and the code of every plugin a
+run uses enters its id."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from benchmark.errors import UserError
+from benchmark.registry import loading as plugin_loading
+from benchmark.registry.calls import PluginOutputError, build_backbone, metric
+from benchmark.run.config import expand
+from benchmark.spec.loader import SpecError, load_spec, parse_spec
+from tests.conftest import ROOT, run_cli
+
+FIXTURE = yaml.safe_load((ROOT / "specs" / "fixture.yaml").read_text())
+
+PLUGIN = '''
+import numpy as np
+from torch import nn
+from benchmark.api import Backbone, LayerGroup, hookimpl
+
+
+def forty_two():
+    return 42
+
+
+def no_weights_net(num_classes, pretrained=False):
+    body = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU())
+    head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, num_classes))
+    return Backbone(nn.Sequential(body, head), [LayerGroup("body", [body]), LayerGroup("head", [head])], body[0])
+
+
+def leaky_net(num_classes, pretrained=False, weights=None):
+    body, head = nn.Conv2d(3, 4, 3), nn.Linear(4, num_classes)
+    stray = nn.Linear(2, 2)  # in the model, in no group
+    return Backbone(nn.ModuleList([body, head, stray]), [LayerGroup("body", [body]), LayerGroup("head", [head])], body)
+
+
+def scalar_metric(maps, masks, threshold=None):
+    return 0.5
+
+
+def iou_impostor(maps, masks, threshold=None):
+    return np.zeros(len(maps))
+
+
+@hookimpl
+def register_backbones(register):
+    register("forty-two", 42)
+    register("no-weights-net", no_weights_net)
+    register("leaky-net", leaky_net)
+
+
+@hookimpl
+def register_localisation_metrics(register):
+    register("iou", iou_impostor)
+    register("scalar-metric", scalar_metric)
+'''
+
+
+@pytest.fixture
+def gate_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    (tmp_path / "gate_test_plugin.py").write_text(PLUGIN)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    plugin_loading.reset()
+    yield plugin_loading.load_registries(["gate_test_plugin"])
+    plugin_loading.reset()
+    sys.modules.pop("gate_test_plugin", None)
+
+
+def test_registration_is_checked_and_a_refused_item_costs_only_itself(gate_plugin) -> None:
+    regs = gate_plugin
+    errors = [f.error for f in regs.failures if f.plugin == "gate_test_plugin"]
+    assert any("registered backbone 'forty-two' as 42: int is not callable" in e for e in errors)
+    assert "forty-two" not in regs["backbone"] and "no-weights-net" in regs["backbone"]
+    clash = next(e for e in errors if "'iou'" in e)
+    assert "already registered by plugin 'localisation' (built-in)" in clash and "gate_test_plugin" in clash
+    assert regs.get("localisation", "iou").plugin == "localisation"  # the built-in keeps its name
+    assert {"iou-sweep", "pointing-game", "scalar-metric"} <= set(regs["localisation"].names())
+
+
+def test_a_factory_is_called_with_what_it_accepts(gate_plugin) -> None:
+    regs = gate_plugin
+    built = build_backbone(regs, "no-weights-net", num_classes=3, pretrained=False)  # no weights= parameter: fine
+    assert built.model(__import__("torch").zeros(1, 3, 8, 8)).shape == (1, 3)
+    with pytest.raises(UserError, match="no-weights-net.*takes no local weights file"):
+        build_backbone(regs, "no-weights-net", num_classes=3, pretrained=False, weights="/some/file.pth")
+
+
+def test_what_a_plugin_returns_is_checked_and_named(gate_plugin) -> None:
+    regs = gate_plugin
+    with pytest.raises(PluginOutputError, match="backbone 'leaky-net' .*gate_test_plugin.*do not partition"):
+        build_backbone(regs, "leaky-net", num_classes=3, pretrained=False)
+    scalar = metric(regs, "scalar-metric")
+    with pytest.raises(PluginOutputError, match=r"localisation 'scalar-metric'.*one finite score per map: shape \(2,\)"):
+        scalar(np.zeros((2, 4, 4)), np.zeros((2, 4, 4), bool), threshold=None)
+
+
+def test_an_unknown_plugin_module_exits_2(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump(FIXTURE))
+    for args in (("validate", str(spec)), ("plugins",)):
+        result = run_cli(*args, "--plugin", "no_such_module_xyz")
+        assert result.code == 2, result.output
+        assert "no_such_module_xyz" in result.stderr and "could not be loaded" in result.stderr
+
+
+def _spec_with(**explain: object) -> dict:
+    data = json.loads(json.dumps(FIXTURE))
+    data["explain"] |= explain
+    return data
+
+
+def test_plugin_options_are_validated_by_the_plugins_model_and_enter_the_run_id(tmp_path: Path) -> None:
+    plain = expand(parse_spec(_spec_with()))
+    finer = expand(parse_spec(_spec_with(baseline={"name": "random", "options": {"cells": 8}})))
+    assert [r.training_key for r in plain] == [r.training_key for r in finer]  # the same training
+    assert {r.run_id for r in plain}.isdisjoint(r.run_id for r in finer)  # another evaluation
+    spec = tmp_path / "bad.yaml"
+    spec.write_text(yaml.safe_dump(_spec_with(baseline={"name": "random", "options": {"cells": 1}})))
+    with pytest.raises(SpecError, match=r"line \d+: explain.baseline.options.cells: Input should be greater than or equal to 2"):
+        load_spec(spec)
+    spec.write_text(yaml.safe_dump(_spec_with(explainers=[{"name": "gradcam", "options": {"colour": "red"}}])))
+    with pytest.raises(SpecError, match="explain.explainers\\[0\\].options: explainer 'gradcam' .* takes no options"):
+        load_spec(spec)
+
+
+EXPLAINER_V1 = '''
+import numpy as np
+from benchmark.api import hookimpl
+
+
+class Flat:
+    def __init__(self, backbone):
+        pass
+
+    def __call__(self, images, targets):
+        return np.full((len(images), *images.shape[-2:]), VALUE, np.float32)
+
+
+@hookimpl
+def register_explainers(register):
+    register("flat", Flat)
+'''
+
+
+def test_editing_a_plugin_changes_the_ids_of_the_runs_it_touches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    module = tmp_path / "flat_explainer.py"
+    module.write_text("VALUE = 0.5\n" + EXPLAINER_V1)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    data = _spec_with(explainers=["flat"])
+    data["plugins"] = ["flat_explainer"]
+    try:
+        plugin_loading.reset()
+        before = expand(parse_spec(data))
+        module.write_text("VALUE = 0.7\n" + EXPLAINER_V1)  # the plugin is edited
+        sys.modules.pop("flat_explainer", None)
+        plugin_loading.reset()
+        after = expand(parse_spec(data))
+    finally:
+        plugin_loading.reset()
+        sys.modules.pop("flat_explainer", None)
+    assert {r.run_id for r in before}.isdisjoint(r.run_id for r in after)  # rerun what it touched ...
+    assert [r.training_key for r in before] == [r.training_key for r in after]  # ... which is not the training
+    assert before[0].plugins["explainer flat"] != after[0].plugins["explainer flat"]
+
+
+@pytest.mark.slow
+def test_rerun_recomputes_and_an_old_result_is_a_message(tmp_path: Path) -> None:
+    data = json.loads(json.dumps(FIXTURE))
+    data["matrix"]["strategy"] = ["simultaneous"]
+    data["training"]["max_epochs"] = 2
+    data["explain"] |= {"explainers": ["gradcam-batched"], "sanity": {"enabled": False}}
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(yaml.safe_dump(data))
+    args = ("run", str(spec), "--home", str(tmp_path / "home"), "--reports", str(tmp_path / "reports"))
+    first = run_cli(*args)
+    assert first.code == 0, first.output
+    again = run_cli(*args, "--rerun")
+    assert again.code == 0 and "--rerun: the results and trained weights" in again.stdout
+    assert "already done" not in again.stdout
+    (result_file,) = (tmp_path / "home" / "runs" / "fixture").glob("*/result.json")
+    old = json.loads(result_file.read_text())
+    old["schema_version"] = 2
+    result_file.write_text(json.dumps(old))
+    report = run_cli("report", str(spec), "--home", str(tmp_path / "home"), "--reports", str(tmp_path / "reports"))
+    assert report.code == 2 and "a run result of another harness version (schema 2" in report.stderr
+    assert "--rerun" in report.stderr and "Traceback" not in report.output
+    result_file.write_text('{"schema_version": 3, "run_id": ')
+    damaged = run_cli("report", str(spec), "--home", str(tmp_path / "home"), "--reports", str(tmp_path / "reports"))
+    assert damaged.code == 2 and "a damaged run result (not JSON" in damaged.stderr
