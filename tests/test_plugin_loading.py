@@ -3,7 +3,6 @@ installed into the environment registers through the entry-point group."""
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
@@ -52,32 +51,3 @@ def test_cli_still_works_with_a_broken_plugin(tmp_path: Path) -> None:
     assert result.code == 0, result.output
     assert "resnet50" in result.stdout
     assert "bench_test_plugin_cli" in result.stderr and "this plugin is broken" in result.stderr
-
-
-@pytest.mark.slow
-def test_installed_package_registers_a_backbone_that_a_spec_can_run(tmp_path: Path) -> None:
-    """A separate package, pip-installed, declares ``tiny-net`` through the ``cbis_bench``
-    entry-point group: it is listed, and a spec naming it runs, with no project change."""
-    target = tmp_path / "site"
-    pip = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--target", str(target),
-         str(ROOT / "examples" / "my-backbones")], capture_output=True, text=True)
-    assert pip.returncode == 0, pip.stderr
-    env = {"PYTHONPATH": f"{target}:{ROOT}", "CBIS_BENCH_DISABLE_PLUGIN_AUTOLOAD": "0"}
-    listed = run_cli("plugins", "--kind", "backbone", env=env)
-    assert listed.code == 0, listed.output
-    row = next(line for line in listed.stdout.splitlines() if "tiny-net" in line)
-    assert "my-backbones 0.1" in row
-
-    spec = tmp_path / "tiny.yaml"
-    spec.write_text(
-        "name: tiny\n"
-        "dataset: {plugin: synthetic-cbis-ddsm, options: {images: 20}, patches: {size: 32, background_size: 48, background_per_image: 1}}\n"
-        "normaliser: dataset\n"
-        "matrix: {backbone: [tiny-net], strategy: [simultaneous], hparams: [{batch_size: 8}]}\n"
-        "training: {pretrained: false, max_epochs: 2, device: cpu}\n"
-        "explain: {explainers: [gradcam]}\n")
-    ran = run_cli("run", str(spec), "--home", str(tmp_path / "home"), "--reports", str(tmp_path / "reports"), env=env)
-    assert ran.code == 0, ran.output
-    report = (tmp_path / "reports" / "tiny" / "report.md").read_text()
-    assert "| tiny-net " in report
