@@ -7,7 +7,8 @@ OpenCV) load on first use, so importing this module stays cheap.
 
 * Hooks: :data:`hookimpl` marks ``register_<kind>(register)`` functions
   (``benchmark/registry/hookspecs.py`` documents each kind).
-* Plugin types: :class:`Backbone`, :class:`LayerGroup`, :class:`Phase`,
+* Plugin types: :class:`Backbone`, :class:`LayerGroup`, :class:`Phase` (with its
+  ``loss`` and ``action`` hooks and :class:`PhaseContext`),
   :class:`Normaliser`, :class:`Explainer`, :class:`Dataset`, :class:`LocalisationMetric`.
 * Spec value types a plugin receives: :class:`HParams`, :class:`Threshold`.
 * Errors: :class:`UserError` (a message for the user, exit code 2) and
@@ -41,6 +42,7 @@ from benchmark.plugin_types import (
     LocalisationMetric,
     Normaliser,
     Phase,
+    PhaseContext,
     StrategyFn,
 )
 from benchmark.registry.hookspecs import Register, hookimpl
@@ -73,7 +75,7 @@ _LAZY = {
 
 __all__ = [
     "hookimpl", "Register", "UserError", "did_you_mean",
-    "Backbone", "BackboneFactory", "LayerGroup", "Phase", "StrategyFn", "Normaliser", "Explainer", "ExplainerFactory",
+    "Backbone", "BackboneFactory", "LayerGroup", "Phase", "PhaseContext", "StrategyFn", "Normaliser", "Explainer", "ExplainerFactory",
     "LocalisationMetric", "Dataset", "HParams", "Threshold",
     "Audit", "Catalogue", "ImageRecord", "Lesion", "CLASSES", "lesion_class",
     *_LAZY,

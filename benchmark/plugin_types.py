@@ -75,10 +75,33 @@ BackboneFactory = Callable[..., Backbone]
 @dataclass(frozen=True)
 class Phase:
     """One stage of fine-tuning: the groups that train (by index) and their learning rates.
-    Groups absent from ``learning_rates`` stay frozen."""
+    Groups absent from ``learning_rates`` stay frozen.
+
+    Two optional hooks let a strategy train models the core knows nothing about:
+    ``loss(model, logits, labels) -> tensor`` is added to the cross-entropy of every
+    training batch of the phase (a prototype network's cluster and separation terms, an
+    L1 penalty); ``action(context)`` replaces the phase's epochs by one step that is not
+    gradient descent (a prototype network's projection onto training patches), given a
+    :class:`PhaseContext`. The validation loss after an action is recorded as an epoch of
+    the phase, and the weights it leaves are the ones carried on.
+    """
 
     name: str
     learning_rates: dict[int, float]
+    loss: Callable[..., Any] | None = None
+    action: Callable[["PhaseContext"], None] | None = None
+
+
+@dataclass
+class PhaseContext:
+    """What a phase's ``action`` may use: the model, its groups, the training split as
+    network input (``batches()`` yields normalised images on the device with their
+    labels), and the device."""
+
+    model: "torch.nn.Module"
+    groups: list[LayerGroup]
+    batches: Callable[[], Iterable[tuple["torch.Tensor", "torch.Tensor"]]]
+    device: Any
 
 
 StrategyFn = Callable[[Sequence[LayerGroup], int, "HParams"], list[Phase]]

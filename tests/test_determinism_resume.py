@@ -137,4 +137,4 @@ def test_killed_cli_run_resumes_when_run_again(tmp_path: Path) -> None:
     from benchmark.training import checkpoint as checkpoints
 
     kept = checkpoints.load(checkpoint)  # kept as the trained weights: the training state is gone
-    assert kept is not None and "optimizer" not in kept
+    assert kept is not None and kept["finished"] and "optimizer" not in kept

@@ -42,7 +42,7 @@ def _scripted_trainer(losses: list[float], patience: int, min_delta: float,
                       split, split, HParams(batch_size=2), config, torch.Generator().manual_seed(0))
     epochs: list[int] = []
 
-    def train_epoch(optimizer: torch.optim.Optimizer, trainable: set[int]) -> tuple[float, float]:
+    def train_epoch(optimizer: torch.optim.Optimizer, trainable: set[int], extra_loss: object = None) -> tuple[float, float]:
         epochs.append(len(epochs) + 1)
         with torch.no_grad():
             model[1].bias.fill_(float(epochs[-1]))

@@ -111,16 +111,17 @@ def check_backbone(entry: Entry, backbone: Any, num_classes: int) -> None:
 
 
 # --------------------------------------------------------------------------- strategies
-def make_phases(regs: "Registries", name: str, backbone: Backbone, frozen: int, hparams: "HParams") -> list[Phase]:
-    entry, _ = _entry(regs, "strategy", name)
-    phases = entry.obj(backbone.groups, frozen, hparams)
+def make_phases(regs: "Registries", ref: "PluginRef | str", backbone: Backbone, frozen: int,
+                hparams: "HParams") -> list[Phase]:
+    entry, options = _entry(regs, "strategy", ref)
+    phases = _call(entry, entry.obj, backbone.groups, frozen, hparams, backbone=backbone, **options)
     where = describe(entry)
     if not isinstance(phases, list) or not phases or not all(isinstance(p, Phase) for p in phases):
         raise PluginOutputError(f"{where} must return a non-empty list of benchmark.api.Phase, got {phases!r:.80}")
     for phase in phases:
         bad = [i for i, lr in phase.learning_rates.items()
                if not (isinstance(i, int) and 0 <= i < len(backbone.groups)) or not (math.isfinite(lr) and lr > 0)]
-        if bad or not phase.learning_rates:
+        if bad or not (phase.learning_rates or phase.action):
             raise PluginOutputError(f"{where}: phase '{phase.name}' trains no group, or names groups that do not "
                                     f"exist or rates that are not positive: {bad}")
     return phases

@@ -42,7 +42,7 @@ class RunConfig:
 
     spec: Spec
     backbone_ref: PluginRef
-    strategy: str
+    strategy_ref: PluginRef
     hparams: HParams
     seed: int
     normaliser_ref: PluginRef
@@ -59,8 +59,12 @@ class RunConfig:
     def normaliser(self) -> str:
         return self.normaliser_ref.label()
 
+    @property
+    def strategy(self) -> str:
+        return self.strategy_ref.label()
+
     def _training_plugins(self) -> dict[str, str]:
-        keep = (f"dataset {self.spec.dataset.plugin}", f"backbone {self.backbone_ref.name}", f"strategy {self.strategy}",
+        keep = (f"dataset {self.spec.dataset.plugin}", f"backbone {self.backbone_ref.name}", f"strategy {self.strategy_ref.name}",
                 f"normaliser {self.normaliser_ref.name}")
         return {k: v for k, v in self.plugins.items() if k in keep}
 
@@ -69,6 +73,7 @@ class RunConfig:
         s = self.spec
         return {
             "backbone": self.backbone, "backbone_options": self.backbone_ref.options, "strategy": self.strategy,
+            **({"strategy_options": self.strategy_ref.options} if self.strategy_ref.options else {}),
             "hparams": self.hparams.model_dump(), "seed": self.seed,
             "dataset": s.dataset.model_dump() | {"patches": self.patches.model_dump()},
             "normaliser": self.normaliser, "normaliser_options": self.normaliser_ref.options,
@@ -113,7 +118,7 @@ def plugin_code(spec: Spec, regs: "Registries") -> dict[str, str]:
     (validation reports them)."""
     from benchmark.errors import UserError
 
-    named = [("dataset", spec.dataset.plugin)] + [("strategy", s) for s in spec.matrix.strategy]
+    named = [("dataset", spec.dataset.plugin)] + [("strategy", s.name) for s in spec.matrix.strategy]
     named += [("backbone", b.name) for b in spec.matrix.backbone]
     named += [("normaliser", n.name) for n in spec.normalisers()]
     named += [("explainer", e.name) for e in spec.explain.scored()]
@@ -141,13 +146,16 @@ def expand(spec: Spec, regs: "Registries | None" = None) -> list[RunConfig]:
     runs: dict[str, RunConfig] = {}
     for (changes, patches), normaliser, backbone, strategy, hparams, seed in itertools.product(
             spec.patch_variants(), spec.normalisers(), m.backbone, m.strategy, m.hparams, m.seed):
-        cell = {"backbone": {backbone.name, backbone.label()}, "strategy": {strategy}, "seed": {seed}}
+        cell = {"backbone": {backbone.name, backbone.label()}, "strategy": {strategy.name, strategy.label()},
+                "normaliser": {normaliser.name, normaliser.label()}, "seed": {seed}}
+        if any(all(v in cell[k] for k, v in rule.items()) for rule in m.exclude):
+            continue
         for override in m.overrides:
             if all(v in cell[k] for k, v in override.match.items()):
                 hparams = HParams.model_validate(hparams.model_dump() | override.set)
         mine = {k: v for k, v in code.items()
                 if not k.startswith(("backbone ", "strategy ", "normaliser "))
-                or k in (f"backbone {backbone.name}", f"strategy {strategy}", f"normaliser {normaliser.name}")}
+                or k in (f"backbone {backbone.name}", f"strategy {strategy.name}", f"normaliser {normaliser.name}")}
         run = RunConfig(spec, backbone, strategy, hparams, seed, normaliser, patches, changes, mine)
         runs.setdefault(run.run_id, run)
     return list(runs.values())

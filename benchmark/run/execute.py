@@ -50,7 +50,7 @@ def resume_note(run: RunConfig, store: RunStore, data: PreparedData) -> str | No
     if state is None:
         return None
     epochs = len(state["result"]["history"])
-    if "optimizer" not in state:  # the checkpoint written once training was over
+    if state.get("finished"):  # the checkpoint written once training was over
         return f"run {run.run_id} ({run.label}): trained earlier ({epochs} epochs); evaluating only"
     return f"resuming run {run.run_id} ({run.label}) from epoch {epochs}"
 

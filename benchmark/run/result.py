@@ -80,8 +80,8 @@ class Epoch(Record):
     phase: str
     phase_index: int
     phase_epoch: int
-    train_loss: float | None  # None: not a number (a diverged run)
-    train_accuracy: float
+    train_loss: float | None  # None: not a number (a diverged run, or a phase's action that trains nothing)
+    train_accuracy: float | None
     val_loss: float | None
     val_accuracy: float
     learning_rates: dict[str, float]

@@ -106,6 +106,8 @@ class HParams(Strict):
     """One hyperparameter set of the matrix."""
 
     batch_size: int = Field(16, ge=1, le=4096)
+    accumulate: int = Field(1, ge=1, le=1024, description="batches whose gradients are summed before a step: "
+                                                           "an effective batch of batch_size x accumulate")
     lr_head: LearningRate = 1e-4
     lr_last_block: LearningRate = 3e-5
     lr_decay: float = Field(0.5, gt=0.0, le=1.0, description="learning-rate factor per group toward the input")
@@ -114,7 +116,8 @@ class HParams(Strict):
     def label(self) -> str:
         """``bs16 lr0.0001/3e-05`` (and the decay and weight decay when not the defaults)."""
         extra = (f" decay{self.lr_decay:g}" if self.lr_decay != 0.5 else "") + (
-            f" wd{self.weight_decay:g}" if self.weight_decay else "")
+            f" wd{self.weight_decay:g}" if self.weight_decay else "") + (
+            f" x{self.accumulate}" if self.accumulate > 1 else "")
         return f"bs{self.batch_size} lr{self.lr_head:g}/{self.lr_last_block:g}{extra}"
 
 
@@ -140,13 +143,15 @@ class Matrix(Strict):
     (``patches``: changes to ``dataset.patches``, e.g. ``{lesion_margin: 0.5}``)."""
 
     backbone: list[PluginRef] = Field(min_length=1)
-    strategy: list[str] = Field(min_length=1)
+    strategy: list[PluginRef] = Field(min_length=1)
     hparams: list[HParams] = Field(default_factory=lambda: [HParams()], min_length=1)
     seed: list[Seed] = Field(default_factory=lambda: [0], min_length=1)
     normaliser: list[PluginRef] | None = Field(None, min_length=1, description="normalisers to compare (instead of "
                                                                                "the top-level normaliser)")
     patches: list[dict[str, Any]] | None = Field(None, min_length=1, description="patch-cutting variants to compare")
     overrides: list[Override] = Field(default_factory=list)
+    exclude: list[dict[Literal["backbone", "strategy", "normaliser", "seed"], str | int]] = Field(
+        default_factory=list, description="cells left out: every run matching one of these (name or label)")
 
     @field_validator("patches")
     @classmethod
@@ -357,8 +362,8 @@ class Spec(Strict):
             PatchParams.model_validate(self.dataset.patches.model_dump(exclude_unset=True) | variant)
         m = self.matrix
         for i, override in enumerate(m.overrides):
-            axes = {"backbone": [b.name for b in m.backbone] + labels(m.backbone), "strategy": m.strategy,
-                    "seed": m.seed}
+            axes = {"backbone": [b.name for b in m.backbone] + labels(m.backbone),
+                    "strategy": [s.name for s in m.strategy] + labels(m.strategy), "seed": m.seed}
             missing = {k: v for k, v in override.match.items() if v not in axes[k]}
             if missing:
                 k, v = next(iter(missing.items()))

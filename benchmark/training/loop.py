@@ -16,12 +16,12 @@ import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import torch
 from torch import nn
 
-from benchmark.plugin_types import LayerGroup, Normaliser, Phase
+from benchmark.plugin_types import LayerGroup, Normaliser, Phase, PhaseContext
 from benchmark.spec.schema import HParams, Training
 from benchmark.training import checkpoint
 from benchmark.training.augment import augment
@@ -91,12 +91,18 @@ class Trainer:
     def _autocast(self) -> Any:
         return torch.autocast("cuda", dtype=torch.bfloat16) if self.cuda else torch.autocast("cpu", enabled=False)
 
-    def _train_epoch(self, optimizer: torch.optim.Optimizer, trainable: set[int]) -> tuple[float, float]:
+    def _train_epoch(self, optimizer: torch.optim.Optimizer, trainable: set[int],
+                     extra_loss: Callable[..., torch.Tensor] | None = None) -> tuple[float, float]:
+        """One pass over the training split; with ``hparams.accumulate`` > 1, the gradients
+        of that many batches are summed (each loss scaled down) before a step."""
         self.model.train()
         set_trainable(self.groups, trainable)
         total_loss = torch.zeros((), device=self.device)
         correct = torch.zeros((), device=self.device, dtype=torch.long)
-        for idx in self.train.batches(self.hparams.batch_size, self.generator):
+        accumulate = self.hparams.accumulate
+        batches = list(self.train.batches(self.hparams.batch_size, self.generator))
+        optimizer.zero_grad(set_to_none=True)
+        for step, idx in enumerate(batches, 1):
             y = self.train.labels[idx]
             x = to_input(self.train.images[idx], y, self.normaliser)
             x = augment(x, self.config.augment, self.generator)
@@ -105,13 +111,26 @@ class Trainer:
             with self._autocast():
                 logits = self.model(x)
                 loss = self.loss_fn(logits.float(), y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+                if extra_loss is not None:
+                    loss = loss + extra_loss(self.model, logits.float(), y)
+            (loss / accumulate if accumulate > 1 else loss).backward()
+            if step % accumulate == 0 or step == len(batches):
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
             total_loss += loss.detach() * len(idx)
             correct += (logits.detach().argmax(1) == y).sum()
         n = len(self.train)
         return total_loss.item() / n, correct.item() / n
+
+    def _context(self) -> PhaseContext:
+        """What a phase's action sees: the training split as network input, in order."""
+
+        def batches() -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+            for idx in self.train.batches(self.config.eval_batch_size):
+                y = self.train.labels[idx]
+                yield to_input(self.train.images[idx], y, self.normaliser), y
+
+        return PhaseContext(self.model, self.groups, batches, self.device)
 
     @torch.no_grad()
     def evaluate(self, split: DeviceSplit) -> tuple[float, float]:
@@ -146,6 +165,9 @@ class Trainer:
         last_save = time.monotonic()
         for p_index in range(start_phase, len(self.phases)):
             phase = self.phases[p_index]
+            if phase.action is not None:
+                self._act(p_index, phase, result)
+                continue
             trainable = set(phase.learning_rates)
             set_trainable(self.groups, trainable)
             optimizer = self._optimizer(phase)
@@ -154,6 +176,9 @@ class Trainer:
                                     best=result.best_val_loss, best_epoch=result.best_epoch)
             best_state = copy.deepcopy(self.model.state_dict())
             first_epoch = 0
+            if resume is not None and resume["phase_index"] == p_index and "optimizer" not in resume:
+                checkpoint.restore_rng(self.generator, resume["rng"])  # saved between phases, after an action
+                resume = None
             if resume is not None and resume["phase_index"] == p_index:
                 optimizer.load_state_dict(resume["optimizer"])
                 stopper.load_state_dict(resume["stopper"])
@@ -164,7 +189,7 @@ class Trainer:
                 if stopper.should_stop or first_epoch >= self.config.max_epochs:
                     first_epoch = self.config.max_epochs
             for phase_epoch in range(first_epoch, self.config.max_epochs):
-                train_loss, train_acc = self._train_epoch(optimizer, trainable)
+                train_loss, train_acc = self._train_epoch(optimizer, trainable, phase.loss)
                 val_loss, val_acc = self.evaluate(self.val)
                 epoch = len(result.history) + 1
                 improved = stopper.step(val_loss, epoch)
@@ -188,9 +213,28 @@ class Trainer:
             result.best_epoch, result.best_val_loss = stopper.best_epoch, stopper.best
         if self.checkpoint_path is not None and start_phase < len(self.phases):
             # training is over: what evaluation needs is kept until the run's result is stored
-            checkpoint.save(self.checkpoint_path, {"phase_index": len(self.phases), "phase_epoch": 0,
+            checkpoint.save(self.checkpoint_path, {"phase_index": len(self.phases), "phase_epoch": 0, "finished": True,
                                                    "model": self.model.state_dict(), "result": result.to_dict()})
         return result
+
+    def _act(self, p_index: int, phase: Phase, result: FitResult) -> None:
+        """Run a phase's action, record the validation loss it leaves as an epoch and carry
+        its weights on (the action changes the model on purpose: what came before is no
+        longer a candidate)."""
+        assert phase.action is not None
+        phase.action(self._context())
+        val_loss, val_acc = self.evaluate(self.val)
+        epoch = len(result.history) + 1
+        record = EpochRecord(epoch, phase.name, p_index, 1, math.nan, math.nan, val_loss, val_acc, {}, True, 0)
+        result.history.append(record)
+        result.phase_best_epochs.append(epoch)
+        result.best_epoch, result.best_val_loss = epoch, val_loss
+        if self.on_epoch:
+            self.on_epoch(record, self.config.max_epochs)
+        if self.checkpoint_path is not None:  # resume at the next phase, not before the action
+            checkpoint.save(self.checkpoint_path, {"phase_index": p_index + 1, "phase_epoch": 0,
+                                                   "model": self.model.state_dict(), "result": result.to_dict(),
+                                                   "rng": checkpoint.rng_state(self.generator)})
 
     def _save(self, p_index: int, phase_epoch: int, optimizer: torch.optim.Optimizer, stopper: EarlyStopping,
               best_state: dict[str, Any], result: FitResult) -> None:

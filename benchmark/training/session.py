@@ -56,7 +56,7 @@ def train_run(run: RunConfig, images: np.ndarray, labels: np.ndarray, split: np.
                               weights=cfg.weights.get(run.backbone_ref.name))
     backbone.model.to(device)
     frozen = frozen_groups(backbone)
-    phases = make_phases(regs, run.strategy, backbone, frozen, run.hparams)
+    phases = make_phases(regs, run.strategy_ref, backbone, frozen, run.hparams)
 
     indices = {name: np.flatnonzero(split == name) for name in ("train", "val", "test")}
     splits = {name: DeviceSplit.from_arrays(images[idx], labels[idx], device) for name, idx in indices.items()}
