@@ -28,8 +28,17 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(stderr=False)
-errors = Console(stderr=True)
+def _console(stderr: bool) -> Console:
+    """A console; when output is not a terminal (CI logs, a pipe), one as wide as
+    ``COLUMNS`` says or else unbounded, so tables and messages are never cut at 80."""
+    probe = Console(stderr=stderr)
+    if probe.is_terminal:
+        return probe
+    return Console(stderr=stderr, width=int(os.environ.get("COLUMNS") or 0) or 1_000_000)
+
+
+console = _console(stderr=False)
+errors = _console(stderr=True)
 
 HOME_ENV = "CBIS_BENCH_HOME"
 #: storage failures a user fixes (disk full, quota, read-only file system, permissions): a message, not a traceback
@@ -90,15 +99,17 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
 
 
 PluginOpt = typer.Option([], "--plugin", "-p", help="Extra plugin module to load (repeatable).")
+SetOpt = typer.Option([], "--set", help="KEY=VALUE: change one value of the spec, validated like the file "
+                                        "(repeatable), e.g. --set training.max_epochs=3 --set 'matrix.seed=[0, 1]'.")
 HomeOpt = typer.Option(None, "--home", help=f"Cache and run store folder [env {HOME_ENV}; default ./.cbis-bench].")
 
 
-def load(spec_path: Path, plugins: list[str]) -> Any:
-    """The spec, validated with its plugins and the ``--plugin`` modules (which the
-    plugin loader also finds in ``CBIS_BENCH_PLUGINS``)."""
+def load(spec_path: Path, plugins: list[str], overrides: list[str] | None = None) -> Any:
+    """The spec with its ``--set`` overrides, validated with its plugins and the
+    ``--plugin`` modules (which the plugin loader also finds in ``CBIS_BENCH_PLUGINS``)."""
     from benchmark.registry.loading import EXTRA_PLUGINS
     from benchmark.spec.loader import load_spec
 
     if plugins:
         os.environ[EXTRA_PLUGINS] = ",".join(filter(None, [os.environ.get(EXTRA_PLUGINS, ""), *plugins]))
-    return load_spec(spec_path)
+    return load_spec(spec_path, overrides=overrides or [])

@@ -35,7 +35,7 @@ def fixture(
     if full_resolution:
         height, width = FixtureConfig.full_resolution().height, FixtureConfig.full_resolution().width
     config = FixtureConfig(seed=seed, images=images, height=height, width=width, variant=variant, layout=layout)  # type: ignore[arg-type]
-    with Progress(console=console, transient=True) as progress:
+    with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
         task = progress.add_task("drawing mammograms", total=images)
         generate_tree(out, config, progress=lambda done, total: progress.update(task, completed=done))
     console.print(f"wrote {images} mammograms to {out} ({layout}, seed {seed}, {height} x {width}, {variant})")

@@ -8,7 +8,7 @@ from typing import Any, Optional
 import typer
 from rich.table import Table
 
-from benchmark.cli.app import HomeOpt, PluginOpt, command, console, home_folder, load
+from benchmark.cli.app import HomeOpt, PluginOpt, SetOpt, command, console, home_folder, load
 
 
 def print_audit(audit: Any) -> None:
@@ -23,7 +23,7 @@ def print_audit(audit: Any) -> None:
 
 
 @command()
-def prepare(spec: Path = typer.Argument(..., help="The spec file (YAML)."), plugin: list[str] = PluginOpt,
+def prepare(spec: Path = typer.Argument(..., help="The spec file (YAML)."), plugin: list[str] = PluginOpt, set_: list[str] = SetOpt,
             home: Optional[Path] = HomeOpt) -> None:
     """Prepare (or find in the cache) the spec's patches and print the audit."""
     from rich.progress import Progress
@@ -32,9 +32,9 @@ def prepare(spec: Path = typer.Argument(..., help="The spec file (YAML)."), plug
     from benchmark.run.data import prepare_data
     from benchmark.writable import require_writable
 
-    loaded = load(spec, plugin)
+    loaded = load(spec, plugin, set_)
     require_writable({"home folder (--home)": home_folder(home)})
-    with Progress(console=console, transient=True) as progress:
+    with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
         task = progress.add_task("preparing patches", total=None)
         data = prepare_data(loaded, registries(loaded.plugins), home_folder(home) / "cache",
                             progress=lambda d, t: progress.update(task, completed=d, total=t))

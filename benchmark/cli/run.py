@@ -8,7 +8,7 @@ from typing import Any, Optional
 
 import typer
 
-from benchmark.cli.app import HomeOpt, PluginOpt, command, console, home_folder, load
+from benchmark.cli.app import HomeOpt, PluginOpt, SetOpt, command, console, home_folder, load
 from benchmark.errors import UserError
 
 
@@ -41,6 +41,7 @@ def with_overrides(spec: Any, weights: list[str], device: Optional[str], max_epo
 def run(
     spec: Path = typer.Argument(..., help="The spec file (YAML)."),
     plugin: list[str] = PluginOpt,
+    set_: list[str] = SetOpt,
     home: Optional[Path] = HomeOpt,
     reports: Path = typer.Option(Path("reports"), help="Folder for reports/<spec name>/."),
     weights: list[str] = typer.Option([], "--weights", help="BACKBONE=FILE: local pretrained weights (repeatable)."),
@@ -60,7 +61,7 @@ def run(
         raise UserError(f"--executor {executor!r}: expected local or ray")
     if address and executor != "ray":
         raise UserError("--address only applies with --executor ray")
-    loaded = with_overrides(load(spec, plugin), weights, device, max_epochs)
+    loaded = with_overrides(load(spec, plugin, set_), weights, device, max_epochs)
     require_writable({"reports folder (--reports)": reports, "home folder (--home)": home_folder(home)})
     console.print(device_line(loaded.training.device, remote=executor == "ray" and address is not None), highlight=False)
     if executor == "ray":  # join the cluster before the patches are prepared: a refusal is known in seconds

@@ -8,15 +8,21 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from benchmark.cli.app import PluginOpt, command, console, load
+from benchmark.cli.app import PluginOpt, SetOpt, command, console, load
 
 
 @command()
-def validate(spec: Path = typer.Argument(..., help="The spec file (YAML)."), plugin: list[str] = PluginOpt) -> None:
+def validate(spec: Path = typer.Argument(..., help="The spec file (YAML)."), plugin: list[str] = PluginOpt,
+             set_: list[str] = SetOpt,
+             show: bool = typer.Option(False, "--show", help="Also print the resolved spec (defaults, --set applied).")) -> None:
     """Check a spec: fields, types and plugin names. Exit 0 when valid, 2 otherwise."""
     from benchmark.run.config import expand, spec_hash
 
-    loaded = load(spec, plugin)
+    loaded = load(spec, plugin, set_)
+    if show:
+        import yaml
+
+        console.print(yaml.safe_dump(loaded.model_dump(mode="json"), sort_keys=False), highlight=False, markup=False)
     runs = expand(loaded)
     console.print(f"[green]valid[/]: {spec} (spec hash {spec_hash(loaded)}), {len(runs)} run(s)")
     axes = [a for a, on in (("normaliser", loaded.matrix.normaliser), ("patches", loaded.matrix.patches)) if on]

@@ -46,8 +46,9 @@ class RunsFailed(UserError):
 
 
 def _progress(console: Console) -> Progress:
+    """Progress bars on a terminal; elsewhere (CI logs, a pipe) none: one line per event."""
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
-                    TimeElapsedColumn(), console=console, transient=False)
+                    TimeElapsedColumn(), console=console, transient=False, disable=not console.is_terminal)
 
 
 def forget(spec: Spec, store: RunStore, data_hashes: Sequence[str]) -> None:
@@ -69,6 +70,12 @@ def run_spec(spec: Spec, home: Path, reports_dir: Path, console: Console, checkp
     store = RunStore(home / "runs", spec.name)
     runs = expand(spec, regs)
     variants = spec.patch_variants()
+    live = console.is_terminal
+
+    def line(text: str) -> None:  # an event, when there are no progress bars to show it
+        if not live:
+            console.print(text, highlight=False, soft_wrap=True)
+
     with _progress(console) as progress:
         prepared = {}
         for changes, params in variants:  # one patch set per patch-cutting variant (a cache hit when shared)
@@ -77,6 +84,8 @@ def run_spec(spec: Spec, home: Path, reports_dir: Path, console: Console, checkp
             data = prepare_data(spec, regs, home / "cache", params=params,
                                 progress=lambda d, t, task=prep: progress.update(task, completed=d, total=t))
             progress.update(prep, total=1, completed=1, info=f"{len(data.patches)} patches" + (" (cache)" if data.cache_hit else ""))
+            line(f"{name}: {len(data.patches)} patches" + (" (from the cache)" if data.cache_hit else "")
+                 + f" in {data.seconds:.1f} s")
             for warning in data.warnings:
                 progress.console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
             if not prepared:  # the report's audit: the first variant's
@@ -95,14 +104,18 @@ def run_spec(spec: Spec, home: Path, reports_dir: Path, console: Console, checkp
             if note:
                 progress.console.print(f"  {note}", highlight=False)
             tasks[run.run_id] = progress.add_task(f"  {run.label}", total=spec.training.max_epochs, info="")
+            line(f"  run {run.run_id} ({run.label}): started")
 
         def epoch(run: RunConfig, record: Any, max_epochs: int) -> None:
             progress.update(tasks[run.run_id], completed=record.phase_epoch, total=max_epochs,
                             info=f"phase {record.phase} · val loss {record.val_loss:.3f}")
+            line(f"  run {run.run_id}: epoch {record.epoch} (phase {record.phase}, {record.phase_epoch} of at most "
+                 f"{max_epochs}): val loss {record.val_loss:.4f}, val accuracy {record.val_accuracy:.3f}")
 
         def finished(run: RunConfig, result: RunResult, here: bool) -> None:
             if run.run_id in tasks:
                 progress.update(tasks[run.run_id], info=f"accuracy {result.test.accuracy:.3f}")
+                line(f"  run {run.run_id} ({run.label}): done, test accuracy {result.test.accuracy:.3f}")
             else:
                 where = "" if here else " (by another process)"
                 progress.console.print(f"  done: {run.label} (accuracy {result.test.accuracy:.3f}){where}",

@@ -9,12 +9,13 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from benchmark.errors import UnknownNameError, UserError, did_you_mean
+from benchmark.spec.overrides import apply as apply_overrides
 from benchmark.spec.schema import Spec
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -57,13 +58,24 @@ def _field_path(loc: Iterable[Any]) -> str:
 
 
 class _Lines:
-    """Field path -> line number in the YAML text, from the composed node tree."""
+    """Field path -> line number in the YAML text, from the composed node tree; a field a
+    ``--set`` changed is located by that ``--set`` instead."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str | None, overridden: dict[tuple[Any, ...], str] | None = None) -> None:
+        self.overridden = overridden or {}
         try:
-            self.root = yaml.compose(text)
+            self.root = yaml.compose(text) if text is not None else None
         except yaml.YAMLError:
             self.root = None
+
+    def where(self, loc: Iterable[Any]) -> str:
+        """``line 12: `` or ``--set a.b=1: `` for messages (empty when unknown)."""
+        loc = tuple(loc)
+        source = next((s for path, s in self.overridden.items() if loc[: len(path)] == path), None)
+        if source is not None:
+            return f"{source}: "
+        line = self.line(loc)
+        return f"line {line}: " if line else ""
 
     def line(self, loc: Iterable[Any]) -> int | None:
         node = self.root
@@ -159,15 +171,19 @@ def format_validation_error(exc: ValidationError, lines: _Lines | None = None, p
         if located:  # a validator that names its field (schema.located)
             loc = (*loc, *_parse_path(located.group(1)))
             err = {**err, "msg": located.group(2), "type": "located"}
-        line = lines.line(loc) if lines else None
-        where = f"line {line}: " if line else ""
+        where = lines.where(loc) if lines else ""
         out.append(f"{where}{_field_path(loc)}: {_describe(err, model)}")
     return out
 
 
-def parse_spec(data: Any, path: Path | str = "<spec>", text: str | None = None, check_plugins: bool = True) -> Spec:
-    """Validate already-loaded YAML data into a :class:`Spec` (raises :class:`SpecError`)."""
-    lines = _Lines(text) if text is not None else None
+def parse_spec(data: Any, path: Path | str = "<spec>", text: str | None = None, check_plugins: bool = True,
+               overrides: Sequence[str] = ()) -> Spec:
+    """Validate already-loaded YAML data, with ``overrides`` (``--set key=value``) applied,
+    into a :class:`Spec` (raises :class:`SpecError`)."""
+    origin: dict[tuple[Any, ...], str] = {}
+    if overrides and isinstance(data, dict):
+        data, origin = apply_overrides(data, overrides)
+    lines = _Lines(text, origin) if text is not None or origin else None
     if not isinstance(data, dict):
         raise SpecError(path, ["the file must hold a mapping (key: value) at the top level"])
     interp_problems: list[tuple[tuple[Any, ...], str]] = []
@@ -207,7 +223,7 @@ def check_plugin_names(spec: Spec, lines: _Lines | None = None) -> list[str]:
                for i, n in enumerate(spec.explain.localisation.metrics)]
     problems = []
     for loc, kind, ref in wanted:
-        where = lambda loc: f"{'line %d: ' % line if (line := lines.line(loc) if lines else None) else ''}"  # noqa: E731
+        where = lambda loc: lines.where(loc) if lines else ""  # noqa: E731
         name, options = (ref, {}) if isinstance(ref, str) else (ref.name, ref.options)
         try:
             entry = regs.get(kind, name)
@@ -233,7 +249,7 @@ def check_plugin_names(spec: Spec, lines: _Lines | None = None) -> list[str]:
     return problems
 
 
-def load_spec(path: str | Path, check_plugins: bool = True) -> Spec:
+def load_spec(path: str | Path, check_plugins: bool = True, overrides: Sequence[str] = ()) -> Spec:
     """Read and validate a spec file. Raises :class:`SpecError` naming every problem."""
     path = Path(path)
     try:
@@ -258,4 +274,4 @@ def load_spec(path: str | Path, check_plugins: bool = True) -> Spec:
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise SpecError(path, [f"{where}not valid YAML ({problem})"]) from None
-    return parse_spec(data, path, text, check_plugins=check_plugins)
+    return parse_spec(data, path, text, check_plugins=check_plugins, overrides=overrides)
