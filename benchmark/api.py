@@ -71,6 +71,7 @@ _LAZY = {
     "generate_tree": "benchmark.fixture:generate_tree",
     "stable_hash": "benchmark.hashing:stable_hash",
     "lock": "benchmark.files:lock",
+    "touch": "benchmark.files:touch",
 }
 
 __all__ = [
@@ -99,7 +100,7 @@ if TYPE_CHECKING:  # for type checkers and editors: the lazy names, eagerly
     from benchmark.data.catalogue_cache import cached_catalogue  # noqa: F401
     from benchmark.data.source_digest import digest_paths  # noqa: F401
     from benchmark.evaluation.thresholds import SWEEP, binarise, top_k_regions  # noqa: F401
-    from benchmark.files import lock  # noqa: F401
+    from benchmark.files import lock, touch  # noqa: F401
     from benchmark.fixture import FixtureConfig, generate_tree  # noqa: F401
     from benchmark.hashing import stable_hash  # noqa: F401
     from benchmark.models.grouping import (  # noqa: F401

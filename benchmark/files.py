@@ -71,6 +71,15 @@ def atomic_write_json(path: str | Path, payload: Any, *, indent: int | None = 1)
     return atomic_write_text(path, text + "\n")
 
 
+def touch(path: str | Path) -> None:
+    """Mark a cache entry as used now (its modification time): ``cbis-bench runs --prune``
+    keeps what was used recently. A read-only cache is left as it is."""
+    try:
+        os.utime(path)
+    except OSError:
+        pass
+
+
 def lock_path(path: str | Path) -> Path:
     path = Path(path)
     return path.with_name(path.name + LOCK_SUFFIX)

@@ -136,6 +136,20 @@ ExplainerFactory = Callable[..., Explainer]
 LocalisationMetric = Callable[..., "np.ndarray"]
 
 
+# ----------------------------------------------------------------------------- loggers
+class Logger(Protocol):
+    """Where a spec's runs are also recorded. ``log_run`` receives a finished run: its id,
+    label, parameters (flat), each epoch's metrics (with the epoch as step) and the final
+    metrics; ``log_figures`` the report's PNG files of a run; ``close`` ends the session."""
+
+    def log_run(self, run_id: str, label: str, params: dict[str, Any], epochs: list[dict[str, float]],
+                metrics: dict[str, float]) -> None: ...
+
+    def log_figures(self, run_id: str, label: str, files: list[Path]) -> None: ...
+
+    def close(self) -> None: ...
+
+
 # ---------------------------------------------------------------------------- datasets
 class Dataset(Protocol):
     """Finds the abnormalities of a data tree; the core decodes, crops and caches.

@@ -12,6 +12,7 @@ from benchmark.cli import (  # noqa: F401
     prepare,
     report,
     run,
+    runs,
     validate,
     weights,
 )

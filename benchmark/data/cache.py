@@ -19,7 +19,7 @@ import pandas as pd
 
 from benchmark.data.audit import Audit
 from benchmark.data.patchset import PatchSet
-from benchmark.files import atomic_write_text, temporary_name
+from benchmark.files import atomic_write_text, temporary_name, touch
 
 
 def cache_path(cache_dir: Path, key: str) -> Path:
@@ -34,6 +34,7 @@ def load(cache_dir: Path, key: str) -> PatchSet | None:
     masks = np.load(folder / "masks.npy", mmap_mode="r")
     table = pd.read_csv(folder / "manifest.csv", dtype={"patient_id": str, "image_id": str, "abnormality_id": str})
     audit = Audit.from_dict(json.loads((folder / "audit.json").read_text()))
+    touch(folder)
     return PatchSet(images, masks, table, audit, key)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from benchmark.data.catalogue import Catalogue
-from benchmark.files import atomic_write_text, lock
+from benchmark.files import atomic_write_text, lock, touch
 
 
 def catalogue_path(cache_dir: Path, key: str) -> Path:
@@ -39,6 +39,8 @@ def cached_catalogue(cache_dir: Path, key: str, build: Callable[[], Catalogue]) 
 
 def _read(path: Path) -> Catalogue | None:
     try:
-        return Catalogue.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        found = Catalogue.from_dict(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    touch(path)
+    return found

@@ -32,6 +32,7 @@ KINDS: dict[str, str] = {
     "explainer": "register_explainers",
     "localisation": "register_localisation_metrics",
     "dataset": "register_datasets",
+    "logger": "register_loggers",
 }
 
 

@@ -98,6 +98,19 @@ def register_localisation_metrics(register: Register) -> None:
 
 
 @hookspec
+def register_loggers(register: Register) -> None:
+    """Register experiment loggers (where a spec's runs are also recorded: TensorBoard,
+    MLflow, ...).
+
+    ``obj`` is a callable ``(home: Path, spec: str, **options) -> Logger`` (see
+    ``benchmark.api.Logger``); it should raise ``UserError`` naming the package to install
+    when its library is missing. Loggers are told about each run once it is finished
+    (parameters, every epoch's metrics, the final metrics) and about its report figures;
+    they never change what is computed, nor any run id.
+    """
+
+
+@hookspec
 def register_datasets(register: Register) -> None:
     """Register datasets.
 

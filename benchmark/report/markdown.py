@@ -20,6 +20,7 @@ from benchmark.report.audit_section import audit_markdown
 from benchmark.report.baselines import COMPARABILITY_NOTE
 from benchmark.report.figures import FigureFile, run_figures
 from benchmark.report.selection_section import selection_lines, table_all_runs
+from benchmark.report.specs_section import specs_section
 from benchmark.report.statistics import compute_statistics
 from benchmark.report.threshold_section import table_threshold_rules, threshold_section
 from benchmark.run.config import RunConfig
@@ -44,6 +45,10 @@ def _fmt(value: Any, integer: bool = False) -> str:
 
 
 def md_table(frame: pd.DataFrame, index: bool = False) -> str:
+    """The table as markdown, numbers formatted; a ``spec`` column shows only when the
+    rows come from more than one spec."""
+    if "spec" in frame.columns and frame["spec"].nunique(dropna=True) <= 1:
+        frame = frame.drop(columns="spec")
     shown = frame.copy().astype(object)
     for column in shown.columns:
         shown[column] = shown[column].map(lambda v, c=column: _fmt(v, c in INTEGER_COLUMNS))
@@ -72,12 +77,12 @@ def _warnings(results: Sequence[RunResult], pending: int) -> list[str]:
     return out
 
 
-def _statistics_sections(spec: Spec, results: Sequence[RunResult], stats: dict[str, Any]) -> list[str]:
+def _statistics_sections(report: ReportInput, results: Sequence[RunResult], stats: dict[str, Any]) -> list[str]:
     boot = stats["bootstrap"]
     level = f"{100 * boot['confidence']:g}%"
     method = (f"test patches resampled with replacement within each class, {boot['resamples']} resamples "
               f"(seed {boot['seed']}), percentile intervals")
-    explainers = spec.explain.scored_explainers()
+    explainers = report.scored()
     out = [f"## Confidence intervals ({level}, stratified bootstrap)", "",
            f"Estimate [{level} interval]; {method}. LL intervals resample the same test patches: only the correctly "
            "classified lesion patches among them are scored.", "",
@@ -89,14 +94,14 @@ def _statistics_sections(spec: Spec, results: Sequence[RunResult], stats: dict[s
     else:
         out += ["A minus B for each pair of runs evaluated on the same patches. Accuracy: McNemar's test on the "
                 "discordant patches (b: A right and B wrong, c: the reverse; exact binomial below 25 of them). AUC and "
-                f"LL (`{spec.explain.explainer_labels()[0]}`): paired bootstrap of the difference (same resamples for both runs), "
+                f"LL (`{report.explainers()[0]}`): paired bootstrap of the difference (same resamples for both runs), "
                 f"{level} interval and two-sided p. q: Benjamini-Hochberg adjusted over the table's pairs.", "",
                 md_table(comparisons), ""]
-    out += [f"## Localisation scores beside the `{spec.explain.baseline_label}` baseline", "",
+    out += [f"## Localisation scores beside the `{report.baseline}` baseline", "",
             "Every explainer's mean score per metric, the baseline's mean on the same patches, and the paired "
             f"difference with its {level} interval and p. A score is only evidence of localisation where it clearly "
             "exceeds the baseline's.", "",
-            md_table(explainer_tables.table_localisation_metrics(results, stats, spec.explain.explainer_labels())), ""]
+            md_table(explainer_tables.table_localisation_metrics(results, stats, report.explainers())), ""]
     return out
 
 
@@ -135,6 +140,26 @@ class ReportInput:
     pending: int = 0
     stats: dict[str, Any] | None = None
     figures: dict[str, list[FigureFile]] = field(default_factory=dict)
+    others: Sequence[Spec] = ()  # further specs of a report over several specs
+
+    @property
+    def specs(self) -> list[Spec]:
+        return [self.spec, *self.others]
+
+    def explainers(self) -> list[str]:
+        """Every spec's explainer labels, in order, each once."""
+        return list(dict.fromkeys(label for spec in self.specs for label in spec.explain.explainer_labels()))
+
+    def scored(self) -> list[str]:
+        return list(dict.fromkeys(label for spec in self.specs for label in spec.explain.scored_explainers()))
+
+    @property
+    def baseline(self) -> str:
+        return self.spec.explain.baseline_label
+
+    @property
+    def title(self) -> str:
+        return " + ".join(spec.name for spec in self.specs)
 
 
 def _tables(report: ReportInput) -> list[str]:
@@ -148,7 +173,7 @@ def _tables(report: ReportInput) -> list[str]:
     if report.selection is not None:
         out += selection_lines(report.selection, len(shown), len(report.runs))
     out += [
-        "## Table I. Patches per class and split", "",
+        "## Table I. Patches per class and split" + (f" (spec {first.spec})" if report.others else ""), "",
         f"Validation: {validation.fraction:.2f} of the official training split, {validation.method}.", "",
         md_table(tables.table_patches(first)), "",
         "## Table II. Accuracy, batch size and best epoch (test split)", "",
@@ -161,10 +186,10 @@ def _tables(report: ReportInput) -> list[str]:
         f"classified lesion patch of the test split (a map that is zero everywhere scores 0; zero maps are counted). "
         f"`LL {loc.baseline}`: the same score of random maps on the same patches (the chance level); *above "
         "random*: the 95% interval of the paired difference lies above 0.", "",
-        md_table(tables.table_localisation(shown, baselines, spec.explain.explainer_labels(), stats)), "",
+        md_table(tables.table_localisation(shown, baselines, report.explainers(), stats)), "",
     ]
     if stats is not None:
-        below = tables.not_above_baseline(shown, spec.explain.explainer_labels(), stats)
+        below = tables.not_above_baseline(shown, report.explainers(), stats)
         out += ([f"**Not above the random baseline** at these settings: {', '.join(below)}. Such an LL says nothing "
                  "about where the model looked.", ""] if below else
                 ["Every LL above is above the random baseline's on the same patches.", ""])
@@ -176,25 +201,27 @@ def _tables(report: ReportInput) -> list[str]:
 
 def build_markdown(report: ReportInput) -> str:
     spec, shown, stats = report.spec, report.shown, report.stats
-    out = [f"# {spec.name}: transfer learning on CBIS-DDSM patches", ""]
-    if spec.description:
+    out = [f"# {report.title}: transfer learning on CBIS-DDSM patches", ""]
+    if spec.description and not report.others:
         out += [spec.description.strip(), ""]
+    if report.others:
+        out += specs_section(report.specs, report.results, shown)
     out += _warnings(report.results, report.pending)
     out += _tables(report)
     if stats is not None:
-        out += threshold_section(shown, spec.explain.explainer_labels(), stats, spec.explain.baseline_label,
-                                 md_table(table_threshold_rules(shown, spec.explain.explainer_labels(), stats)))
+        out += threshold_section(shown, report.explainers(), stats, report.baseline,
+                                 md_table(table_threshold_rules(shown, report.explainers(), stats)))
         axes = ablation_axes(shown)
         if axes:
             out += ["## What the study's choices cost", "",
                     "Each choice beside its alternatives on the same data, everything else equal; accuracy, AUC and "
-                    f"LL (`{spec.explain.explainer_labels()[0]}`) with 95% intervals, and the LL beside the random baseline's at "
+                    f"LL (`{report.explainers()[0]}`) with 95% intervals, and the LL beside the random baseline's at "
                     "the same settings. A choice whose LL is not above random says nothing about where the model "
                     "looked; a label-leaking normaliser's numbers are not those of a usable classifier.", ""]
             for axis in axes:
                 out += [f"### {AXIS_TITLES[axis]}", "",
-                        md_table(table_axis(shown, axis, spec.explain.explainer_labels()[0], stats)), ""]
-        out += _statistics_sections(spec, shown, stats)
+                        md_table(table_axis(shown, axis, report.explainers()[0], stats)), ""]
+        out += _statistics_sections(report, shown, stats)
     out += _sanity_section(shown)
     out += ["## Per-run classification reports, confusion matrices and figures", ""]
     for r in shown:
@@ -204,7 +231,7 @@ def build_markdown(report: ReportInput) -> str:
                 f"Selection {report.selection.describe()}: in each cell, the hyperparameter set with the best validation "
                 "score (mean over seeds) is kept; test numbers are shown for the record and decide nothing.", "",
                 md_table(table_all_runs(report.selection, report.runs, {r.run_id: r for r in report.results},
-                                        spec.explain.explainer_labels()[0])), ""]
+                                        report.explainers()[0])), ""]
     if report.audit is not None:
         out += audit_markdown(report.audit.to_dict()) + [""]
     first = shown[0]
@@ -221,34 +248,37 @@ def build_markdown(report: ReportInput) -> str:
     return "\n".join(out)
 
 
-def _statistics(spec: Spec, results: Sequence[RunResult], previous: Path) -> dict[str, Any]:
+def _statistics(report: ReportInput, results: Sequence[RunResult], previous: Path) -> dict[str, Any]:
     """Intervals and comparisons; reused from the last report when computed from the same
     results and settings (resampling thousands of times is the slow part of a rebuild)."""
     from benchmark.hashing import stable_hash
 
     key = stable_hash({"runs": [(r.run_id, r.fingerprint, r.model.weights_hash) for r in results],
-                       "explainers": spec.explain.scored_explainers(), "baseline": spec.explain.baseline_label,
-                       "bootstrap": spec.report.bootstrap.model_dump()})
+                       "explainers": report.scored(), "baseline": report.baseline,
+                       "bootstrap": report.spec.report.bootstrap.model_dump()})
     try:
         old = json.loads(previous.read_text())
         if old.get("key") == key:
             return old
     except (OSError, json.JSONDecodeError):
         pass
-    stats = compute_statistics(results, spec.explain.scored_explainers(), spec.explain.baseline_label, spec.report.bootstrap)
+    stats = compute_statistics(results, report.scored(), report.baseline, report.spec.report.bootstrap)
     # the shape it will have when read back next time, so a rebuild writes the same report
     return json.loads(json.dumps({**stats, "key": key}, sort_keys=True))
 
 
-def write_report(report: ReportInput, out_dir: Path, store: RunStore | None = None) -> Path:
+def write_report(report: ReportInput, out_dir: Path, store: RunStore | None = None,
+                 stores: dict[str, RunStore] | None = None) -> Path:
     """Tables, intervals, comparisons and figures of the stored results, and the
     machine-readable ``results.json`` (every finished run), ``results.csv`` and
     ``statistics.json`` (the runs shown)."""
     spec = report.spec
     out_dir.mkdir(parents=True, exist_ok=True)
-    report.stats = _statistics(spec, report.shown, out_dir / "statistics.json")
+    report.stats = _statistics(report, report.shown, out_dir / "statistics.json")
     if spec.report.figures:
-        report.figures = {r.run_id: run_figures(r, spec.explain.explainer_labels(), store, out_dir) for r in report.shown}
+        stores = stores or {}
+        report.figures = {r.run_id: run_figures(r, report.explainers(), stores.get(r.spec, store), out_dir)
+                          for r in report.shown}
     kept = {r.run_id for r in report.shown} if report.selection is not None else None
     atomic_write_json(out_dir / "results.json", [r.to_json() for r in report.results])
     atomic_write_json(out_dir / "statistics.json", report.stats)

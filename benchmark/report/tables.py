@@ -33,7 +33,7 @@ def _axes_columns(r: RunResult) -> dict[str, Any]:
 
 
 def run_columns(r: RunResult) -> dict[str, Any]:
-    return {"backbone": r.backbone, "strategy": r.strategy, **_axes_columns(r), "batch": r.batch_size, "seed": r.seed,
+    return {"spec": r.spec, "backbone": r.backbone, "strategy": r.strategy, **_axes_columns(r), "batch": r.batch_size, "seed": r.seed,
             "run": r.run_id}
 
 

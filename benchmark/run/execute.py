@@ -152,7 +152,7 @@ def execute_run(run: RunConfig, data: PreparedData, regs: Registries, store: Run
                        "plugins": run.plugins, **trained.determinism},
         "measurements": {"started": started.isoformat(timespec="seconds"),
                          "seconds": {"train": round(t_train, 3), "total": round(t_total, 3)},
-                         "memory": memory.peaks(trained.device, host_reset)},
+                         "memory": memory.peaks(trained.device, host_reset), "cache_key": data.patches.key},
     })
     store.save(result)
     return result

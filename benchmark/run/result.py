@@ -204,6 +204,7 @@ class Measurements(Record):
     started: str
     seconds: dict[str, float]
     memory: dict[str, Any]
+    cache_key: str = ""  # the patch cache entry of this home the run read (runs --prune keeps it); a local fact
 
 
 class Axes(Record):

@@ -155,8 +155,9 @@ def collect(spec: Spec, store: RunStore) -> tuple[list[RunResult], list[RunConfi
     return results, missing
 
 
-def rebuild_report(spec: Spec, home: Path, reports_dir: Path) -> Path:
-    from benchmark.report.markdown import ReportInput, write_report
+def _report_input(spec: Spec, home: Path) -> Any:
+    """A spec's report: its finished runs, the ones its selection keeps, its audit."""
+    from benchmark.report.markdown import ReportInput
     from benchmark.selection import select
 
     store = RunStore(home / "runs", spec.name)
@@ -169,5 +170,26 @@ def rebuild_report(spec: Spec, home: Path, reports_dir: Path) -> Path:
     runs = expand(spec)
     selection = select(runs, {r.run_id: r for r in results}, spec.select) if spec.select is not None else None
     shown = [r for r in results if r.run_id in selection.kept()] if selection is not None else results
-    report = ReportInput(spec, shown, results, selection, runs, audit, pending=len(missing))
-    return write_report(report, reports_dir / spec.name, store=store)
+    return ReportInput(spec, shown, results, selection, runs, audit, pending=len(missing))
+
+
+def rebuild_report(spec: Spec, home: Path, reports_dir: Path) -> Path:
+    from benchmark.report.markdown import write_report
+
+    return write_report(_report_input(spec, home), reports_dir / spec.name, store=RunStore(home / "runs", spec.name))
+
+
+def combined_report(specs: Sequence[Spec], home: Path, out_dir: Path) -> Path:
+    """One report over several specs (the paper spec beside its ablations, say): every
+    spec's shown runs in the same tables, paired comparisons only between runs on the
+    same test patches, and a first section that says which those are."""
+    from benchmark.report.markdown import ReportInput, write_report
+
+    names = [s.name for s in specs]
+    if len(set(names)) < len(names):
+        raise UserError(f"report: a spec named twice ({', '.join(names)})")
+    parts = [_report_input(spec, home) for spec in specs]
+    first = parts[0]
+    report = ReportInput(first.spec, [r for p in parts for r in p.shown], [r for p in parts for r in p.results],
+                         audit=first.audit, pending=sum(p.pending for p in parts), others=[p.spec for p in parts[1:]])
+    return write_report(report, out_dir, stores={s.name: RunStore(home / "runs", s.name) for s in specs})

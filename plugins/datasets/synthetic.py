@@ -14,7 +14,7 @@ from typing import ClassVar, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from benchmark.api import Catalogue, FixtureConfig, generate_tree, lock, stable_hash
+from benchmark.api import Catalogue, FixtureConfig, generate_tree, lock, stable_hash, touch
 from plugins.datasets.cbis_ddsm import CbisDdsm, CbisDdsmOptions
 
 
@@ -45,6 +45,7 @@ class SyntheticCbisDdsm:
             with lock(self.root):  # two processes on one home: one writes the tree, the other waits for it
                 if not (self.root / "fixture-truth.json").exists():
                     generate_tree(self.root, self.config)
+        touch(self.root)  # used now: runs --prune keeps trees in use
         return self.reader.catalogue()
 
     def read_image(self, path: Path) -> np.ndarray:
