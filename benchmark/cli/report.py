@@ -18,5 +18,5 @@ def report(spec: Path = typer.Argument(..., help="The spec file (YAML)."), plugi
     from benchmark.writable import require_writable
 
     loaded = load(spec, plugin, set_)
-    require_writable({"reports folder (--reports)": reports})
+    require_writable({"reports folder (--reports)": reports / loaded.name})
     console.print(f"report: {rebuild_report(loaded, home_folder(home), reports)}")
