@@ -108,7 +108,7 @@ def _session_pids(sid: int) -> list[int]:
 def _stop_sessions(sids: list[int]) -> None:
     """SIGTERM, then SIGKILL, to the processes of these sessions only (never `ray stop`, which
     would stop every Ray instance on the machine)."""
-    for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
+    for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
         for sid in sids:
             for pid in _session_pids(sid):
                 try:
