@@ -64,7 +64,8 @@ def require_writable(folders: dict[str, Path]) -> None:
     problems = {role: (path, found) for role, path in folders.items() if (found := _probe(path)) is not None}
     if not problems:
         return
-    message = "; ".join(f"cannot write the {role} {path}: {why}" for role, (path, (why, _)) in problems.items())
+    message = "; ".join(f"cannot write the {role} {path.absolute()}: {why}"
+                        for role, (path, (why, _)) in problems.items())
     if in_docker() and any(permission for _, (_, permission) in problems.values()):
         hint = ("The image runs as uid 1000 and a folder mounted with -v keeps its host owner. Run the container "
                 "as yourself: docker run --user $(id -u):$(id -g) ..., and mount a home you own as well "

@@ -23,7 +23,7 @@ def report(specs: list[Path] = typer.Argument(..., help="The spec file(s) (YAML)
 
     loaded = [load(path, plugin, set_) for path in specs]
     if len(loaded) == 1 and out is None:
-        require_writable({"reports folder (--reports)": reports})
+        require_writable({"reports folder (--reports)": reports / loaded[0].name})
         console.print(f"report: {rebuild_report(loaded[0], home_folder(home), reports)}")
         return
     folder = out or reports / "+".join(spec.name for spec in loaded)

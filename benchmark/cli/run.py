@@ -62,7 +62,7 @@ def run(
     if address and executor != "ray":
         raise UserError("--address only applies with --executor ray")
     loaded = with_overrides(load(spec, plugin, set_), weights, device, max_epochs)
-    require_writable({"reports folder (--reports)": reports, "home folder (--home)": home_folder(home)})
+    require_writable({"reports folder (--reports)": reports / loaded.name, "home folder (--home)": home_folder(home)})
     console.print(device_line(loaded.training.device, remote=executor == "ray" and address is not None), highlight=False)
     if executor == "ray":  # join the cluster before the patches are prepared: a refusal is known in seconds
         from benchmark.run.ray import connect

@@ -152,11 +152,23 @@ def connect(spec: Spec, address: str | None) -> None:
         else:
             ray.init(include_dashboard=False, log_to_driver=False, runtime_env=runtime_env)
     except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as exc:
-        # Ray's own error does not say that the token was refused (its log lines do)
-        maybe_auth = isinstance(exc, ray.exceptions.AuthenticationError) or (
-            address is not None and os.environ.get("RAY_AUTH_MODE", "").lower() != "token")
-        raise UserError(f"--address {address}: cannot connect to a Ray cluster ({str(exc)[:500]})",
+        # "Failed to connect to Ray cluster at ..." says nothing of the token; the error it
+        # wraps does ("InvalidAuthToken"), so the chain is read
+        refused = _token_refused(exc)
+        maybe_auth = refused or (address is not None and os.environ.get("RAY_AUTH_MODE", "").lower() != "token")
+        why = "the cluster refused this driver's authentication token (none, or another)" if refused else str(exc)[:500]
+        raise UserError(f"--address {address}: cannot connect to a Ray cluster ({why})",
                         hint=AUTH_HINT if maybe_auth else None) from None
+
+
+def _token_refused(exc: BaseException) -> bool:
+    """Whether ``exc`` or an error it wraps is Ray's token refusal."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if type(seen).__name__ == "AuthenticationError" or "InvalidAuthToken" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 @dataclass
