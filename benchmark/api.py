@@ -9,7 +9,8 @@ OpenCV) load on first use, so importing this module stays cheap.
   (``benchmark/registry/hookspecs.py`` documents each kind).
 * Plugin types: :class:`Backbone`, :class:`LayerGroup`, :class:`Phase` (with its
   ``loss`` and ``action`` hooks and :class:`PhaseContext`),
-  :class:`Normaliser`, :class:`Explainer`, :class:`Dataset`, :class:`LocalisationMetric`.
+  :class:`Normaliser`, :class:`Explainer`, :class:`Dataset`, :class:`LocalisationMetric`,
+  :class:`Logger` (with the :class:`LoggedRun` it receives).
 * Spec value types a plugin receives: :class:`HParams`, :class:`Threshold`.
 * Errors: :class:`UserError` (a message for the user, exit code 2) and
   :func:`did_you_mean` (the one "unknown name" suggestion).
@@ -20,7 +21,7 @@ OpenCV) load on first use, so importing this module stays cheap.
   (``find_local_weights``, ``missing_weights_message``, ``offline``), dataset records
   (``Audit``, ``Catalogue``, ``ImageRecord``, ``Lesion``, ``CLASSES``, ``lesion_class``,
   ``cached_catalogue``, ``digest_paths``), generated trees (``FixtureConfig``,
-  ``generate_tree``), ``stable_hash`` and ``lock``.
+  ``generate_tree``), ``stable_hash``, ``lock`` and ``touch`` (mark a cache entry used).
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ from benchmark.plugin_types import (
     ExplainerFactory,
     LayerGroup,
     LocalisationMetric,
+    LoggedRun,
+    Logger,
     Normaliser,
     Phase,
     PhaseContext,
@@ -77,7 +80,7 @@ _LAZY = {
 __all__ = [
     "hookimpl", "Register", "UserError", "did_you_mean",
     "Backbone", "BackboneFactory", "LayerGroup", "Phase", "PhaseContext", "StrategyFn", "Normaliser", "Explainer", "ExplainerFactory",
-    "LocalisationMetric", "Dataset", "HParams", "Threshold",
+    "LocalisationMetric", "Dataset", "Logger", "LoggedRun", "HParams", "Threshold",
     "Audit", "Catalogue", "ImageRecord", "Lesion", "CLASSES", "lesion_class",
     *_LAZY,
 ]

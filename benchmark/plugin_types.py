@@ -137,15 +137,29 @@ LocalisationMetric = Callable[..., "np.ndarray"]
 
 
 # ----------------------------------------------------------------------------- loggers
+@dataclass(frozen=True)
+class LoggedRun:
+    """A finished run as a logger receives it: flat parameters (its resolved config),
+    each epoch's metrics (``epoch`` is the step), the final metrics and the report's
+    figures of the run (PNG files). ``folder`` is the run's folder in the store, where a
+    logger may keep files "next to the run"."""
+
+    spec: str
+    run_id: str
+    label: str
+    folder: Path
+    params: dict[str, str | int | float | bool]
+    epochs: list[dict[str, float]]
+    metrics: dict[str, float]
+    figures: list[Path] = field(default_factory=list)
+
+
 class Logger(Protocol):
-    """Where a spec's runs are also recorded. ``log_run`` receives a finished run: its id,
-    label, parameters (flat), each epoch's metrics (with the epoch as step) and the final
-    metrics; ``log_figures`` the report's PNG files of a run; ``close`` ends the session."""
+    """Where a spec's runs are also recorded (TensorBoard, MLflow, ...). ``log`` is
+    called once per run and logger (the core remembers what was logged); ``close`` ends
+    the session. A logger only reads: it never changes a result or a run id."""
 
-    def log_run(self, run_id: str, label: str, params: dict[str, Any], epochs: list[dict[str, float]],
-                metrics: dict[str, float]) -> None: ...
-
-    def log_figures(self, run_id: str, label: str, files: list[Path]) -> None: ...
+    def log(self, run: LoggedRun) -> None: ...
 
     def close(self) -> None: ...
 

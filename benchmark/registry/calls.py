@@ -177,6 +177,17 @@ def metric(regs: "Registries", ref: "PluginRef | str") -> Callable[..., np.ndarr
     return checked
 
 
+# --------------------------------------------------------------------------- loggers
+def make_logger(regs: "Registries", ref: "PluginRef | str", home: Any, spec: str) -> Any:
+    """The logger, built before any training (so a missing extra stops a run at once)."""
+    entry, options = _entry(regs, "logger", ref)
+    logger = _call(entry, entry.obj, home, spec, **options)
+    for attribute in ("log", "close"):
+        if not callable(getattr(logger, attribute, None)):
+            raise PluginOutputError(f"{describe(entry)} built an object without {attribute}()")
+    return logger
+
+
 # --------------------------------------------------------------------------- datasets
 def make_dataset(regs: "Registries", name: str, options: Mapping[str, Any], cache_dir: Any) -> Any:
     entry = regs.get("dataset", name)

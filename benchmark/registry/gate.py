@@ -29,7 +29,7 @@ CONTRACTS: dict[str, str] = {
     "explainer": "a callable (backbone, **options) -> explainer",
     "localisation": "a callable (maps, masks, *, threshold=None) -> one score per map",
     "dataset": "a class with an Options pydantic model, catalogue(), read_image() and read_mask()",
-    "logger": "a callable (home, spec, **options) -> an object with log_run() and log_figures()",
+    "logger": "a callable (home, spec, **options) -> an object with log(run) and close()",
 }
 
 

@@ -104,9 +104,10 @@ def register_loggers(register: Register) -> None:
 
     ``obj`` is a callable ``(home: Path, spec: str, **options) -> Logger`` (see
     ``benchmark.api.Logger``); it should raise ``UserError`` naming the package to install
-    when its library is missing. Loggers are told about each run once it is finished
-    (parameters, every epoch's metrics, the final metrics) and about its report figures;
-    they never change what is computed, nor any run id.
+    when its library is missing (it is built before any training, so a missing extra
+    stops the run at once). Each finished run reaches each logger once, after the report,
+    as a ``benchmark.api.LoggedRun`` (parameters, every epoch's metrics, the final
+    metrics, its report figures); loggers never change what is computed, nor any run id.
     """
 
 

@@ -162,4 +162,6 @@ def expand(spec: Spec, regs: "Registries | None" = None) -> list[RunConfig]:
 
 
 def spec_hash(spec: Spec) -> str:
-    return stable_hash(spec.model_dump())
+    """The spec's fingerprint: everything but its loggers (where runs are also recorded
+    changes nothing they compute)."""
+    return stable_hash(spec.model_dump(exclude={"loggers"}))

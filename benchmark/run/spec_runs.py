@@ -66,7 +66,10 @@ def run_spec(spec: Spec, home: Path, reports_dir: Path, console: Console, checkp
     from benchmark.run.executor import RunContext, RunEvents
     from benchmark.run.executor import executor as make_executor
 
+    from benchmark.run.loggers import build_loggers, send
+
     regs = registries(spec.plugins)
+    loggers = build_loggers(spec, regs, home)  # before any work: a missing extra stops the run now
     store = RunStore(home / "runs", spec.name)
     runs = expand(spec, regs)
     variants = spec.patch_variants()
@@ -140,6 +143,11 @@ def run_spec(spec: Spec, home: Path, reports_dir: Path, console: Console, checkp
         if not failures:
             raise
         report = None
+    if loggers:
+        results, _ = collect(spec, store)
+        sent = send(loggers, results, store, report.parent / "figures" if report is not None else None)
+        console.print(f"loggers ({', '.join(label for label, _ in loggers)}): {sent} run record(s) sent"
+                      + ("" if sent else "; every run was recorded before"), highlight=False)
     if failures:
         raise RunsFailed(failures, report)
     assert report is not None

@@ -219,6 +219,7 @@ def check_plugin_names(spec: Spec, lines: _Lines | None = None) -> list[str]:
     wanted += [(("matrix", "strategy", i), "strategy", n) for i, n in enumerate(spec.matrix.strategy)]
     wanted += [(("explain", "explainers", i), "explainer", n) for i, n in enumerate(spec.explain.explainers)]
     wanted += [(("explain", "baseline"), "explainer", spec.explain.baseline)]
+    wanted += [(("loggers", i), "logger", n) for i, n in enumerate(spec.loggers)]
     wanted += [(("explain", "localisation", "metrics", i), "localisation", n)
                for i, n in enumerate(spec.explain.localisation.metrics)]
     problems = []

@@ -352,6 +352,8 @@ class Spec(Strict):
     explain: Explain = Explain()
     report: Report = Report()
     resources: Resources = Resources()
+    loggers: list[PluginRef] = Field(default_factory=list, description="where each finished run is also recorded "
+                                     "(tensorboard, mlflow, ...); never part of a run id")
 
     @model_validator(mode="after")
     def _consistent(self) -> "Spec":
