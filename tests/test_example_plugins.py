@@ -1,6 +1,6 @@
 """The example package (examples/my-plugins), installed as a user would install a
 third-party plugin: it registers one item of every kind through the entry-point group,
-and a spec that uses all six runs end to end with no change to cbis-bench."""
+and a spec that uses all seven runs end to end with no change to cbis-bench."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ explain:
   localisation: {metric: iou, metrics: [centre-of-mass, pointing-game]}
   sanity: {enabled: false}
 report: {baselines: []}
+loggers: [{name: jsonl-file, options: {path: LOG}}]
 """
 
 
@@ -47,13 +48,14 @@ def test_every_kind_is_listed_with_its_origin(installed: dict[str, str]) -> None
     assert listed.code == 0, listed.output
     rows = {line.split("│")[1].strip(): line for line in listed.stdout.splitlines() if line.count("│") > 3}
     for name, kind in (("tiny-net", "backbone"), ("head-then-all", "strategy"), ("per-image", "normaliser"),
-                       ("input-gradient", "explainer"), ("centre-of-mass", "localisation"), ("toy-blobs", "dataset")):
+                       ("input-gradient", "explainer"), ("centre-of-mass", "localisation"), ("toy-blobs", "dataset"), ("jsonl-file", "logger")):
         assert name in rows and kind in rows[name] and "my-plugins 0.1" in rows[name], name
 
 
 def test_a_spec_using_every_kind_runs_end_to_end(installed: dict[str, str], tmp_path: Path) -> None:
     spec = tmp_path / "example.yaml"
-    spec.write_text(SPEC)
+    log = tmp_path / "runs.jsonl"
+    spec.write_text(SPEC.replace("LOG", str(log)))
     ran = run_cli("run", str(spec), "--home", str(tmp_path / "home"), "--reports", str(tmp_path / "reports"),
                   env=installed)
     assert ran.code == 0, ran.output
@@ -65,3 +67,6 @@ def test_a_spec_using_every_kind_runs_end_to_end(installed: dict[str, str], tmp_
     assert set(explainers) == {"input-gradient", "gradcam", "random"}
     assert "centre-of-mass" in explainers["input-gradient"]["metrics"]
     assert result["provenance"]["plugins"]["dataset toy-blobs"].startswith("my-plugins==0.1")
+    (logged,) = [json.loads(line) for line in log.read_text().splitlines()]
+    assert logged["run_id"] == result["run_id"] and logged["metrics"]["test/accuracy"] == result["test"]["accuracy"]
+    assert logged["epochs"] == len(result["training"]["history"])

@@ -17,6 +17,7 @@ from typing import Any, Callable, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from benchmark import __version__
 from benchmark.errors import UserError
@@ -57,9 +58,10 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except UserError as exc:
-            errors.print(f"[bold red]error:[/] {exc.message}", highlight=False, markup=True, soft_wrap=True)
+            # messages quote user text and commands ("pip install 'cbis-bench[mlflow]'"): never read as markup
+            errors.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False, markup=True, soft_wrap=True)
             if exc.hint:
-                errors.print(exc.hint, highlight=False, soft_wrap=True)
+                errors.print(exc.hint, highlight=False, markup=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             errors.print("interrupted: finished runs are kept, the interrupted one resumes from its last checkpoint")
@@ -68,7 +70,7 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             if exc.errno not in STORAGE_ERRORS:
                 raise
             where = f"{exc.filename}: " if exc.filename else ""
-            errors.print(f"[bold red]error:[/] {where}{exc.strerror or exc}", highlight=False, markup=True, soft_wrap=True)
+            errors.print(f"[bold red]error:[/] {escape(where + str(exc.strerror or exc))}", highlight=False, markup=True, soft_wrap=True)
             errors.print("Nothing half-written was kept (every file is written whole or not at all). Make room or "
                          "fix the permissions, then run the command again: finished runs are kept and an interrupted "
                          "one resumes from its last checkpoint.", highlight=False, soft_wrap=True)

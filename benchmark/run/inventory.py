@@ -114,9 +114,33 @@ def spec_states(spec: Spec, home: Path) -> list[RunState]:
     return [run_state(run, store) for run in expand(spec)]
 
 
-def stored_states(home: Path) -> list[RunState]:
-    """Every run folder of the home, whatever spec made it (no spec needed)."""
+def _training_only(store_root: Path, claimed: set[str]) -> list[RunState]:
+    """Trained-weights files no stored result claims: training interrupted (or finished but
+    never evaluated). Training is shared between specs, so the spec is not known here."""
+    from benchmark.training import checkpoint
+
     out = []
+    for path in sorted((store_root / TRAINED).glob("*.pt")):
+        if path.stem in claimed:
+            continue
+        if _held_elsewhere(path):
+            out.append(RunState("?", path.stem, "training (name the spec to see its run)", "running elsewhere"))
+            continue
+        state = checkpoint.load(path)
+        if state is None:
+            continue
+        epochs = len(state["result"]["history"])
+        what = "trained" if state.get("finished") else f"interrupted at epoch {epochs}"
+        out.append(RunState("?", path.stem, "training (name the spec to see its run)", what, age_days=_age_days(path),
+                            size_bytes=path.stat().st_size))
+    return out
+
+
+def stored_states(home: Path) -> list[RunState]:
+    """Every run folder of the home, whatever spec made it (no spec needed), and the
+    trained-weights files no result claims (interrupted training)."""
+    out = []
+    claimed: set[str] = set()
     runs = home / "runs"
     for spec_folder in sorted(p for p in runs.glob("*") if p.is_dir() and p.name != TRAINED):
         store = RunStore(runs, spec_folder.name)
@@ -127,14 +151,16 @@ def stored_states(home: Path) -> list[RunState]:
                 out.append(RunState(spec_folder.name, folder.name, "", "unreadable", message=exc.message))
                 continue
             if result is not None:
-                extra = sum(p.stat().st_size for p in _trained_files(store, result.model.training_key))
+                trained = _trained_files(store, result.model.training_key)
+                claimed.update(p.stem for p in trained)
+                extra = sum(p.stat().st_size for p in trained)
                 out.append(_from_result(spec_folder.name, folder.name, result, folder, extra))
             elif _held_elsewhere(folder):
                 out.append(RunState(spec_folder.name, folder.name, "", "running elsewhere"))
             elif (error := store.load_error(folder.name)) is not None:
                 out.append(RunState(spec_folder.name, folder.name, "", "failed", age_days=_age_days(folder),
                                     size_bytes=size_of(folder), message=f"{error.get('stage')}: {error.get('message')}"))
-    return out
+    return out + _training_only(runs, claimed)
 
 
 # --------------------------------------------------------------------------- pruning

@@ -72,7 +72,7 @@ def final_metrics(result: RunResult) -> dict[str, float]:
     """The test metrics and each explainer's localisation scores, flat."""
     test = result.test
     values: dict[str, Any] = {"test/accuracy": test.accuracy, "test/macro_f1": test.macro_f1,
-                              "test/weighted_f1": test.weighted_f1, "test/auc": test.auc_average,
+                              "test/weighted_f1": test.weighted_f1, "test/auc_average": test.auc_average,
                               "best_epoch": result.training.best_epoch, "best_val_loss": result.training.best_val_loss}
     for name, scores in test.per_class.items():
         values[f"test/f1/{name}"] = scores.f1
@@ -92,10 +92,10 @@ def logged_run(result: RunResult, folder: Path, figures_dir: Path | None) -> Log
 
 
 def send(loggers: list[tuple[str, Logger]], results: Iterable[RunResult], store: RunStore,
-         figures_dir: Path | None) -> int:
-    """Give each result to each logger that does not have it yet; returns how many
-    (run, logger) pairs were sent. The loggers are closed at the end."""
-    sent = 0
+         figures_dir: Path | None) -> dict[str, int]:
+    """Give each result to each logger that does not have it yet; returns how many runs
+    each logger received. The loggers are closed at the end."""
+    sent = {label: 0 for label, _ in loggers}
     try:
         for result in results:
             folder = store.run_folder(result.run_id)
@@ -117,7 +117,7 @@ def send(loggers: list[tuple[str, Logger]], results: Iterable[RunResult], store:
                     done[label] = {"fingerprint": result.fingerprint,
                                    "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
                     atomic_write_json(marker, done)
-                    sent += 1
+                    sent[label] += 1
     finally:
         for _, logger in loggers:
             logger.close()

@@ -146,8 +146,11 @@ def run_spec(spec: Spec, home: Path, reports_dir: Path, console: Console, checkp
     if loggers:
         results, _ = collect(spec, store)
         sent = send(loggers, results, store, report.parent / "figures" if report is not None else None)
-        console.print(f"loggers ({', '.join(label for label, _ in loggers)}): {sent} run record(s) sent"
-                      + ("" if sent else "; every run was recorded before"), highlight=False)
+        if any(sent.values()):
+            console.print("runs sent to the loggers: " + ", ".join(f"{label} {n}" for label, n in sent.items()),
+                          highlight=False)
+        else:
+            console.print(f"loggers ({', '.join(sent)}): every run was recorded before", highlight=False)
     if failures:
         raise RunsFailed(failures, report)
     assert report is not None

@@ -2,9 +2,9 @@
 of every plugin kind, written against ``benchmark.api`` alone.
 
 Install it (``pip install ./examples/my-plugins``) and ``cbis-bench plugins`` lists
-``tiny-net``, ``head-then-all``, ``per-image``, ``input-gradient``, ``centre-of-mass``
-and ``toy-blobs``; any spec can then name them (``tests/test_example_plugins.py`` runs
-one that uses all six).
+``tiny-net``, ``head-then-all``, ``per-image``, ``input-gradient``, ``centre-of-mass``,
+``toy-blobs`` and ``jsonl-file``; any spec can then name them
+(``tests/test_example_plugins.py`` runs one that uses all seven).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from benchmark.api import (Audit, Backbone, Catalogue, ImageRecord, LayerGroup, Lesion, Phase, hookimpl,
+from benchmark.api import (Audit, Backbone, Catalogue, ImageRecord, LayerGroup, Lesion, LoggedRun, Phase, hookimpl,
                            lesion_class, per_depth)
 
 
@@ -155,6 +155,33 @@ class ToyBlobs:
         return self.read_image(path)
 
 
+# -- a logger: each finished run as one JSON line (any tracker's client would go here) --------
+class JsonlOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: str = Field(min_length=1)
+
+
+class JsonlFile:
+    """Appends ``{"run_id", "label", "params", "metrics", "epochs"}`` per run to ``path``."""
+
+    Options = JsonlOptions
+
+    def __init__(self, home: Path, spec: str, path: str) -> None:
+        self.path = Path(path)
+
+    def log(self, run: LoggedRun) -> None:
+        import json
+
+        line = {"spec": run.spec, "run_id": run.run_id, "label": run.label, "params": run.params,
+                "metrics": run.metrics, "epochs": len(run.epochs)}
+        with self.path.open("a") as out:
+            out.write(json.dumps(line, sort_keys=True) + "\n")
+
+    def close(self) -> None:
+        pass
+
+
 # -- the registration hooks: one per kind -------------------------------------------------
 @hookimpl
 def register_backbones(register):
@@ -184,3 +211,8 @@ def register_localisation_metrics(register):
 @hookimpl
 def register_datasets(register):
     register("toy-blobs", ToyBlobs)
+
+
+@hookimpl
+def register_loggers(register):
+    register("jsonl-file", JsonlFile)

@@ -55,11 +55,19 @@ class MlflowLogger:
         self.experiment_id = found.experiment_id if found is not None else self.client.create_experiment(self.experiment)
 
     def log(self, run: LoggedRun) -> None:
-        from mlflow.entities import Metric, Param
-
         mlrun = self.client.create_run(self.experiment_id, run_name=run.label,
                                        tags={"cbis_bench.spec": run.spec, "cbis_bench.run_id": run.run_id})
         run_id = mlrun.info.run_id
+        try:
+            self._record(run_id, run)
+        except BaseException:
+            self.client.set_terminated(run_id, "FAILED")  # shown as failed in MLflow; the next run sends it again
+            raise
+        self.client.set_terminated(run_id)
+
+    def _record(self, run_id: str, run: LoggedRun) -> None:
+        from mlflow.entities import Metric, Param
+
         now = int(time.time() * 1000)
         params = [Param(mlflow_key(k), str(v)[:_PARAM_CHARS]) for k, v in sorted(run.params.items())]
         metrics = [Metric(mlflow_key(k), v, now, int(epoch["epoch"]))
@@ -72,7 +80,6 @@ class MlflowLogger:
             self.client.log_batch(run_id, metrics=metrics[i:i + _BATCH_METRICS])
         for path in run.figures:
             self.client.log_artifact(run_id, str(path), artifact_path="figures")
-        self.client.set_terminated(run_id)
 
     def close(self) -> None:
         pass

@@ -9,6 +9,7 @@ Point TensorBoard at the spec's folder to see its runs side by side:
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +38,9 @@ class TensorBoardLogger:
         from PIL import Image
         from torch.utils.tensorboard import SummaryWriter
 
-        with SummaryWriter(log_dir=str(run.folder / FOLDER)) as writer:
+        folder = run.folder / FOLDER
+        shutil.rmtree(folder, ignore_errors=True)  # sent again = the run's result changed: the old events go
+        with SummaryWriter(log_dir=str(folder)) as writer:
             last = 0
             for epoch in run.epochs:
                 step = int(epoch["epoch"])
