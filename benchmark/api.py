@@ -21,7 +21,8 @@ OpenCV) load on first use, so importing this module stays cheap.
   (``find_local_weights``, ``missing_weights_message``, ``offline``), dataset records
   (``Audit``, ``Catalogue``, ``ImageRecord``, ``Lesion``, ``CLASSES``, ``lesion_class``,
   ``cached_catalogue``, ``digest_paths``), generated trees (``FixtureConfig``,
-  ``generate_tree``), ``stable_hash``, ``lock`` and ``touch`` (mark a cache entry used).
+  ``generate_tree``), ``stable_hash``, ``lock`` and ``touch`` (mark a cache entry used),
+  ``build_backbone`` (another registered backbone, for a backbone that wraps one).
 """
 
 from __future__ import annotations
@@ -75,6 +76,7 @@ _LAZY = {
     "stable_hash": "benchmark.hashing:stable_hash",
     "lock": "benchmark.files:lock",
     "touch": "benchmark.files:touch",
+    "build_backbone": "benchmark.registry.calls:build_inner_backbone",
 }
 
 __all__ = [
@@ -117,4 +119,5 @@ if TYPE_CHECKING:  # for type checkers and editors: the lazy names, eagerly
     from benchmark.models.weights import find_local as find_local_weights  # noqa: F401
     from benchmark.models.weights import missing_message as missing_weights_message  # noqa: F401
     from benchmark.models.weights import offline  # noqa: F401
+    from benchmark.registry.calls import build_inner_backbone as build_backbone  # noqa: F401
     from benchmark.training.learning_rates import per_depth  # noqa: F401

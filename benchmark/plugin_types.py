@@ -83,13 +83,17 @@ class Phase:
     L1 penalty); ``action(context)`` replaces the phase's epochs by one step that is not
     gradient descent (a prototype network's projection onto training patches), given a
     :class:`PhaseContext`. The validation loss after an action is recorded as an epoch of
-    the phase, and the weights it leaves are the ones carried on.
+    the phase, and the weights it leaves are the ones carried on: the phases after it
+    compete only with those weights, never with what came before the action.
+    ``epochs`` caps the phase's epochs below the spec's ``training.max_epochs`` (a short
+    warm-up); None means the spec's cap.
     """
 
     name: str
     learning_rates: dict[int, float]
     loss: Callable[..., Any] | None = None
     action: Callable[["PhaseContext"], None] | None = None
+    epochs: int | None = None
 
 
 @dataclass

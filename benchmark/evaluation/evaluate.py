@@ -62,9 +62,12 @@ def evaluate_run(trained: TrainedRun, spec: Spec, table: pd.DataFrame, masks: np
         validation = _explained(trained, "val", table, masks, val_proba, ex.batch_size)
     factories = explainer_factories(regs, ex.scored())
 
-    explainers, gallery = {}, {}
+    explainers, gallery, declined = {}, {}, []
     for name, make in factories.items():
         explainer = make(trained.backbone)
+        if explainer is None:  # its factory declined this model (e.g. a method for another kind of network)
+            declined.append(name)
+            continue
         scores = localisation_scores(explainer, test, scoring, validation)
         if name != ex.baseline_label and ex.gallery:
             positions, category = choose_examples(scores, test.has_mask, labels, proba, ex.gallery)
@@ -78,10 +81,10 @@ def evaluate_run(trained: TrainedRun, spec: Spec, table: pd.DataFrame, masks: np
         "metric": scoring.ll_metric, "threshold": loc.threshold.model_dump(),
         "rules": {scoring.rule_metric(rule): rule.model_dump() for rule in extra_rules},
         "metrics": metric_names + [scoring.rule_metric(rule) for rule in extra_rules],
-        "baseline": ex.baseline_label, "explainers": explainers,
+        "baseline": ex.baseline_label, "explainers": explainers, "declined": declined,
     }
     if ex.sanity.enabled:
-        checked = {name: make for name, make in factories.items() if name != ex.baseline_label}
+        checked = {name: make for name, make in factories.items() if name != ex.baseline_label and name in explainers}
         positions = sanity_patches(test.correct_lesions(), ex.sanity.patches)
         localisation["sanity"] = cascading_randomisation(
             trained.backbone, checked, test.split, positions, test.predictions[positions], normaliser, ex.batch_size,

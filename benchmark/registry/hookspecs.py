@@ -80,7 +80,8 @@ def register_explainers(register: Register) -> None:
     maps a batch of normalised images and one explicit target class per image to one
     map per image in [0, 1] at input resolution (numpy, or a tensor on any device). The
     core calls it in eval mode, fp32, with gradients enabled on every parameter, and
-    checks the maps' shape and range.
+    checks the maps' shape and range. A factory returns None to decline a model it cannot
+    explain (a method for one kind of network); the result lists it under ``declined``.
     """
 
 

@@ -178,6 +178,7 @@ class Localisation(Record):
     baseline: str
     explainers: dict[str, ExplainerScores]
     sanity: Sanity | None = None
+    declined: list[str] = Field(default_factory=list)  # explainers whose factory declined this model
 
 
 class Predictions(Record):

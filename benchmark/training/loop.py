@@ -176,6 +176,7 @@ class Trainer:
                                     best=result.best_val_loss, best_epoch=result.best_epoch)
             best_state = copy.deepcopy(self.model.state_dict())
             first_epoch = 0
+            max_epochs = min(self.config.max_epochs, phase.epochs or self.config.max_epochs)
             if resume is not None and resume["phase_index"] == p_index and "optimizer" not in resume:
                 checkpoint.restore_rng(self.generator, resume["rng"])  # saved between phases, after an action
                 resume = None
@@ -186,9 +187,9 @@ class Trainer:
                 first_epoch = resume["phase_epoch"]
                 checkpoint.restore_rng(self.generator, resume["rng"])
                 resume = None
-                if stopper.should_stop or first_epoch >= self.config.max_epochs:
-                    first_epoch = self.config.max_epochs
-            for phase_epoch in range(first_epoch, self.config.max_epochs):
+                if stopper.should_stop or first_epoch >= max_epochs:
+                    first_epoch = max_epochs
+            for phase_epoch in range(first_epoch, max_epochs):
                 train_loss, train_acc = self._train_epoch(optimizer, trainable, phase.loss)
                 val_loss, val_acc = self.evaluate(self.val)
                 epoch = len(result.history) + 1
@@ -200,7 +201,7 @@ class Trainer:
                                      stopper.waited)
                 result.history.append(record)
                 if self.on_epoch:
-                    self.on_epoch(record, self.config.max_epochs)
+                    self.on_epoch(record, max_epochs)
                 done = stopper.should_stop
                 if self.checkpoint_path is not None and (done or time.monotonic() - last_save >= self.checkpoint_every_s):
                     self._save(p_index, phase_epoch + 1, optimizer, stopper, best_state, result)
