@@ -9,7 +9,7 @@ OpenCV) load on first use, so importing this module stays cheap.
   (``benchmark/registry/hookspecs.py`` documents each kind).
 * Plugin types: :class:`Backbone`, :class:`LayerGroup`, :class:`Phase` (with its
   ``loss`` and ``action`` hooks and :class:`PhaseContext`),
-  :class:`Normaliser`, :class:`Explainer`, :class:`Dataset`, :class:`LocalisationMetric`,
+  :class:`Normaliser`, :class:`Explainer` (with the :class:`PanelContext` of its panels), :class:`Dataset`, :class:`LocalisationMetric`,
   :class:`Logger` (with the :class:`LoggedRun` it receives).
 * Spec value types a plugin receives: :class:`HParams`, :class:`Threshold`.
 * Errors: :class:`UserError` (a message for the user, exit code 2) and
@@ -45,6 +45,7 @@ from benchmark.plugin_types import (
     LoggedRun,
     Logger,
     Normaliser,
+    PanelContext,
     Phase,
     PhaseContext,
     StrategyFn,
@@ -81,7 +82,7 @@ _LAZY = {
 
 __all__ = [
     "hookimpl", "Register", "UserError", "did_you_mean",
-    "Backbone", "BackboneFactory", "LayerGroup", "Phase", "PhaseContext", "StrategyFn", "Normaliser", "Explainer", "ExplainerFactory",
+    "Backbone", "BackboneFactory", "LayerGroup", "Phase", "PhaseContext", "PanelContext", "StrategyFn", "Normaliser", "Explainer", "ExplainerFactory",
     "LocalisationMetric", "Dataset", "Logger", "LoggedRun", "HParams", "Threshold",
     "Audit", "Catalogue", "ImageRecord", "Lesion", "CLASSES", "lesion_class",
     *_LAZY,

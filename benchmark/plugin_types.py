@@ -130,9 +130,30 @@ class Normaliser(Protocol):
 # ------------------------------------------------------------------------- explainers
 class Explainer(Protocol):
     """Maps normalised images and one target class per image to saliency maps in [0, 1]
-    at input resolution, shape (N, H, W): float32 numpy, or a tensor the core copies."""
+    at input resolution, shape (N, H, W): float32 numpy, or a tensor the core copies.
+
+    An explainer may also have ``panels(context: PanelContext) -> list[dict[str, ndarray]]``:
+    figures of its own model for the report (a prototype network's gallery), each a grid
+    of image tiles (see :class:`PanelContext`); the core stores and draws them.
+    """
 
     def __call__(self, images: "torch.Tensor", targets: "torch.Tensor") -> "np.ndarray | torch.Tensor": ...
+
+
+@dataclass
+class PanelContext:
+    """What an explainer's ``panels`` draws from: the training and test patches as stored
+    (uint8, (N, H, W)), ``test_input(positions)`` (those test patches as network input on the
+    device) and the model's test predictions.
+
+    Each panel it returns is ``{"title": str, "columns": int, "images": uint8 (N, H, W),
+    "boxes": int (N, 4) as y0, x0, y1, x1 (-1 for none), "captions": str (N,)}``: tiles
+    in reading order, ``columns`` per row."""
+
+    train: "np.ndarray"
+    test: "np.ndarray"
+    test_input: Callable[["np.ndarray"], "torch.Tensor"]
+    predictions: "np.ndarray"
 
 
 ExplainerFactory = Callable[..., Explainer]

@@ -42,4 +42,4 @@ def protopnet_backbone(variant: str, num_classes: int, pretrained: bool = False,
     frozen = inner.frozen if inner.frozen is not None and inner.frozen < len(groups) - 1 else None
     return Backbone(model=model, groups=groups, target_layer=model.add_on, pretrained=inner.pretrained,
                     frozen=frozen, features=inner.features,
-                    info={**inner.info, "wraps": variant, "target_layer": "add_on", "prototypes": per_class * num_classes})
+                    info={**inner.info, "builds_on": variant, "kind": "prototype network", "target_layer": "add_on", "prototypes": per_class * num_classes})

@@ -14,7 +14,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from benchmark.api import Backbone
+from benchmark.api import Backbone, PanelContext
+from plugins.prototypes.gallery import looks_like, prototype_gallery
 from plugins.prototypes.network import ProtoPNet, similarity
 
 
@@ -38,6 +39,10 @@ class PrototypeActivation:
     @torch.no_grad()
     def __call__(self, images: torch.Tensor, targets: torch.Tensor) -> np.ndarray:
         return class_activation(self.model, images, targets.to(images.device)).cpu().numpy()
+
+    def panels(self, context: PanelContext) -> list[dict]:
+        """The prototype gallery and "this looks like that" rows (``gallery.py``)."""
+        return [prototype_gallery(self.model, context), looks_like(self.model, context)]
 
 
 def prototype_activation(backbone: Backbone, **_: Any) -> PrototypeActivation | None:
