@@ -26,7 +26,7 @@ def _comparison(stats: dict[str, Any], a: str, b: str) -> dict[str, Any] | None:
 
 
 def _classification(pair: tuple[RunResult, RunResult], stats: dict[str, Any]) -> pd.DataFrame:
-    rows = [{"model": r.label, "run": r.run_id, "accuracy": fmt_interval(stats["runs"][r.run_id]["accuracy"]),
+    rows = [{"model": f"{r.backbone} / {r.strategy}", "run": r.run_id, "accuracy": fmt_interval(stats["runs"][r.run_id]["accuracy"]),
              "AUC avg": fmt_interval(stats["runs"][r.run_id]["auc_average"]), "p": None} for r in pair]
     c = _comparison(stats, pair[0].run_id, pair[1].run_id)
     if c is not None:

@@ -66,6 +66,12 @@ class ProtoPNet(nn.Module):
         self.min_distances: torch.Tensor | None = None
         self.set_last_layer_identity()
 
+    def __getstate__(self) -> dict:
+        """Copies (the sanity check's deepcopy) leave out the last forward's graph."""
+        state = self.__dict__.copy()
+        state["min_distances"] = None
+        return state
+
     @property
     def prototype_classes(self) -> torch.Tensor:
         return self.identity.argmax(dim=1)
