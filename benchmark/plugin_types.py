@@ -14,6 +14,7 @@ from typing import (
     Callable,
     ClassVar,
     Iterable,
+    Literal,
     Protocol,
     Sequence,
     runtime_checkable,
@@ -86,7 +87,10 @@ class Phase:
     the phase, and the weights it leaves are the ones carried on: the phases after it
     compete only with those weights, never with what came before the action.
     ``epochs`` caps the phase's epochs below the spec's ``training.max_epochs`` (a short
-    warm-up); None means the spec's cap.
+    warm-up); None means the spec's cap. ``carry`` says which weights the phase hands
+    on: ``"best"`` (early-stopped, the lowest validation loss so far, the study's rule)
+    or ``"last"`` (a fixed schedule: every epoch runs and the final weights are carried,
+    as an action's are, whatever the validation loss).
     """
 
     name: str
@@ -94,6 +98,7 @@ class Phase:
     loss: Callable[..., Any] | None = None
     action: Callable[["PhaseContext"], None] | None = None
     epochs: int | None = None
+    carry: Literal["best", "last"] = "best"
 
 
 @dataclass

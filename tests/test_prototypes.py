@@ -102,6 +102,9 @@ def test_the_strategy_runs_warm_up_joint_push_last_layer(regs) -> None:
     assert set(phases[0].learning_rates) == {prototypes} and phases[0].epochs == 5
     assert last not in phases[1].learning_rates and phases[2].action is push
     assert set(phases[3].learning_rates) == {last}
+    assert [p.carry for p in phases] == ["last", "last", "best", "last"]  # the authors' fixed schedule
+    stopped = make_phases(regs, PluginRef(name="protopnet", options={"early_stopping": True}), backbone, 1, HParams())
+    assert [p.carry for p in stopped[:2]] == ["best", "best"]
     plain = build_backbone(regs, "timm/test_resnet", num_classes=5, pretrained=False)
     with pytest.raises(Exception, match="protopnet/<backbone>"):
         make_phases(regs, "protopnet", plain, 1, HParams())

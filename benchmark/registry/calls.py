@@ -146,6 +146,8 @@ def make_phases(regs: "Registries", ref: "PluginRef | str", backbone: Backbone, 
                if not (isinstance(i, int) and 0 <= i < len(backbone.groups)) or not (math.isfinite(lr) and lr > 0)]
         if phase.epochs is not None and not (isinstance(phase.epochs, int) and phase.epochs >= 1):
             raise PluginOutputError(f"{where}: phase '{phase.name}' has epochs={phase.epochs!r}; expected None or >= 1")
+        if phase.carry not in ("best", "last"):
+            raise PluginOutputError(f"{where}: phase '{phase.name}' has carry={phase.carry!r}; expected 'best' or 'last'")
         if bad or not (phase.learning_rates or phase.action):
             raise PluginOutputError(f"{where}: phase '{phase.name}' trains no group, or names groups that do not "
                                     f"exist or rates that are not positive: {bad}")

@@ -24,6 +24,11 @@ class ProtoPNetStrategyOptions(BaseModel):
     sep: float = Field(-0.08, description="separation-cost coefficient (negative: distance rewarded)")
     l1: float = Field(1e-4, ge=0.0, description="L1 coefficient on the last layer's wrong-class weights")
     warm_epochs: int = Field(5, ge=1, le=1000, description="epochs of the warm-up")
+    joint_epochs: int = Field(10, ge=1, le=100_000, description="epochs of joint training before the push "
+                                                                "(Chen et al. push first after 10)")
     last_layer_epochs: int = Field(20, ge=1, le=1000, description="epochs of last-layer training")
     lr_prototypes: float = Field(3e-3, gt=0.0, description="add-on layers and prototypes")
     lr_last_layer: float = Field(1e-4, gt=0.0, description="the last layer, in its own phase")
+    early_stopping: bool = Field(False, description="early-stop warm-up and joint training on the validation loss "
+                                                    "and carry their best epoch, as the study's strategies do; "
+                                                    "by default the schedule runs in full, as its authors trained it")

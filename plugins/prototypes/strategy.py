@@ -2,7 +2,7 @@
 
 1. warm-up: the add-on layers and prototypes alone (the backbone and last layer frozen);
 2. joint: the backbone's trainable groups (the core's frozen half stays frozen), add-on
-   layers and prototypes, each at its own rate;
+   layers and prototypes, each at its own rate, for ``joint_epochs``;
 3. push: every prototype projected onto its nearest training feature of its own class
    (a phase action: its weights are carried on, so what is evaluated is pushed);
 4. last layer: the last layer alone, with the L1 penalty on wrong-class connections.
@@ -10,7 +10,9 @@
 Warm-up and joint add the cluster cost (each patch near a prototype of its class) and the
 separation cost (far from the others' prototypes) to the cross-entropy. The defaults are
 Chen et al.'s (clst 0.8, sep -0.08, l1 1e-4; add-on and prototype rate 3e-3; last layer
-1e-4); the spec gives others as strategy options.
+1e-4); the spec gives others as strategy options. Each phase runs its schedule in full and
+hands on its final weights (``carry="last"``), as the authors trained; with the option
+``early_stopping`` warm-up and joint are early-stopped like the study's strategies.
 """
 
 from __future__ import annotations
@@ -60,9 +62,11 @@ def protopnet(groups: Sequence[LayerGroup], frozen: int, hparams: HParams, backb
     rates = per_depth(groups[:-1], frozen, hparams)  # the prototype group plays the head: features decay from lr_last_block
     features = {i: lr for i, lr in rates.items() if i < prototypes}
     shaping = cluster_separation(o.clst, o.sep)
+    carry = "best" if o.early_stopping else "last"
     return [
-        Phase("warm-up", {prototypes: o.lr_prototypes}, loss=shaping, epochs=o.warm_epochs),
-        Phase("joint", {**features, prototypes: o.lr_prototypes}, loss=shaping),
+        Phase("warm-up", {prototypes: o.lr_prototypes}, loss=shaping, epochs=o.warm_epochs, carry=carry),
+        Phase("joint", {**features, prototypes: o.lr_prototypes}, loss=shaping, epochs=o.joint_epochs, carry=carry),
         Phase("push", {}, action=push),
-        Phase("last-layer", {last: o.lr_last_layer}, loss=wrong_class_l1(o.l1), epochs=o.last_layer_epochs),
+        Phase("last-layer", {last: o.lr_last_layer}, loss=wrong_class_l1(o.l1), epochs=o.last_layer_epochs,
+              carry="last"),
     ]
