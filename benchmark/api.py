@@ -22,7 +22,8 @@ OpenCV) load on first use, so importing this module stays cheap.
   (``Audit``, ``Catalogue``, ``ImageRecord``, ``Lesion``, ``CLASSES``, ``lesion_class``,
   ``cached_catalogue``, ``digest_paths``), generated trees (``FixtureConfig``,
   ``generate_tree``), ``stable_hash``, ``lock`` and ``touch`` (mark a cache entry used),
-  ``build_backbone`` (another registered backbone, for a backbone that wraps one).
+  ``build_backbone`` (another registered backbone, for a backbone that wraps one) and
+  ``frozen_groups`` (how many leading groups of a backbone the core freezes).
 """
 
 from __future__ import annotations
@@ -78,6 +79,7 @@ _LAZY = {
     "lock": "benchmark.files:lock",
     "touch": "benchmark.files:touch",
     "build_backbone": "benchmark.registry.calls:build_inner_backbone",
+    "frozen_groups": "benchmark.training.freezing:frozen_groups",
 }
 
 __all__ = [
@@ -121,4 +123,5 @@ if TYPE_CHECKING:  # for type checkers and editors: the lazy names, eagerly
     from benchmark.models.weights import missing_message as missing_weights_message  # noqa: F401
     from benchmark.models.weights import offline  # noqa: F401
     from benchmark.registry.calls import build_inner_backbone as build_backbone  # noqa: F401
+    from benchmark.training.freezing import frozen_groups  # noqa: F401
     from benchmark.training.learning_rates import per_depth  # noqa: F401

@@ -2,7 +2,8 @@
 
 The wrapped backbone (``protopnet/timm/resnet50``, ``protopnet/vgg16``) is built as the
 core builds any backbone; its feature groups are kept, its head is dropped, and two
-groups follow: the add-on layers with the prototypes, then the last layer. Grad-CAM's
+groups follow: the add-on layers with the prototypes, then the last layer. The core
+freezes the same leading feature groups as in the wrapped backbone alone. Grad-CAM's
 target layer is the add-on output, the map the prototypes are compared with.
 """
 
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from torch import nn
 
-from benchmark.api import Backbone, LayerGroup, UserError, build_backbone, check_partition
+from benchmark.api import Backbone, LayerGroup, UserError, build_backbone, check_partition, frozen_groups
 from plugins.prototypes.network import ProtoPNet, feature_channels
 
 
@@ -39,7 +40,7 @@ def protopnet_backbone(variant: str, num_classes: int, pretrained: bool = False,
     groups = [*feature_groups, LayerGroup("prototypes", [model.add_on, model.prototypes]),
               LayerGroup("last-layer", [model.last_layer])]
     check_partition(model, groups)
-    frozen = inner.frozen if inner.frozen is not None and inner.frozen < len(groups) - 1 else None
+    frozen = frozen_groups(inner)  # the same feature groups train as in the CNN it is set beside
     return Backbone(model=model, groups=groups, target_layer=model.add_on, pretrained=inner.pretrained,
                     frozen=frozen, features=inner.features,
                     info={**inner.info, "builds_on": variant, "kind": "prototype network", "target_layer": "add_on", "prototypes": per_class * num_classes})
