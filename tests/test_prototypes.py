@@ -120,6 +120,20 @@ def test_the_explainer_declines_plain_cnns_and_maps_prototype_networks(regs) -> 
     assert maps.shape == (4, SIZE, SIZE) and maps.min() >= 0 and maps.max() <= 1 + 1e-6
 
 
+def test_an_explainers_panels_are_checked_and_drawn() -> None:
+    from benchmark.evaluation.panels import checked_panel
+    from benchmark.registry.calls import PluginOutputError
+    from benchmark.report.figures.panel import panel_figure
+
+    panel = {"title": "gallery", "columns": 2, "images": np.zeros((3, 8, 8), np.uint8),
+             "boxes": [[0, 0, 4, 4], [-1, -1, -1, -1], [2, 2, 8, 8]], "captions": ["a", "b", "c"]}
+    arrays = checked_panel("x", panel)
+    assert arrays["captions"].tolist() == ["a", "b", "c"] and int(arrays["columns"]) == 2
+    assert panel_figure(arrays, "x").axes  # two rows of two tiles, the last one blank
+    with pytest.raises(PluginOutputError, match="explainer 'x'"):
+        checked_panel("x", panel | {"images": np.zeros((3, 8, 8), np.float32)})
+
+
 def test_an_unknown_wrapped_backbone_names_the_closest_one(regs) -> None:
     with pytest.raises(Exception, match="Did you mean"):
         build_backbone(regs, "protopnet/vg16", num_classes=5, pretrained=False)
