@@ -57,7 +57,10 @@ def register_strategies(register: Register) -> None:
     ``obj`` is a callable ``(groups: Sequence[LayerGroup], frozen: int, hparams: HParams)
     -> list[Phase]``: which groups train in each phase and at which learning rate. The
     core training loop runs the phases in order, early-stops each and carries the best
-    checkpoint of one phase into the next.
+    checkpoint of one phase into the next; a phase may instead cap its epochs, add a loss,
+    be one non-gradient action, or run a fixed schedule whose final weights are carried
+    (``Phase.epochs``, ``loss``, ``action``, ``carry``). The strategy is called with the
+    built ``backbone`` and the spec's options for it when it accepts them.
     """
 
 
