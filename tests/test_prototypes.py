@@ -142,7 +142,7 @@ def test_an_unknown_wrapped_backbone_names_the_closest_one(regs) -> None:
 # ------------------------------------------------------------------------------ end to end
 SPEC = ROOT / "specs" / "prototypes-fixture.yaml"
 #: the fixture spec made smaller still: this checks the pipeline, not what the models learn
-SMALLER = ("--set", "training.max_epochs=2", "--set", "dataset.options.images=60")
+SMALLER = ("--set", "training.max_epochs=2", "--set", "dataset.options.images=60", "--set", "dataset.patches.size=96")
 
 
 @pytest.mark.slow
