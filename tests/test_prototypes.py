@@ -134,9 +134,13 @@ def test_an_explainers_panels_are_checked_and_drawn() -> None:
         checked_panel("x", panel | {"images": np.zeros((3, 8, 8), np.float32)})
 
 
-def test_an_unknown_wrapped_backbone_names_the_closest_one(regs) -> None:
-    with pytest.raises(Exception, match="Did you mean"):
-        build_backbone(regs, "protopnet/vg16", num_classes=5, pretrained=False)
+def test_an_unknown_wrapped_backbone_is_refused_at_validation_with_the_closest_name(regs, tmp_path: Path) -> None:
+    with pytest.raises(Exception, match="Unknown backbone 'vg16'. Did you mean: vgg16"):
+        regs.get("backbone", "protopnet/vg16")
+    assert regs.get("backbone", "protopnet/timm/anything").name == "protopnet/timm/anything"  # timm's own family
+    result = run_cli("validate", str(ROOT / "specs" / "prototypes-fixture.yaml"), "--set",
+                     "matrix.backbone=[timm/test_resnet, protopnet/vg16]", "--set", "matrix.exclude=[]")
+    assert result.code == 2 and "Did you mean: vgg16" in result.output, result.output
 
 
 # ------------------------------------------------------------------------------ end to end

@@ -12,10 +12,13 @@ only ever says *what* it provides::
     def register_backbones(register):
         register("my-net", build_my_net, options=MyNetOptions)
 
-``register(name, obj, *, aliases=(), description="", options=None)``: ``obj`` is the
+``register(name, obj, *, aliases=(), description="", options=None, wraps=False)``: ``obj`` is the
 object or a lazy ``"package.module:attribute"`` reference; ``options`` a pydantic model
 validating the options a spec may give (``{name: my-net, options: {...}}``), passed to
 ``obj`` as keyword arguments (an ``Options`` attribute on ``obj`` serves the same).
+A family ``name/*`` serves every ``name/<variant>``; with ``wraps=True`` each variant
+must itself be a registered name of the kind (a model built over another backbone), so
+a misspelt one is refused when the spec is validated.
 Every hook is called once per plugin when the registry is built; return values are
 ignored. All hooks are optional for a plugin to implement.
 """
@@ -36,7 +39,7 @@ class Register(Protocol):
     """The callable passed to every ``register_*`` hook."""
 
     def __call__(self, name: str, obj: Any, *, aliases: tuple[str, ...] = (), description: str = "",
-                 options: Any = None) -> None: ...
+                 options: Any = None, wraps: bool = False) -> None: ...
 
 
 @hookspec

@@ -15,7 +15,7 @@ from benchmark.api import hookimpl
 def register_backbones(register):
     from plugins.prototypes.options import ProtoPNetOptions
 
-    register("protopnet/*", "plugins.prototypes.backbone:protopnet_backbone", options=ProtoPNetOptions,
+    register("protopnet/*", "plugins.prototypes.backbone:protopnet_backbone", options=ProtoPNetOptions, wraps=True,
              description="a prototype network (ProtoPNet) over any registered backbone, e.g. protopnet/timm/resnet50")
 
 
