@@ -33,11 +33,14 @@ class PrototypeLayer(nn.Module):
         self.vectors = nn.Parameter(torch.rand(count, dim, 1, 1))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        """(B, D, H, W) -> (B, P, H, W) squared distances, never negative."""
-        z2 = (z ** 2).sum(dim=1, keepdim=True)
-        p2 = (self.vectors ** 2).sum(dim=(1, 2, 3)).view(1, -1, 1, 1)
-        zp = nn.functional.conv2d(z, self.vectors)
-        return torch.relu(z2 - 2 * zp + p2)
+        """(B, D, H, W) -> (B, P, H, W) squared distances, never negative; in fp32 even under
+        autocast (the expansion ||z||^2 - 2 z.p + ||p||^2 cancels badly in bf16)."""
+        with torch.autocast(device_type=z.device.type, enabled=False):
+            z = z.float()
+            z2 = (z ** 2).sum(dim=1, keepdim=True)
+            p2 = (self.vectors ** 2).sum(dim=(1, 2, 3)).view(1, -1, 1, 1)
+            zp = nn.functional.conv2d(z, self.vectors)
+            return torch.relu(z2 - 2 * zp + p2)
 
 
 class ProtoPNet(nn.Module):
