@@ -149,7 +149,7 @@ class Explainer(Protocol):
 class PanelContext:
     """What an explainer's ``panels`` draws from: the training and test patches as stored
     (uint8, (N, H, W)), ``test_input(positions)`` (those test patches as network input on the
-    device) and the model's test predictions.
+    device), the test labels and the model's test predictions.
 
     Each panel it returns is ``{"title": str, "columns": int, "images": uint8 (N, H, W),
     "boxes": int (N, 4) as y0, x0, y1, x1 (-1 for none), "captions": str (N,)}``: tiles
@@ -158,6 +158,7 @@ class PanelContext:
     train: "np.ndarray"
     test: "np.ndarray"
     test_input: Callable[["np.ndarray"], "torch.Tensor"]
+    labels: "np.ndarray"
     predictions: "np.ndarray"
 
 

@@ -43,7 +43,8 @@ def own_panels(name: str, explainer: Any, trained: Any, predictions: np.ndarray)
         out = images.cpu().numpy()
         return out[:, 0] if out.ndim == 4 and out.shape[1] == 1 else out
 
-    context = PanelContext(grey(train.images), grey(test.images), test_input, np.asarray(predictions))
+    context = PanelContext(grey(train.images), grey(test.images), test_input, test.labels.cpu().numpy(),
+                           np.asarray(predictions))
     trained.backbone.model.eval()
     with torch.no_grad():
         panels = explainer.panels(context)

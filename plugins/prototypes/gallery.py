@@ -39,9 +39,20 @@ def prototype_gallery(model: ProtoPNet, context: PanelContext) -> dict:
             "boxes": np.asarray(boxes), "captions": captions}
 
 
+def chosen_patches(context: PanelContext) -> np.ndarray:
+    """Correctly classified lesion patches first (one per class where there is one), then
+    any others, up to ``LOOKS_LIKE_PATCHES``."""
+    right = context.predictions == context.labels
+    lesion = context.labels != CLASSES.index("background")
+    firsts = [int(np.flatnonzero(right & (context.labels == c))[0]) for c in np.unique(context.labels[right & lesion])]
+    rest = [int(i) for i in np.flatnonzero(right & lesion)] + list(range(len(context.test)))
+    ordered = list(dict.fromkeys(firsts + rest))
+    return np.asarray(ordered[:LOOKS_LIKE_PATCHES], dtype=int)
+
+
 def looks_like(model: ProtoPNet, context: PanelContext) -> dict:
     """Per test patch: the patch, then (the region, the prototype's source) for its top prototypes."""
-    positions = np.arange(min(LOOKS_LIKE_PATCHES, len(context.test)))
+    positions = chosen_patches(context)
     x = context.test_input(positions)
     sims = similarity(model.distance_maps(x).float())  # (B, P, H, W)
     size = tuple(x.shape[-2:])
@@ -52,7 +63,8 @@ def looks_like(model: ProtoPNet, context: PanelContext) -> dict:
         patch = context.test[position]
         images.append(patch)
         boxes.append(NO_BOX)
-        captions.append(f"test patch {position}\npredicted {CLASSES[int(predicted[b])]}")
+        captions.append(f"test patch {position}: {CLASSES[int(context.labels[position])]}\n"
+                        f"predicted {CLASSES[int(predicted[b])]}")
         for j in contribution[b].argsort(descending=True)[:LOOKS_LIKE_PROTOTYPES].tolist():
             source = int(model.source_index[j])
             images += [patch, context.train[source] if source >= 0 else np.zeros_like(patch)]
