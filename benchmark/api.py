@@ -9,7 +9,7 @@ OpenCV) load on first use, so importing this module stays cheap.
   (``benchmark/registry/hookspecs.py`` documents each kind).
 * Plugin types: :class:`Backbone`, :class:`LayerGroup`, :class:`Phase` (with its
   ``loss`` and ``action`` hooks and :class:`PhaseContext`),
-  :class:`Normaliser`, :class:`Explainer`, :class:`Dataset`, :class:`LocalisationMetric`,
+  :class:`Normaliser`, :class:`Explainer` (with the :class:`PanelContext` of its panels), :class:`Dataset`, :class:`LocalisationMetric`,
   :class:`Logger` (with the :class:`LoggedRun` it receives).
 * Spec value types a plugin receives: :class:`HParams`, :class:`Threshold`.
 * Errors: :class:`UserError` (a message for the user, exit code 2) and
@@ -21,7 +21,9 @@ OpenCV) load on first use, so importing this module stays cheap.
   (``find_local_weights``, ``missing_weights_message``, ``offline``), dataset records
   (``Audit``, ``Catalogue``, ``ImageRecord``, ``Lesion``, ``CLASSES``, ``lesion_class``,
   ``cached_catalogue``, ``digest_paths``), generated trees (``FixtureConfig``,
-  ``generate_tree``), ``stable_hash``, ``lock`` and ``touch`` (mark a cache entry used).
+  ``generate_tree``), ``stable_hash``, ``lock`` and ``touch`` (mark a cache entry used),
+  ``build_backbone`` (another registered backbone, for a backbone that wraps one) and
+  ``frozen_groups`` (how many leading groups of a backbone the core freezes).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from benchmark.plugin_types import (
     LoggedRun,
     Logger,
     Normaliser,
+    PanelContext,
     Phase,
     PhaseContext,
     StrategyFn,
@@ -75,11 +78,13 @@ _LAZY = {
     "stable_hash": "benchmark.hashing:stable_hash",
     "lock": "benchmark.files:lock",
     "touch": "benchmark.files:touch",
+    "build_backbone": "benchmark.registry.calls:build_inner_backbone",
+    "frozen_groups": "benchmark.training.freezing:frozen_groups",
 }
 
 __all__ = [
     "hookimpl", "Register", "UserError", "did_you_mean",
-    "Backbone", "BackboneFactory", "LayerGroup", "Phase", "PhaseContext", "StrategyFn", "Normaliser", "Explainer", "ExplainerFactory",
+    "Backbone", "BackboneFactory", "LayerGroup", "Phase", "PhaseContext", "PanelContext", "StrategyFn", "Normaliser", "Explainer", "ExplainerFactory",
     "LocalisationMetric", "Dataset", "Logger", "LoggedRun", "HParams", "Threshold",
     "Audit", "Catalogue", "ImageRecord", "Lesion", "CLASSES", "lesion_class",
     *_LAZY,
@@ -117,4 +122,6 @@ if TYPE_CHECKING:  # for type checkers and editors: the lazy names, eagerly
     from benchmark.models.weights import find_local as find_local_weights  # noqa: F401
     from benchmark.models.weights import missing_message as missing_weights_message  # noqa: F401
     from benchmark.models.weights import offline  # noqa: F401
+    from benchmark.registry.calls import build_inner_backbone as build_backbone  # noqa: F401
+    from benchmark.training.freezing import frozen_groups  # noqa: F401
     from benchmark.training.learning_rates import per_depth  # noqa: F401

@@ -14,6 +14,7 @@ from typing import (
     Callable,
     ClassVar,
     Iterable,
+    Literal,
     Protocol,
     Sequence,
     runtime_checkable,
@@ -83,13 +84,21 @@ class Phase:
     L1 penalty); ``action(context)`` replaces the phase's epochs by one step that is not
     gradient descent (a prototype network's projection onto training patches), given a
     :class:`PhaseContext`. The validation loss after an action is recorded as an epoch of
-    the phase, and the weights it leaves are the ones carried on.
+    the phase, and the weights it leaves are the ones carried on: the phases after it
+    compete only with those weights, never with what came before the action.
+    ``epochs`` caps the phase's epochs below the spec's ``training.max_epochs`` (a short
+    warm-up); None means the spec's cap. ``carry`` says which weights the phase hands
+    on: ``"best"`` (early-stopped, the lowest validation loss so far, the study's rule)
+    or ``"last"`` (a fixed schedule: every epoch runs and the final weights are carried,
+    as an action's are, whatever the validation loss).
     """
 
     name: str
     learning_rates: dict[int, float]
     loss: Callable[..., Any] | None = None
     action: Callable[["PhaseContext"], None] | None = None
+    epochs: int | None = None
+    carry: Literal["best", "last"] = "best"
 
 
 @dataclass
@@ -126,9 +135,31 @@ class Normaliser(Protocol):
 # ------------------------------------------------------------------------- explainers
 class Explainer(Protocol):
     """Maps normalised images and one target class per image to saliency maps in [0, 1]
-    at input resolution, shape (N, H, W): float32 numpy, or a tensor the core copies."""
+    at input resolution, shape (N, H, W): float32 numpy, or a tensor the core copies.
+
+    An explainer may also have ``panels(context: PanelContext) -> list[dict[str, ndarray]]``:
+    figures of its own model for the report (a prototype network's gallery), each a grid
+    of image tiles (see :class:`PanelContext`); the core stores and draws them.
+    """
 
     def __call__(self, images: "torch.Tensor", targets: "torch.Tensor") -> "np.ndarray | torch.Tensor": ...
+
+
+@dataclass
+class PanelContext:
+    """What an explainer's ``panels`` draws from: the training and test patches as stored
+    (uint8, (N, H, W)), ``test_input(positions)`` (those test patches as network input on the
+    device), the test labels and the model's test predictions.
+
+    Each panel it returns is ``{"title": str, "columns": int, "images": uint8 (N, H, W),
+    "boxes": int (N, 4) as y0, x0, y1, x1 (-1 for none), "captions": str (N,)}``: tiles
+    in reading order, ``columns`` per row."""
+
+    train: "np.ndarray"
+    test: "np.ndarray"
+    test_input: Callable[["np.ndarray"], "torch.Tensor"]
+    labels: "np.ndarray"
+    predictions: "np.ndarray"
 
 
 ExplainerFactory = Callable[..., Explainer]

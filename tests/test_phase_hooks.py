@@ -61,3 +61,17 @@ def test_an_extra_loss_and_an_action_phase() -> None:
     project = [h for h in fit.history if h.phase == "project"]
     assert len(project) == 1 and math.isnan(project[0].train_loss) and project[0].learning_rates == {}
     assert fit.phase_best_epochs[1] == project[0].epoch
+
+
+def test_a_fixed_schedule_phase_runs_every_epoch_and_carries_its_last_weights() -> None:
+    """``carry="last"``: no early stopping, the final weights go on even when an earlier
+    epoch (or the weights carried in) had a lower validation loss; ``epochs`` caps it."""
+    phases = [Phase("fit", {0: 0.05}), Phase("wild", {0: 5.0}, epochs=3, carry="last")]
+    trainer = _trainer(phases, HParams(batch_size=8), epochs=4)
+    fit = trainer.fit()
+    wild = [h for h in fit.history if h.phase == "wild"]
+    assert len(wild) == 3 and [h.improved for h in wild] == [False, False, True]
+    assert fit.best_epoch == wild[-1].epoch and fit.best_val_loss == wild[-1].val_loss
+    assert fit.phase_best_epochs[-1] == wild[-1].epoch
+    val_loss, _ = trainer.evaluate(trainer.val)
+    assert math.isclose(val_loss, wild[-1].val_loss, rel_tol=1e-6)  # the model is the last epoch's

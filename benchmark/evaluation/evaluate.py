@@ -18,6 +18,7 @@ from benchmark.data.classes import CLASSES
 from benchmark.evaluation.gallery import choose_examples, gallery_arrays
 from benchmark.evaluation.localisation import Explained, Scoring, localisation_scores
 from benchmark.evaluation.metrics import classification_metrics
+from benchmark.evaluation.panels import own_panels
 from benchmark.evaluation.predict import predict_proba
 from benchmark.evaluation.sanity import cascading_randomisation, sanity_patches
 from benchmark.evaluation.thresholds import as_threshold
@@ -33,6 +34,7 @@ class Evaluation:
 
     result: dict[str, Any]
     gallery: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    panels: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)  # array name -> an explainer's panel
 
 
 def _explained(trained: TrainedRun, split: str, table: pd.DataFrame, masks: np.ndarray, proba: np.ndarray,
@@ -62,14 +64,19 @@ def evaluate_run(trained: TrainedRun, spec: Spec, table: pd.DataFrame, masks: np
         validation = _explained(trained, "val", table, masks, val_proba, ex.batch_size)
     factories = explainer_factories(regs, ex.scored())
 
-    explainers, gallery = {}, {}
+    explainers, gallery, declined, panels = {}, {}, [], {}
     for name, make in factories.items():
         explainer = make(trained.backbone)
+        if explainer is None:  # its factory declined this model (e.g. a method for another kind of network)
+            declined.append(name)
+            continue
         scores = localisation_scores(explainer, test, scoring, validation)
         if name != ex.baseline_label and ex.gallery:
             positions, category = choose_examples(scores, test.has_mask, labels, proba, ex.gallery)
             gallery[name] = gallery_arrays(explainer, test, scoring.metrics[scoring.ll_metric], as_threshold(scores["threshold"]),
                                            positions, category, proba, test_idx)
+        if callable(getattr(explainer, "panels", None)):
+            panels |= own_panels(name, explainer, trained, proba.argmax(1))
         for key in ("patch_index", "zero_map_index"):
             scores[key] = [int(test_idx[i]) for i in scores[key]]
         explainers[name] = scores
@@ -78,10 +85,11 @@ def evaluate_run(trained: TrainedRun, spec: Spec, table: pd.DataFrame, masks: np
         "metric": scoring.ll_metric, "threshold": loc.threshold.model_dump(),
         "rules": {scoring.rule_metric(rule): rule.model_dump() for rule in extra_rules},
         "metrics": metric_names + [scoring.rule_metric(rule) for rule in extra_rules],
-        "baseline": ex.baseline_label, "explainers": explainers,
+        "baseline": ex.baseline_label, "explainers": explainers, "declined": declined,
+        "panels": list(panels),
     }
     if ex.sanity.enabled:
-        checked = {name: make for name, make in factories.items() if name != ex.baseline_label}
+        checked = {name: make for name, make in factories.items() if name != ex.baseline_label and name in explainers}
         positions = sanity_patches(test.correct_lesions(), ex.sanity.patches)
         localisation["sanity"] = cascading_randomisation(
             trained.backbone, checked, test.split, positions, test.predictions[positions], normaliser, ex.batch_size,
@@ -92,4 +100,4 @@ def evaluate_run(trained: TrainedRun, spec: Spec, table: pd.DataFrame, masks: np
         "predictions": {"patch_id": [int(i) for i in test_idx], "label": [int(v) for v in labels],
                         "proba": np.round(proba, 6).tolist()},
     }
-    return Evaluation(result, gallery)
+    return Evaluation(result, gallery, panels)

@@ -59,6 +59,7 @@ class Entry:
     options: Any = None
     provenance: str = ""
     family: bool = False
+    wraps: bool = False  # a family whose variants are other registered names of its kind
 
     @property
     def obj(self) -> Any:
@@ -116,7 +117,9 @@ class Registry:
 
     def get(self, name: str) -> Entry:
         """Look a name up. An entry named ``family/*`` serves every ``family/<variant>``:
-        its object is called with the variant as first argument (``timm/convnext_tiny``)."""
+        its object is called with the variant as first argument (``timm/convnext_tiny``).
+        When the family wraps other entries (``wraps=True``) the variant must itself be a
+        registered name (``protopnet/timm/resnet50``)."""
         if name in self._entries:
             return self._entries[name]
         if name in self._aliases:
@@ -124,6 +127,8 @@ class Registry:
         for entry in self._entries.values():
             if entry.name.endswith("/*") and name.startswith(entry.name[:-1]) and len(name) > len(entry.name) - 1:
                 variant = name[len(entry.name) - 1 :]
+                if entry.wraps:  # protopnet/vgg16 wraps vgg16: a misspelt inner name is refused here
+                    self.get(variant)
                 return dataclasses.replace(entry, name=name, target=functools.partial(entry.obj, variant), family=False)
         raise UnknownNameError(self.miss_message(name))
 

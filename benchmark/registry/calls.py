@@ -10,6 +10,7 @@ model (``register(name, obj, options=Model)`` or an ``Options`` attribute on ``o
 
 from __future__ import annotations
 
+import contextvars
 import inspect
 import math
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
@@ -72,6 +73,11 @@ def _entry(regs: "Registries", kind: str, ref: "PluginRef | str") -> tuple[Entry
 
 
 # --------------------------------------------------------------------------- backbones
+#: the registries of the backbone being built, so that a backbone wrapping another one
+#: (``benchmark.api.build_backbone``) finds the wrapped one among the same plugins
+_BUILDING: contextvars.ContextVar["Registries | None"] = contextvars.ContextVar("building", default=None)
+
+
 def build_backbone(regs: "Registries", ref: "PluginRef | str", *, num_classes: int, pretrained: bool,
                    weights: str | None = None) -> Backbone:
     entry, options = _entry(regs, "backbone", ref)
@@ -79,9 +85,26 @@ def build_backbone(regs: "Registries", ref: "PluginRef | str", *, num_classes: i
     if weights is not None and "weights" not in inspect.signature(factory).parameters and not any(
             p.kind is inspect.Parameter.VAR_KEYWORD for p in inspect.signature(factory).parameters.values()):
         raise UserError(f"{describe(entry)} takes no local weights file (training.weights names one for it)")
-    backbone = _call(entry, factory, num_classes=num_classes, pretrained=pretrained, weights=weights, **options)
+    token = _BUILDING.set(regs)
+    try:
+        backbone = _call(entry, factory, num_classes=num_classes, pretrained=pretrained, weights=weights, **options)
+    finally:
+        _BUILDING.reset(token)
     check_backbone(entry, backbone, num_classes)
     return backbone
+
+
+def build_inner_backbone(name: str, num_classes: int, pretrained: bool = False, weights: str | None = None) -> Backbone:
+    """For a backbone plugin that wraps another registered backbone (``name``): built and
+    checked as the core builds any backbone, from the plugins of the backbone being built
+    (all installed plugins when called on its own). An unknown name is a UserError with
+    the closest match."""
+    regs = _BUILDING.get()
+    if regs is None:
+        from benchmark.registry.loading import load_registries
+
+        regs = load_registries()
+    return build_backbone(regs, name, num_classes=num_classes, pretrained=pretrained, weights=weights)
 
 
 def check_backbone(entry: Entry, backbone: Any, num_classes: int) -> None:
@@ -121,6 +144,10 @@ def make_phases(regs: "Registries", ref: "PluginRef | str", backbone: Backbone, 
     for phase in phases:
         bad = [i for i, lr in phase.learning_rates.items()
                if not (isinstance(i, int) and 0 <= i < len(backbone.groups)) or not (math.isfinite(lr) and lr > 0)]
+        if phase.epochs is not None and not (isinstance(phase.epochs, int) and phase.epochs >= 1):
+            raise PluginOutputError(f"{where}: phase '{phase.name}' has epochs={phase.epochs!r}; expected None or >= 1")
+        if phase.carry not in ("best", "last"):
+            raise PluginOutputError(f"{where}: phase '{phase.name}' has carry={phase.carry!r}; expected 'best' or 'last'")
         if bad or not (phase.learning_rates or phase.action):
             raise PluginOutputError(f"{where}: phase '{phase.name}' trains no group, or names groups that do not "
                                     f"exist or rates that are not positive: {bad}")

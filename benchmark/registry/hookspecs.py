@@ -12,10 +12,13 @@ only ever says *what* it provides::
     def register_backbones(register):
         register("my-net", build_my_net, options=MyNetOptions)
 
-``register(name, obj, *, aliases=(), description="", options=None)``: ``obj`` is the
+``register(name, obj, *, aliases=(), description="", options=None, wraps=False)``: ``obj`` is the
 object or a lazy ``"package.module:attribute"`` reference; ``options`` a pydantic model
 validating the options a spec may give (``{name: my-net, options: {...}}``), passed to
 ``obj`` as keyword arguments (an ``Options`` attribute on ``obj`` serves the same).
+A family ``name/*`` serves every ``name/<variant>``; with ``wraps=True`` each variant
+must itself be a registered name of the kind (a model built over another backbone), so
+a misspelt one is refused when the spec is validated.
 Every hook is called once per plugin when the registry is built; return values are
 ignored. All hooks are optional for a plugin to implement.
 """
@@ -36,7 +39,7 @@ class Register(Protocol):
     """The callable passed to every ``register_*`` hook."""
 
     def __call__(self, name: str, obj: Any, *, aliases: tuple[str, ...] = (), description: str = "",
-                 options: Any = None) -> None: ...
+                 options: Any = None, wraps: bool = False) -> None: ...
 
 
 @hookspec
@@ -57,7 +60,10 @@ def register_strategies(register: Register) -> None:
     ``obj`` is a callable ``(groups: Sequence[LayerGroup], frozen: int, hparams: HParams)
     -> list[Phase]``: which groups train in each phase and at which learning rate. The
     core training loop runs the phases in order, early-stops each and carries the best
-    checkpoint of one phase into the next.
+    checkpoint of one phase into the next; a phase may instead cap its epochs, add a loss,
+    be one non-gradient action, or run a fixed schedule whose final weights are carried
+    (``Phase.epochs``, ``loss``, ``action``, ``carry``). The strategy is called with the
+    built ``backbone`` and the spec's options for it when it accepts them.
     """
 
 
@@ -80,7 +86,8 @@ def register_explainers(register: Register) -> None:
     maps a batch of normalised images and one explicit target class per image to one
     map per image in [0, 1] at input resolution (numpy, or a tensor on any device). The
     core calls it in eval mode, fp32, with gradients enabled on every parameter, and
-    checks the maps' shape and range.
+    checks the maps' shape and range. A factory returns None to decline a model it cannot
+    explain (a method for one kind of network); the result lists it under ``declined``.
     """
 
 

@@ -186,9 +186,10 @@ def _call_register_hooks(pm: pluggy.PluginManager, plugin: Any, plugin_name: str
             continue
 
         def register(name: str, obj: Any, *, aliases: tuple[str, ...] = (), description: str = "",
-                     options: Any = None, kind: str = kind) -> None:
+                     options: Any = None, wraps: bool = False, kind: str = kind) -> None:
             try:
-                regs[kind].add(_entry(kind, name, obj, aliases, description, options, plugin_name, source, provenance))
+                regs[kind].add(_entry(kind, name, obj, aliases, description, options, plugin_name, source, provenance,
+                                      wraps))
             except UserError as exc:
                 regs.failures.append(PluginFailure(plugin_name, source, exc.message))
 
@@ -201,13 +202,16 @@ def _call_register_hooks(pm: pluggy.PluginManager, plugin: Any, plugin_name: str
 
 
 def _entry(kind: str, name: Any, obj: Any, aliases: tuple[str, ...], description: str, options: Any, plugin: str,
-           source: str, provenance: str) -> Entry:
+           source: str, provenance: str, wraps: bool = False) -> Entry:
     """A checked entry (raises :class:`UserError` naming the plugin when it is refused)."""
     if not isinstance(name, str) or not name:
         raise UserError(f"plugin '{plugin}' registered a {kind} without a name")
     if obj is None:
         raise UserError(f"plugin '{plugin}' registered {kind} '{name}' as None")
     family = name.endswith("/*")
+    if wraps and not family:
+        raise UserError(f"plugin '{plugin}' registered {kind} '{name}' with wraps=True: only a family "
+                        "('name/*') wraps other registered names")
     if isinstance(obj, str):
         if ":" not in obj:
             raise UserError(f"plugin '{plugin}' registered {kind} '{name}' as {obj!r}: "
@@ -223,7 +227,7 @@ def _entry(kind: str, name: Any, obj: Any, aliases: tuple[str, ...], description
     lines = [] if isinstance(obj, str) else (getattr(obj, "__doc__", None) or "").strip().splitlines()
     return Entry(name=name, kind=kind, target=obj, source=source, plugin=plugin,
                  description=description or (lines[0] if lines else ""), aliases=tuple(aliases), options=options,
-                 provenance=provenance, family=family)
+                 provenance=provenance, family=family, wraps=wraps)
 
 
 _CACHE: dict[tuple[str, ...], Registries] = {}

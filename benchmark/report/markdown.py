@@ -18,6 +18,7 @@ from benchmark.report import explainer_tables, significance_tables, tables
 from benchmark.report.ablation_section import AXIS_TITLES, ablation_axes, table_axis
 from benchmark.report.audit_section import audit_markdown
 from benchmark.report.baselines import COMPARABILITY_NOTE
+from benchmark.report.builds_on_section import builds_on_section
 from benchmark.report.figures import FigureFile, run_figures
 from benchmark.report.selection_section import selection_lines, table_all_runs
 from benchmark.report.specs_section import specs_section
@@ -222,6 +223,7 @@ def build_markdown(report: ReportInput) -> str:
                 out += [f"### {AXIS_TITLES[axis]}", "",
                         md_table(table_axis(shown, axis, report.explainers()[0], stats)), ""]
         out += _statistics_sections(report, shown, stats)
+    out += builds_on_section(shown, stats, report.figures, md_table)
     out += _sanity_section(shown)
     out += ["## Per-run classification reports, confusion matrices and figures", ""]
     for r in shown:

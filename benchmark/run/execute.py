@@ -113,6 +113,8 @@ def execute_run(run: RunConfig, data: PreparedData, regs: Registries, store: Run
         evaluation = evaluate_run(trained, spec, table, data.patches.masks, regs)
         for name, arrays in evaluation.gallery.items():  # before the result, which marks the run done
             store.save_arrays(run.run_id, f"gallery-{name}", arrays)
+        for name, arrays in evaluation.panels.items():
+            store.save_arrays(run.run_id, name, arrays)
     except (UserError, KeyboardInterrupt):
         raise
     except Exception as exc:  # the training is kept: the next invocation only evaluates
@@ -136,6 +138,7 @@ def execute_run(run: RunConfig, data: PreparedData, regs: Registries, store: Run
         "model": {
             "backbone": run.backbone, "pretrained": backbone.pretrained, "frozen_groups": trained.frozen,
             "weights_hash": weights_hash(backbone.model), "target_layer": backbone.info.get("target_layer"),
+            "builds_on": backbone.info.get("builds_on"), "kind": backbone.info.get("kind"),
             "groups": [{"name": g.name, "parameters": count_parameters(g.modules), "weight_layers": weight_layers(g)}
                        for g in groups],
             "training_key": run.training_key,

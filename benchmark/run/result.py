@@ -61,6 +61,10 @@ class ModelInfo(Record):
     target_layer: str | None
     groups: list[GroupInfo]
     training_key: str  # where the trained weights are kept (shared by runs that train the same)
+    # a model built over another registered backbone names it and what kind of model it is
+    # (backbone info "builds_on", "kind"): the report sets it beside that backbone's runs
+    builds_on: str | None = None
+    kind: str | None = None
 
 
 class PhaseInfo(Record):
@@ -178,6 +182,8 @@ class Localisation(Record):
     baseline: str
     explainers: dict[str, ExplainerScores]
     sanity: Sanity | None = None
+    declined: list[str] = Field(default_factory=list)  # explainers whose factory declined this model
+    panels: list[str] = Field(default_factory=list)  # array names of the explainers' own figures (PanelContext)
 
 
 class Predictions(Record):

@@ -2,7 +2,9 @@
 loss, carry the weights of the lowest validation loss so far into the next phase
 (``early_stopping.py`` says how the two rules differ). The weights a phase starts from
 compete with its epochs: a phase that never beats them passes them on unchanged, so
-the final model is the run's lowest validation loss.
+the final model is the run's lowest validation loss. A phase with ``carry="last"`` (a
+fixed schedule) and a phase action hand on their final weights instead, and the phases
+after them compete with those only.
 
 Adam and cross-entropy as in the study; one optimiser parameter group per trainable
 layer group, at that group's learning rate. On CUDA the forward and backward run under
@@ -176,6 +178,8 @@ class Trainer:
                                     best=result.best_val_loss, best_epoch=result.best_epoch)
             best_state = copy.deepcopy(self.model.state_dict())
             first_epoch = 0
+            max_epochs = min(self.config.max_epochs, phase.epochs or self.config.max_epochs)
+            keep_last = phase.carry == "last"
             if resume is not None and resume["phase_index"] == p_index and "optimizer" not in resume:
                 checkpoint.restore_rng(self.generator, resume["rng"])  # saved between phases, after an action
                 resume = None
@@ -186,27 +190,34 @@ class Trainer:
                 first_epoch = resume["phase_epoch"]
                 checkpoint.restore_rng(self.generator, resume["rng"])
                 resume = None
-                if stopper.should_stop or first_epoch >= self.config.max_epochs:
-                    first_epoch = self.config.max_epochs
-            for phase_epoch in range(first_epoch, self.config.max_epochs):
+                if (stopper.should_stop and not keep_last) or first_epoch >= max_epochs:
+                    first_epoch = max_epochs
+            for phase_epoch in range(first_epoch, max_epochs):
                 train_loss, train_acc = self._train_epoch(optimizer, trainable, phase.loss)
                 val_loss, val_acc = self.evaluate(self.val)
                 epoch = len(result.history) + 1
                 improved = stopper.step(val_loss, epoch)
-                if improved:
+                if keep_last:  # a fixed schedule: only its final weights are carried
+                    improved = phase_epoch + 1 == max_epochs
+                elif improved:
                     best_state = copy.deepcopy(self.model.state_dict())
                 record = EpochRecord(epoch, phase.name, p_index, phase_epoch + 1, train_loss, train_acc, val_loss,
                                      val_acc, {g["name"]: g["lr"] for g in optimizer.param_groups}, improved,
                                      stopper.waited)
                 result.history.append(record)
                 if self.on_epoch:
-                    self.on_epoch(record, self.config.max_epochs)
-                done = stopper.should_stop
+                    self.on_epoch(record, max_epochs)
+                done = stopper.should_stop and not keep_last
                 if self.checkpoint_path is not None and (done or time.monotonic() - last_save >= self.checkpoint_every_s):
                     self._save(p_index, phase_epoch + 1, optimizer, stopper, best_state, result)
                     last_save = time.monotonic()
                 if done:
                     break
+            if keep_last:  # the final weights go on, and the phases after compete with them only
+                last = [h for h in result.history if h.phase_index == p_index][-1]
+                result.phase_best_epochs.append(last.epoch)
+                result.best_epoch, result.best_val_loss = last.epoch, last.val_loss
+                continue
             # carry the best checkpoint of this phase into the next
             self.model.load_state_dict(best_state)
             result.phase_best_epochs.append(stopper.best_epoch)

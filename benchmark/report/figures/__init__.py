@@ -36,6 +36,7 @@ def run_figures(result: RunResult, explainers: Sequence[str], store: RunStore | 
     from benchmark.report.figures.canvas import save
     from benchmark.report.figures.confusion import confusion_figure
     from benchmark.report.figures.gallery import gallery_figure
+    from benchmark.report.figures.panel import panel_figure
     from benchmark.report.figures.roc import roc_figure
     from benchmark.report.figures.threshold_curve import threshold_figure
     from benchmark.report.figures.training_curves import training_figure
@@ -58,6 +59,11 @@ def run_figures(result: RunResult, explainers: Sequence[str], store: RunStore | 
         if arrays is not None and len(arrays["category"]):
             drawn.append((f"saliency gallery, {name}", f"gallery-{name}.png",
                           gallery_figure(arrays, name, loc.explainers[name].threshold, loc.metric)))
+    for array_name in loc.panels:  # figures an explainer drew of its own model
+        arrays = store.load_arrays(run_id, array_name) if store is not None else None
+        if arrays is not None and len(arrays["images"]):
+            explainer = array_name.removeprefix("panel-").rsplit("-", 1)[0]
+            drawn.append((f"{arrays['title']}, {explainer}", f"{array_name}.png", panel_figure(arrays, explainer)))
     out = []
     for caption, file, fig in drawn:
         save(fig, folder / file)
