@@ -57,10 +57,12 @@ def paired(labels: np.ndarray, scores_a: np.ndarray, scores_b: np.ndarray, boot:
 
 
 def pointing_game(maps: np.ndarray, masks: np.ndarray) -> np.ndarray:
-    """1 where the map's maximum lies in a lesion (any maximum, on a tie), per image."""
+    """1 where the map's maximum lies in a lesion, per image. A sliding-window map has
+    plateaus: a hit is any pixel of the maximal value inside a lesion; a constant map
+    points nowhere and scores 0."""
     flat, inside = maps.reshape(len(maps), -1), masks.reshape(len(masks), -1)
     top = flat >= flat.max(axis=1, keepdims=True)
-    return (top & inside).any(axis=1).astype(float)
+    return ((top & inside).any(axis=1) & (flat.max(axis=1) > flat.min(axis=1))).astype(float)
 
 
 def iou(maps: np.ndarray, masks: np.ndarray, threshold: Threshold) -> np.ndarray:
