@@ -271,11 +271,11 @@ def _statistics(report: ReportInput, results: Sequence[RunResult], previous: Pat
 
 def _whole(spec: Spec, store: RunStore, out_dir: Path) -> list[str]:
     from benchmark.report.whole_section import whole_section
-    from benchmark.whole.stage import load_gallery, load_results
+    from benchmark.whole.stage import load_audit, load_gallery, load_results
 
     results = load_results(store, spec)
     galleries = {r["id"]: g for r in results if (g := load_gallery(store, r["id"])) is not None}
-    return whole_section(spec, results, galleries, out_dir, spec.report.figures)
+    return whole_section(spec, results, galleries, out_dir, spec.report.figures, load_audit(store))
 
 
 def write_report(report: ReportInput, out_dir: Path, store: RunStore | None = None,

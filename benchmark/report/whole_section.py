@@ -114,8 +114,17 @@ def gallery_figure(arrays: dict[str, np.ndarray], title: str) -> Any:
     return fig
 
 
+def audit_lines(audit: dict[str, Any] | None) -> list[str]:
+    """What making the whole images counted: mammograms, merges, moves, drops."""
+    if not audit:
+        return []
+    counts = audit.get("counts", {})
+    shown = ", ".join(f"{key}: {n}" for key, n in sorted(counts.items()))
+    return [f"Audit of the whole images: {shown}.", ""] if shown else []
+
+
 def whole_section(spec: Spec, results: Sequence[dict[str, Any]], galleries: dict[str, dict[str, np.ndarray]],
-                  out_dir: Path, figures: bool = True) -> list[str]:
+                  out_dir: Path, figures: bool = True, audit: dict[str, Any] | None = None) -> list[str]:
     """The section's markdown lines; its figures are written under ``out_dir/figures/whole``."""
     if not results:
         return ["## Whole mammogram", "", "No whole-image result yet.", ""]
@@ -132,7 +141,7 @@ def whole_section(spec: Spec, results: Sequence[dict[str, Any]], galleries: dict
            "of the same image are merged and kept on one side of the split (docs/whole-image.md). AUC with its "
            f"{level} stratified bootstrap interval ({spec.report.bootstrap.resamples} resamples); localisation: the "
            "model's map against all lesion masks of the image, on test images with a mask, beside uniform random "
-           "maps.", "", md_table(results_table(results, level)), ""]
+           "maps.", ""] + audit_lines(audit) + [md_table(results_table(results, level)), ""]
     table = comparisons(results, spec)
     if not table.empty:
         out += ["Paired comparison on the same test images (paired bootstrap of the AUC difference):", "",

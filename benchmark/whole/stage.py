@@ -1,7 +1,8 @@
 """The whole-image stage of ``cbis-bench run``: after the patch runs, each chosen patch
 run feeds each whole-image model of the spec, and each pair's result is stored under
 ``<store>/<spec>/whole/<id>/result.json`` (written atomically, last: it marks the pair
-done, so a second run of the spec skips it). The id covers the patch run's id, the
+done, so a second run of the spec skips it), beside its gallery arrays and, for a
+trained model, its checkpoint (a killed run resumes from it). The id covers the patch run's id, the
 model, the ``whole_image`` settings, the images and the harness version; the patch
 runs' ids never see any of it.
 """
@@ -23,11 +24,13 @@ from benchmark.registry.loading import Registries
 from benchmark.run.config import RunConfig, expand
 from benchmark.run.store import RunStore
 from benchmark.spec.schema import Spec
+from benchmark.whole import WHOLE
 from benchmark.whole.images import WholeImages
 
-WHOLE = "whole"
 RESULT = "result.json"
 GALLERY = "gallery.npz"
+AUDIT = "audit.json"
+CHECKPOINT = "training.pt"  # the Shen model's resume checkpoint, then its trained weights
 
 
 def whole_folder(store: RunStore) -> Path:
@@ -72,6 +75,13 @@ def load_results(store: RunStore, spec: Spec) -> list[dict[str, Any]]:
             out.append(found)
     order = {m: i for i, m in enumerate(spec.whole_image.models)}
     return sorted(out, key=lambda r: (r["patch_label"], order[r["model"]]))
+
+
+def load_audit(store: RunStore) -> dict[str, Any] | None:
+    try:
+        return json.loads((whole_folder(store) / AUDIT).read_text())["audit"]
+    except (OSError, ValueError, KeyError):
+        return None
 
 
 def load_gallery(store: RunStore, result_id: str) -> dict[str, np.ndarray] | None:
@@ -182,7 +192,7 @@ def run_whole_stage(spec: Spec, regs: Registries, store: RunStore, prepared: dic
     whole, hit = prepare_whole(dataset, dataset.catalogue(), wi.image_size, spec.dataset.validation, home / "cache")
     say(f"whole images: {len(whole.labels)} mammograms at {wi.image_size[0]} x {wi.image_size[1]}"
         + (" (from the cache)" if hit else "") + f" in {time.perf_counter() - t0:.1f} s")
-    atomic_write_json(whole_folder(store) / "audit.json", {"audit": whole.audit.to_dict(), "counts": whole.counts()})
+    atomic_write_json(whole_folder(store) / AUDIT, {"audit": whole.audit.to_dict(), "counts": whole.counts()})
     device = resolve_device(spec.training.device)
     test = whole.indices("test")
     labels = whole.labels[test]
@@ -200,7 +210,7 @@ def run_whole_stage(spec: Spec, regs: Registries, store: RunStore, prepared: dic
             backbone, normaliser = _patch_model(run, prepared[run.variant], regs, store, device)
             scores, maps, details = MODELS[name](
                 spec, backbone, normaliser, whole, device, test, run=run, regs=regs,
-                checkpoint_path=store.root / "trained" / f"whole-{rid}.pt",
+                checkpoint_path=folder / CHECKPOINT,
                 on_epoch=lambda record, most: say(f"    epoch {record.epoch}: val loss {record.val_loss:.4f}"))
             seconds = time.perf_counter() - start
             result = {"id": rid, "settings": settings_hash(spec), "model": name, "patch_run": run.run_id, "patch_label": run.label,
