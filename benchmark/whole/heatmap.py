@@ -7,6 +7,11 @@ on that crop, nothing is trained. The image score is the largest
 P(malignant calcification) + P(malignant mass) over the windows: one malignant-looking
 region makes the image malignant, as a radiologist's call would. The pixel heatmap
 averages that sum over the windows covering each pixel.
+
+Only windows mostly inside the breast count: the patch classifier never saw the black
+film around it (every training patch, background ones included, lies in the breast)
+and its output there means nothing. A window with less than half of its pixels above
+:data:`TISSUE_LEVEL` scores 0.
 """
 
 from __future__ import annotations
@@ -21,6 +26,9 @@ from benchmark.plugin_types import Normaliser
 from benchmark.training.device_data import to_input
 
 MALIGNANT_CLASSES = [CLASSES.index("malignant_calcification"), CLASSES.index("malignant_mass")]
+#: grey level (of 255) above which a pixel counts as breast, not film
+TISSUE_LEVEL = 10
+TISSUE_FRACTION = 0.5
 
 
 def positions(length: int, window: int, stride: int) -> list[int]:
@@ -34,7 +42,7 @@ def positions(length: int, window: int, stride: int) -> list[int]:
 @dataclass
 class Heatmaps:
     proba: np.ndarray  # (N, gy, gx, classes): the classifier's probabilities per window
-    scores: np.ndarray  # (N,) image score: max over windows of P(MC) + P(MM)
+    scores: np.ndarray  # (N,) image score: max over breast windows of P(MC) + P(MM)
     maps: np.ndarray  # (N, H, W) float32 malignant probability per pixel, mean over covering windows
 
 
@@ -50,6 +58,14 @@ def window_probabilities(model: torch.nn.Module, normaliser: Normaliser, image: 
         x = to_input(crops[start:start + batch], None, normaliser)
         out.append(torch.softmax(model(x).float(), dim=1))
     return torch.cat(out).view(len(ys), len(xs), -1)
+
+
+def tissue(image: np.ndarray, window: int, stride: int) -> np.ndarray:
+    """(gy, gx) True where the window is mostly breast."""
+    h, w = image.shape
+    inside = image > TISSUE_LEVEL
+    return np.array([[inside[y:y + window, x:x + window].mean() >= TISSUE_FRACTION for x in positions(w, window, stride)]
+                     for y in positions(h, window, stride)])
 
 
 def pixel_map(grid: np.ndarray, shape: tuple[int, int], window: int, stride: int) -> np.ndarray:
@@ -71,7 +87,7 @@ def heatmaps(model: torch.nn.Module, normaliser: Normaliser, images: np.ndarray,
     for image in images:
         grid = window_probabilities(model, normaliser, torch.from_numpy(np.ascontiguousarray(image)).to(device),
                                     window, stride).cpu().numpy()
-        malignant = grid[..., MALIGNANT_CLASSES].sum(-1)
+        malignant = grid[..., MALIGNANT_CLASSES].sum(-1) * tissue(image, window, stride)
         probas.append(grid)
         scores.append(float(malignant.max()))
         maps.append(pixel_map(malignant, image.shape, window, stride))
