@@ -85,7 +85,7 @@ def test_heatmap_is_the_patch_classifier_on_the_same_crops() -> None:
     assert found.maps.shape == (1, 70, 50)
     assert found.maps[0, 0, 0] == pytest.approx(malignant[0, 0])  # covered by the first window only
     film = image.copy()
-    film[:, :25] = 0  # the film beside the breast: windows mostly on it score 0
+    film[:, :10] = 0  # the film beside the breast: windows partly on it score 0
     outside = heatmaps(net, norm, film[None], window, stride, torch.device("cpu"))
     assert outside.maps[0, 0, 0] == 0.0 and outside.maps[0, 0, -1] > 0.0
 

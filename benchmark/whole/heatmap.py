@@ -10,8 +10,11 @@ averages that sum over the windows covering each pixel.
 
 Only windows mostly inside the breast count: the patch classifier never saw the black
 film around it (every training patch, background ones included, lies in the breast)
-and its output there means nothing. A window with less than half of its pixels above
-:data:`TISSUE_LEVEL` scores 0.
+and its output there, or on the skin line, means nothing. A window with less than 90% of
+its pixels above :data:`TISSUE_LEVEL` scores 0.
+
+A window of another size than the patches is resized to the patch size before the
+classifier, as every training patch was (lesion boxes were stretched to it).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from benchmark.training.device_data import to_input
 MALIGNANT_CLASSES = [CLASSES.index("malignant_calcification"), CLASSES.index("malignant_mass")]
 #: grey level (of 255) above which a pixel counts as breast, not film
 TISSUE_LEVEL = 10
-TISSUE_FRACTION = 0.5
+TISSUE_FRACTION = 0.9
 
 
 def positions(length: int, window: int, stride: int) -> list[int]:
@@ -48,14 +51,18 @@ class Heatmaps:
 
 @torch.no_grad()
 def window_probabilities(model: torch.nn.Module, normaliser: Normaliser, image: torch.Tensor, window: int,
-                         stride: int, batch: int = 64) -> torch.Tensor:
-    """(gy, gx, classes) softmax of the classifier on every window of one uint8 (H, W) image."""
+                         stride: int, batch: int = 64, size: int | None = None) -> torch.Tensor:
+    """(gy, gx, classes) softmax of the classifier on every window of one uint8 (H, W) image,
+    each window resized to ``size`` (the patch size) first when given, as patches were."""
     h, w = image.shape
     ys, xs = positions(h, window, stride), positions(w, window, stride)
     crops = torch.stack([image[y:y + window, x:x + window] for y in ys for x in xs]).unsqueeze(1)
     out = []
     for start in range(0, len(crops), batch):
         x = to_input(crops[start:start + batch], None, normaliser)
+        if size is not None and size != window:
+            x = torch.nn.functional.interpolate(x, size=(size, size), mode="bilinear", antialias=True,
+                                                align_corners=False)
         out.append(torch.softmax(model(x).float(), dim=1))
     return torch.cat(out).view(len(ys), len(xs), -1)
 
@@ -80,13 +87,14 @@ def pixel_map(grid: np.ndarray, shape: tuple[int, int], window: int, stride: int
 
 
 def heatmaps(model: torch.nn.Module, normaliser: Normaliser, images: np.ndarray, window: int, stride: int,
-             device: torch.device) -> Heatmaps:
-    """The sliding-window heatmaps and image scores of uint8 images (N, H, W)."""
+             device: torch.device, size: int | None = None) -> Heatmaps:
+    """The sliding-window heatmaps and image scores of uint8 images (N, H, W); windows
+    resized to ``size`` before the classifier when given."""
     model.eval()
     probas, scores, maps = [], [], []
     for image in images:
         grid = window_probabilities(model, normaliser, torch.from_numpy(np.ascontiguousarray(image)).to(device),
-                                    window, stride).cpu().numpy()
+                                    window, stride, size=size).cpu().numpy()
         malignant = grid[..., MALIGNANT_CLASSES].sum(-1) * tissue(image, window, stride)
         probas.append(grid)
         scores.append(float(malignant.max()))

@@ -124,9 +124,10 @@ def _heatmap(spec: Spec, backbone: Any, normaliser: Any, whole: WholeImages, dev
     assert wi is not None
     window = wi.window or spec.dataset.patches.size
     stride = wi.stride or max(1, window // 2)
-    found = heatmaps(backbone.model, normaliser, whole.images[test], window, stride, device)
-    return found.scores, found.maps, {"window": window, "stride": stride,
-                                      "pooling": "max over windows of P(malignant calc) + P(malignant mass)"}
+    found = heatmaps(backbone.model, normaliser, whole.images[test], window, stride, device,
+                     size=spec.dataset.patches.size)
+    return found.scores, found.maps, {"window": window, "stride": stride, "resized_to": spec.dataset.patches.size,
+                                      "pooling": "max over breast windows of P(malignant calc) + P(malignant mass)"}
 
 
 def _shen(spec: Spec, backbone: Any, normaliser: Any, whole: WholeImages, device: Any, test: np.ndarray, *,
