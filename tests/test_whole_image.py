@@ -90,6 +90,18 @@ def test_heatmap_is_the_patch_classifier_on_the_same_crops() -> None:
     assert outside.maps[0, 0, 0] == 0.0 and outside.maps[0, 0, -1] > 0.0
 
 
+def test_windows_of_another_size_are_resized_to_the_patch_size_first() -> None:
+    from benchmark.training.device_data import to_input
+
+    net, norm = _patch_net(), _Normaliser()
+    image = np.random.default_rng(1).integers(0, 256, (40, 40), dtype=np.uint8)
+    grid = window_probabilities(net, norm, torch.from_numpy(image), 20, 20, size=32)
+    crop = to_input(torch.from_numpy(image[20:40, 0:20].copy())[None, None], None, norm)
+    resized = torch.nn.functional.interpolate(crop, size=(32, 32), mode="bilinear", antialias=True, align_corners=False)
+    with torch.no_grad():
+        torch.testing.assert_close(grid[1, 0], torch.softmax(net(resized), 1)[0], rtol=1e-5, atol=1e-6)
+
+
 def test_shen_model_starts_from_the_patch_networks_weights() -> None:
     from benchmark.registry.calls import build_backbone
     from benchmark.registry.loading import registries
