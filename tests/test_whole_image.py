@@ -192,3 +192,10 @@ def test_selected_patch_runs_need_a_selection(tmp_path: Path) -> None:
     with pytest.raises(SpecError) as error:
         load_spec(path)
     assert "whole_image.patch_runs" in str(error.value)
+
+
+def test_bench_train_measures_the_whole_image_model() -> None:
+    from benchmark.bench.train import measure
+
+    found = measure("timm/test_resnet", batch=2, steps=1, repeats=1, device_name="cpu", whole=(64, 48))
+    assert found["size"] == "64x48" and found["whole_image"] and found["ratio"] > 0

@@ -47,7 +47,7 @@ def bench_train(
         shape = (int(height), int(width))
     result = measure(backbone, batch, size, steps, repeats, device, deterministic, strategy, augment=tuple(augment),
                      whole=shape)
-    table = Table(title=f"training throughput: {backbone}, batch {batch}, {result['size']}px, {result['mode']}, {result['device']}")
+    table = Table(title=f"training throughput: {backbone}, batch {batch}, {result['size']}px{' whole images (Shen top)' if whole else ''}, {result['mode']}, {result['device']}")
     table.add_column("loop")
     table.add_column("median images/s", justify="right")
     table.add_column("all repeats")
