@@ -163,7 +163,7 @@ def whole_section(spec: Spec, results: Sequence[dict[str, Any]], galleries: dict
             arrays = galleries.get(r["id"])
             if arrays is not None and len(arrays["labels"]):
                 name = f"gallery-{r['model']}-{r['patch_run']}.png"
-                save(gallery_figure(arrays, f"{r['model']} on {r['patch_label']}: map (jet), lesions (green)"),
+                save(gallery_figure(arrays, f"{r['model']}: {r['backbone']} / {r['strategy']}\nmap (jet), lesions (green)"),
                      folder / name)
                 out += [f"![{r['model']} gallery](figures/whole/{name})", ""]
     return out
