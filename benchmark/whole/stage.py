@@ -18,7 +18,7 @@ import numpy as np
 
 from benchmark import __version__
 from benchmark.errors import UserError
-from benchmark.files import atomic_write, atomic_write_json
+from benchmark.files import atomic_write, atomic_write_json, lock
 from benchmark.hashing import stable_hash
 from benchmark.registry.loading import Registries
 from benchmark.run.config import RunConfig, expand
@@ -176,10 +176,8 @@ MODELS = {"heatmap": _heatmap, "shen": _shen}
 def run_whole_stage(spec: Spec, regs: Registries, store: RunStore, prepared: dict[str, Any], home: Path,
                     say: Callable[[str], None]) -> list[dict[str, Any]]:
     """Compute every (patch run, model) pair not yet done; return the new results."""
-    from benchmark import memory
     from benchmark.run.data import make_dataset
     from benchmark.training.session import resolve_device
-    from benchmark.whole.evaluate import classification, localisation
     from benchmark.whole.images import prepare_whole
 
     wi = spec.whole_image
@@ -195,45 +193,57 @@ def run_whole_stage(spec: Spec, regs: Registries, store: RunStore, prepared: dic
         + (" (from the cache)" if hit else "") + f" in {time.perf_counter() - t0:.1f} s")
     atomic_write_json(whole_folder(store) / AUDIT, {"audit": whole.audit.to_dict(), "counts": whole.counts()})
     device = resolve_device(spec.training.device)
-    test = whole.indices("test")
-    labels = whole.labels[test]
     done, new = 0, []
     for run in runs:
         for name in wi.models:
             rid = whole_id(spec, run, name, whole.key)
             folder = whole_folder(store) / rid
-            if (folder / RESULT).exists():
-                done += 1
-                continue
-            say(f"  whole image: {name} on patch run {run.run_id} ({run.label}): started")
-            reset = memory.reset_peaks(device)
-            start = time.perf_counter()
-            backbone, normaliser = _patch_model(run, prepared[run.variant], regs, store, device)
-            scores, maps, details = MODELS[name](
-                spec, backbone, normaliser, whole, device, test, run=run, regs=regs,
-                checkpoint_path=folder / CHECKPOINT,
-                on_epoch=lambda record, most: say(f"    epoch {record.epoch}: val loss {record.val_loss:.4f}"))
-            seconds = time.perf_counter() - start
-            result = {"id": rid, "settings": settings_hash(spec), "model": name, "patch_run": run.run_id, "patch_label": run.label,
-                      "backbone": run.backbone, "strategy": run.strategy, "images_key": whole.key,
-                      "image_size": list(wi.image_size), "counts": whole.counts(),
-                      **classification(labels, scores, spec.report.bootstrap, wi.sensitivity_at),
-                      "localisation": localisation(maps, whole.masks[test], spec.explain.localisation.threshold, run.seed),
-                      "test": {"keys": whole.table["key"].to_numpy()[test].tolist(), "labels": labels.tolist(),
-                               "scores": [float(s) for s in scores]},
-                      "details": details,
-                      "measurements": {"seconds": round(seconds, 3), "images_per_second": round(len(test) / seconds, 2),
-                                       "memory": memory.peaks(device, reset)}}
-            pick = _gallery_rows(labels, whole.masks[test], wi.gallery)
-            atomic_write(folder / GALLERY, lambda fh, p=pick: np.savez_compressed(
-                fh, images=whole.images[test][p], masks=whole.masks[test][p], maps=maps[p].astype(np.float16),
-                labels=labels[p], scores=scores[p]))
-            atomic_write_json(folder / RESULT, result)
+            with lock(folder):  # one process computes a pair; another waits, then finds it done
+                if (folder / RESULT).exists():
+                    done += 1
+                    continue
+                say(f"  whole image: {name} on patch run {run.run_id} ({run.label}): started")
+                result = _compute(spec, run, name, rid, folder, whole, prepared[run.variant], regs, store, device, say)
             say(f"  whole image: {name} on patch run {run.run_id}: AUC {result['auc']['estimate']:.3f}")
             new.append(result)
     if done and not new:
         say(f"whole image: all {done} result(s) already done")
     return new
+
+
+def _compute(spec: Spec, run: RunConfig, name: str, rid: str, folder: Path, whole: WholeImages, data: Any,
+             regs: Registries, store: RunStore, device: Any, say: Callable[[str], None]) -> dict[str, Any]:
+    """One (patch run, model) pair: its scores, maps, metrics and measurements, stored."""
+    from benchmark import memory
+    from benchmark.whole.evaluate import classification, localisation
+
+    wi = spec.whole_image
+    assert wi is not None
+    test = whole.indices("test")
+    labels = whole.labels[test]
+    reset = memory.reset_peaks(device)
+    start = time.perf_counter()
+    backbone, normaliser = _patch_model(run, data, regs, store, device)
+    scores, maps, details = MODELS[name](
+        spec, backbone, normaliser, whole, device, test, run=run, regs=regs, checkpoint_path=folder / CHECKPOINT,
+        on_epoch=lambda record, most: say(f"    epoch {record.epoch}: val loss {record.val_loss:.4f}"))
+    seconds = time.perf_counter() - start
+    result = {"id": rid, "settings": settings_hash(spec), "model": name, "patch_run": run.run_id,
+              "patch_label": run.label, "backbone": run.backbone, "strategy": run.strategy, "images_key": whole.key,
+              "image_size": list(wi.image_size), "counts": whole.counts(),
+              **classification(labels, scores, spec.report.bootstrap, wi.sensitivity_at),
+              "localisation": localisation(maps, whole.masks[test], spec.explain.localisation.threshold, run.seed),
+              "test": {"keys": whole.table["key"].to_numpy()[test].tolist(), "labels": labels.tolist(),
+                       "scores": [float(s) for s in scores]},
+              "details": details,
+              "measurements": {"seconds": round(seconds, 3), "images_per_second": round(len(test) / seconds, 2),
+                               "memory": memory.peaks(device, reset)}}
+    pick = _gallery_rows(labels, whole.masks[test], wi.gallery)
+    atomic_write(folder / GALLERY, lambda fh: np.savez_compressed(
+        fh, images=whole.images[test][pick], masks=whole.masks[test][pick], maps=maps[pick].astype(np.float16),
+        labels=labels[pick], scores=scores[pick]))
+    atomic_write_json(folder / RESULT, result)  # last: it marks the pair done
+    return result
 
 
 def _gallery_rows(labels: np.ndarray, masks: np.ndarray, count: int) -> np.ndarray:
