@@ -199,3 +199,28 @@ def test_bench_train_measures_the_whole_image_model() -> None:
 
     found = measure("timm/test_resnet", batch=2, steps=1, repeats=1, device_name="cpu", whole=(64, 48))
     assert found["size"] == "64x48" and found["whole_image"] and found["ratio"] > 0
+
+
+def test_real_csvs_give_the_documented_mammogram_counts() -> None:
+    """docs/cbis-ddsm-data.md, last section: 3,032 mammograms by (patient, breast, view),
+    71 in both a mass and a calcification file, 29 of them on both sides of the split."""
+    from plugins.datasets.cbis_ddsm.case_tables import read_case_tables
+    from tests.conftest import REAL_CSV_DIR
+
+    table = read_case_tables(REAL_CSV_DIR, Audit())
+    records = []
+    for series, rows in table.groupby(table["image_path"].map(lambda p: p.series_uid), sort=True):
+        first = rows.iloc[0]
+        lesions = tuple(Lesion(str(r.abnormality_id), r.lesion_kind, str(r.pathology).upper(), None,
+                               f"{series}-{i}", f"{r.source_file} row {r.source_row}") for i, r in enumerate(rows.itertuples()))
+        records.append(ImageRecord(series, f"/{series}.dcm", first["split"], first["patient_id"], lesions, False,
+                                   {"subject": first["image_path"].subject}))
+    audit = Audit()
+    found = mammograms(records, audit)
+    assert len(found) == 3032
+    assert audit.counts[MERGED] == 71 and audit.counts[BOTH_SPLITS] == 29
+    train = [m for m in found if m.split == "train"]
+    test = [m for m in found if m.split == "test"]
+    assert (len(train), len(test)) == (2391, 641)  # the 29 are in test only
+    # as given (both-sides images counted on each side): train 1,097 malignant, test 262; merged and moved:
+    assert (sum(m.label for m in train), sum(m.label for m in test)) == (1080, 267)
