@@ -37,6 +37,7 @@ def test_report_has_the_whole_mammogram_section_and_figures(whole_run: Path) -> 
     section = text[text.index("## Whole mammogram"):]
     assert "(cited)" in section and "0.83-0.86" in section and "0.848" in section
     assert "Paired comparison" in section
+    assert "Not distinguishable from chance" in section  # 30 test images: the fixture's intervals reach 0.5
     assert re.search(r"\| \d\.\d{3} \[\d\.\d{3}, \d\.\d{3}\]", section)  # AUC [interval]
     assert (folder / "figures" / "whole" / "roc.png").stat().st_size > 1000
     assert list((folder / "figures" / "whole").glob("gallery-heatmap-*.png"))

@@ -290,8 +290,9 @@ def write_report(report: ReportInput, out_dir: Path, store: RunStore | None = No
         stores = stores or {}
         report.figures = {r.run_id: run_figures(r, report.explainers(), stores.get(r.spec, store), out_dir)
                           for r in report.shown}
-    if spec.whole_image is not None and store is not None:
-        report.whole = _whole(spec, store, out_dir)
+    whole_store = store if store is not None else (stores or {}).get(spec.name)
+    if spec.whole_image is not None and whole_store is not None:
+        report.whole = _whole(spec, whole_store, out_dir)
     kept = {r.run_id for r in report.shown} if report.selection is not None else None
     atomic_write_json(out_dir / "results.json", [r.to_json() for r in report.results])
     atomic_write_json(out_dir / "statistics.json", report.stats)

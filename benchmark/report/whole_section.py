@@ -142,6 +142,10 @@ def whole_section(spec: Spec, results: Sequence[dict[str, Any]], galleries: dict
            f"{level} stratified bootstrap interval ({spec.report.bootstrap.resamples} resamples); localisation: the "
            "model's map against all lesion masks of the image, on test images with a mask, beside uniform random "
            "maps.", ""] + audit_lines(audit) + [md_table(results_table(results, level)), ""]
+    chance = [f"{r['model']} on {r['backbone']} / {r['strategy']}" for r in results
+              if r["auc"].get("low") is None or r["auc"]["low"] <= 0.5]
+    if chance:
+        out += [f"**Not distinguishable from chance** (the AUC's {level} interval reaches 0.5): {', '.join(chance)}.", ""]
     table = comparisons(results, spec)
     if not table.empty:
         out += ["Paired comparison on the same test images (paired bootstrap of the AUC difference):", "",
