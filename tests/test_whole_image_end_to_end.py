@@ -37,7 +37,7 @@ def test_report_has_the_whole_mammogram_section_and_figures(whole_run: Path) -> 
     section = text[text.index("## Whole mammogram"):]
     assert "(cited)" in section and "0.83-0.86" in section and "0.848" in section
     assert "Paired comparison" in section
-    assert "Not distinguishable from chance" in section  # 30 test images: the fixture's intervals reach 0.5
+    assert "Not distinguishable from chance" in section  # the Shen model's interval reaches 0.5 on 60 test images
     assert re.search(r"\| \d\.\d{3} \[\d\.\d{3}, \d\.\d{3}\]", section)  # AUC [interval]
     assert (folder / "figures" / "whole" / "roc.png").stat().st_size > 1000
     assert list((folder / "figures" / "whole").glob("gallery-heatmap-*.png"))
@@ -48,7 +48,11 @@ def test_whole_image_auc_is_above_chance_with_its_interval(whole_run: Path) -> N
     results = {r["model"]: r for r in _results(whole_run)}
     assert set(results) == {"heatmap", "shen"}
     heatmap = results["heatmap"]["auc"]
-    assert heatmap["estimate"] > 0.5 and heatmap["low"] < heatmap["estimate"] < heatmap["high"]
+    assert heatmap["low"] < heatmap["estimate"] < heatmap["high"]
+    # The whole 95% interval above chance (0.676 [0.544, 0.822] on CPU, deterministic):
+    # lesions carry the class on the generated data, and the heatmap finds them.
+    assert heatmap["low"] > 0.5, heatmap
+    assert results["heatmap"]["localisation"]["pointing_game"] > results["heatmap"]["localisation"]["pointing_game_random"]
     assert results["shen"]["details"]["effective_batch"] == 16
     assert results["shen"]["measurements"]["memory"]["host_peak_rss_mib"] > 0
 
