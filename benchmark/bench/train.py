@@ -24,8 +24,11 @@ def _sync(device: Any) -> None:
 
 def measure(backbone: str = "resnet50", batch: int = 64, size: int = 224, steps: int = 20, repeats: int = 5,
             device_name: str = "auto", deterministic: bool = True, strategy: str = "simultaneous",
-            normaliser: str = "imagenet", augment: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Median images/s of raw PyTorch and of the harness's training epoch, and their ratio."""
+            normaliser: str = "imagenet", augment: tuple[str, ...] = (),
+            whole: tuple[int, int] | None = None, top_channels: int = 256) -> dict[str, Any]:
+    """Median images/s of raw PyTorch and of the harness's training epoch, and their ratio.
+    ``whole`` = (height, width): the whole-image (Shen) model on images of that size
+    instead of the patch classifier on ``size`` x ``size`` patches."""
     import numpy as np
     import torch
 
@@ -45,6 +48,12 @@ def measure(backbone: str = "resnet50", batch: int = 64, size: int = 224, steps:
     from benchmark.registry.calls import build_backbone, make_normaliser, make_phases
 
     built = build_backbone(regs, backbone, num_classes=len(CLASSES), pretrained=False)
+    classes, shape = len(CLASSES), (size, size)
+    if whole is not None:
+        from benchmark.whole.shen import shen_backbone
+
+        built.model.to(device)
+        built, classes, shape = shen_backbone(built, top_channels), 2, (int(whole[0]), int(whole[1]))
     model = built.model.to(device)
     hparams = HParams(batch_size=batch)
     phase = make_phases(regs, strategy, built, frozen_groups(built), hparams)[-1]
@@ -53,8 +62,8 @@ def measure(backbone: str = "resnet50", batch: int = 64, size: int = 224, steps:
 
     n = batch * steps
     rng = np.random.default_rng(0)
-    images = rng.integers(0, 256, (n, size, size), dtype=np.uint8)
-    labels = rng.integers(0, len(CLASSES), n)
+    images = rng.integers(0, 256, (n, *shape), dtype=np.uint8)
+    labels = rng.integers(0, classes, n)
     split = DeviceSplit.from_arrays(images, labels, device)
     norm = make_normaliser(regs, normaliser)
     norm.fit(fit_chunks(split))
@@ -100,7 +109,7 @@ def measure(backbone: str = "resnet50", batch: int = 64, size: int = 224, steps:
 
     return {
         "backbone": backbone, "strategy": strategy, "trainable_groups": sorted(built.groups[i].name for i in trainable),
-        "batch": batch, "size": size, "steps": steps, "repeats": repeats, "device": device_description(device),
+        "batch": batch, "size": size if whole is None else f"{shape[0]}x{shape[1]}", "whole_image": whole is not None, "steps": steps, "repeats": repeats, "device": device_description(device),
         "mode": ("bf16 + channels_last" if cuda else "fp32") + (", deterministic" if deterministic else ""),
         "raw_images_per_s": raw, "harness_images_per_s": harness,
         "raw_median": raw_median, "harness_median": harness_median, "ratio": harness_median / raw_median,

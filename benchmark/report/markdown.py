@@ -142,6 +142,7 @@ class ReportInput:
     stats: dict[str, Any] | None = None
     figures: dict[str, list[FigureFile]] = field(default_factory=dict)
     others: Sequence[Spec] = ()  # further specs of a report over several specs
+    whole: list[str] = field(default_factory=list)  # the "Whole mammogram" section, when the spec has one
 
     @property
     def specs(self) -> list[Spec]:
@@ -234,6 +235,7 @@ def build_markdown(report: ReportInput) -> str:
                 "score (mean over seeds) is kept; test numbers are shown for the record and decide nothing.", "",
                 md_table(table_all_runs(report.selection, report.runs, {r.run_id: r for r in report.results},
                                         report.explainers()[0])), ""]
+    out += report.whole
     if report.audit is not None:
         out += audit_markdown(report.audit.to_dict()) + [""]
     first = shown[0]
@@ -269,6 +271,15 @@ def _statistics(report: ReportInput, results: Sequence[RunResult], previous: Pat
     return json.loads(json.dumps({**stats, "key": key}, sort_keys=True))
 
 
+def _whole(spec: Spec, store: RunStore, out_dir: Path) -> list[str]:
+    from benchmark.report.whole_section import whole_section
+    from benchmark.whole.stage import load_audit, load_gallery, load_results
+
+    results = load_results(store, spec)
+    galleries = {r["id"]: g for r in results if (g := load_gallery(store, r["id"])) is not None}
+    return whole_section(spec, results, galleries, out_dir, spec.report.figures, load_audit(store))
+
+
 def write_report(report: ReportInput, out_dir: Path, store: RunStore | None = None,
                  stores: dict[str, RunStore] | None = None) -> Path:
     """Tables, intervals, comparisons and figures of the stored results, and the
@@ -281,6 +292,9 @@ def write_report(report: ReportInput, out_dir: Path, store: RunStore | None = No
         stores = stores or {}
         report.figures = {r.run_id: run_figures(r, report.explainers(), stores.get(r.spec, store), out_dir)
                           for r in report.shown}
+    whole_store = store if store is not None else (stores or {}).get(spec.name)
+    if spec.whole_image is not None and whole_store is not None:
+        report.whole = _whole(spec, whole_store, out_dir)
     kept = {r.run_id for r in report.shown} if report.selection is not None else None
     atomic_write_json(out_dir / "results.json", [r.to_json() for r in report.results])
     atomic_write_json(out_dir / "statistics.json", report.stats)

@@ -163,5 +163,6 @@ def expand(spec: Spec, regs: "Registries | None" = None) -> list[RunConfig]:
 
 def spec_hash(spec: Spec) -> str:
     """The spec's fingerprint: everything but its loggers (where runs are also recorded
-    changes nothing they compute)."""
-    return stable_hash(spec.model_dump(exclude={"loggers"}))
+    changes nothing they compute) and its whole-image stage (which comes after the patch
+    runs and changes none of them)."""
+    return stable_hash(spec.model_dump(exclude={"loggers", "whole_image"}))

@@ -32,6 +32,7 @@ from benchmark.run.config import RunConfig, expand
 from benchmark.run.result import ResultError, RunResult
 from benchmark.run.store import TRAINED, RunStore
 from benchmark.spec.schema import Spec
+from benchmark.whole import WHOLE
 
 
 def size_of(path: Path) -> int:
@@ -189,6 +190,8 @@ def prune_plan(home: Path, specs: Sequence[Spec], older_than_days: float = 30.0)
         kept = keep_runs.get(spec_folder.name, set())
         store = RunStore(runs_root, spec_folder.name)
         for folder in sorted(p for p in spec_folder.iterdir() if p.is_dir()):
+            if folder.name == WHOLE and spec_folder.name in keep_runs:  # the whole-image stage of a named spec
+                continue
             if folder.name in kept:
                 try:
                     result = store.load(folder.name)

@@ -9,6 +9,7 @@ spec's results and trained weights first.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -137,6 +138,12 @@ def run_spec(spec: Spec, home: Path, reports_dir: Path, console: Console, checkp
         context = RunContext(spec, regs, store, prepared, home, checkpoint_every_s)
         failures = make_executor(executor, address).execute(todo, context, RunEvents(started, epoch, finished,
                                                                                      waiting, failed)) if todo else []
+    if spec.whole_image is not None and not failures:  # the second stage: whole mammograms from the patch runs
+        from benchmark.whole.stage import run_whole_stage, whole_folder
+
+        if rerun:
+            shutil.rmtree(whole_folder(store), ignore_errors=True)
+        run_whole_stage(spec, regs, store, prepared, home, lambda text: console.print(text, highlight=False))
     try:
         report: Path | None = rebuild_report(spec, home, reports_dir)
     except UserError:

@@ -338,6 +338,50 @@ class Resources(Strict):
     gpus: float = Field(0.0, ge=0, le=64)
 
 
+#: the whole-image models a spec can name. A fixed list, not a plugin kind: each is a
+#: use of the patch run's network (its sliding windows, or its convolutional part with
+#: a new top) that the core stage must wire to the patch runs, so a plugin would have
+#: nothing of its own to provide.
+WHOLE_MODELS = ("heatmap", "shen")
+
+
+class WholeImage(Strict):
+    """The whole-mammogram stage (``benchmark/whole``, docs/whole-image.md): after the
+    patch runs, each chosen patch run feeds ``models``. Outside every patch run's id."""
+
+    patch_runs: Literal["all", "selected"] = Field(
+        "selected", description="every patch run, or the one the selection keeps per cell (needs select:)")
+    models: list[Literal["heatmap", "shen"]] = Field(default_factory=lambda: list(WHOLE_MODELS), min_length=1)
+    image_size: tuple[Annotated[int, Field(ge=32, le=8192)], Annotated[int, Field(ge=32, le=8192)]] = Field(
+        (1152, 896), description="[height, width] every mammogram is resized to (Shen et al. 2019: 1152 x 896)")
+    window: int | None = Field(None, ge=8, le=4096, description="heatmap window side (default: dataset.patches.size)")
+    stride: int | None = Field(None, ge=1, le=4096, description="heatmap stride (default: half the window)")
+    epochs: int = Field(30, ge=1, le=10_000, description="most epochs of each phase of the Shen model's training")
+    batch_size: int = Field(2, ge=1, le=1024, description="images per forward pass (what the device allows)")
+    effective_batch: int | None = Field(None, ge=1, le=4096, description="images per optimiser step: gradients of "
+                                        "effective_batch / batch_size passes are accumulated (default: batch_size)")
+    lr: LearningRate = Field(1e-4, description="learning rate of the new top; the convolutional part gets lr_features")
+    lr_features: LearningRate = 1e-5
+    top_channels: int = Field(256, ge=4, le=4096, description="channels of the two new convolutional blocks")
+    sensitivity_at: list[Annotated[float, Field(gt=0.0, lt=1.0)]] = Field(
+        default_factory=lambda: [0.8, 0.9], description="specificities at which sensitivity is reported")
+    gallery: int = Field(4, ge=0, le=16, description="whole images in the report's heatmap gallery")
+
+    @model_validator(mode="after")
+    def _batches(self) -> "WholeImage":
+        if self.effective_batch is not None and self.effective_batch % self.batch_size:
+            raise ValueError(located("whole_image.effective_batch", f"must be a multiple of batch_size "
+                                     f"({self.batch_size}), got {self.effective_batch}"))
+        if self.window is not None and self.window > min(self.image_size):
+            raise ValueError(located("whole_image.window", f"{self.window} is larger than the image "
+                                     f"({self.image_size[0]} x {self.image_size[1]})"))
+        return self
+
+    @property
+    def accumulate(self) -> int:
+        return (self.effective_batch or self.batch_size) // self.batch_size
+
+
 class Spec(Strict):
     """A whole benchmark: data, the run matrix, training, explanation and report."""
 
@@ -354,6 +398,7 @@ class Spec(Strict):
     resources: Resources = Resources()
     loggers: list[PluginRef] = Field(default_factory=list, description="where each finished run is also recorded "
                                      "(tensorboard, mlflow, ...); never part of a run id")
+    whole_image: WholeImage | None = Field(None, description="the whole-mammogram stage after the patch runs")
 
     @model_validator(mode="after")
     def _consistent(self) -> "Spec":
@@ -362,6 +407,8 @@ class Spec(Strict):
                                      "as a matrix axis (matrix.normaliser: [NAME, ...]), not both and not neither"))
         for variant in self.matrix.patches or []:
             PatchParams.model_validate(self.dataset.patches.model_dump(exclude_unset=True) | variant)
+        if self.whole_image is not None and self.whole_image.patch_runs == "selected" and self.select is None:
+            raise ValueError(located("whole_image.patch_runs", "'selected' needs a select: section (or say 'all')"))
         m = self.matrix
         for i, override in enumerate(m.overrides):
             axes = {"backbone": [b.name for b in m.backbone] + labels(m.backbone),

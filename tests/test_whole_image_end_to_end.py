@@ -1,0 +1,66 @@
+"""``cbis-bench run specs/whole-image-fixture.yaml`` as a user runs it: both stages, the
+report's "Whole mammogram" section with its figures, an AUC above chance with its
+interval on generated data whose lesions carry the class, and a second run that skips
+both stages."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, run_cli
+
+pytestmark = pytest.mark.slow
+
+SPEC = str(ROOT / "specs" / "whole-image-fixture.yaml")
+
+
+@pytest.fixture(scope="module")
+def whole_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("whole-run")
+    result = run_cli("run", SPEC, "--home", str(base / "home"), "--reports", str(base / "reports"))
+    assert result.code == 0, result.output
+    return base
+
+
+def _results(base: Path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted((base / "home" / "runs" / "whole-image-fixture" / "whole")
+                                                      .glob("*/result.json"))]
+
+
+def test_report_has_the_whole_mammogram_section_and_figures(whole_run: Path) -> None:
+    folder = whole_run / "reports" / "whole-image-fixture"
+    text = (folder / "report.md").read_text()
+    section = text[text.index("## Whole mammogram"):]
+    assert "(cited)" in section and "0.83-0.86" in section and "0.848" in section
+    assert "Paired comparison" in section
+    assert "Not distinguishable from chance" in section  # the Shen model's interval reaches 0.5 on 60 test images
+    assert re.search(r"\| \d\.\d{3} \[\d\.\d{3}, \d\.\d{3}\]", section)  # AUC [interval]
+    assert (folder / "figures" / "whole" / "roc.png").stat().st_size > 1000
+    assert list((folder / "figures" / "whole").glob("gallery-heatmap-*.png"))
+    assert list((folder / "figures" / "whole").glob("gallery-shen-*.png"))
+
+
+def test_whole_image_auc_is_above_chance_with_its_interval(whole_run: Path) -> None:
+    results = {r["model"]: r for r in _results(whole_run)}
+    assert set(results) == {"heatmap", "shen"}
+    heatmap = results["heatmap"]["auc"]
+    assert heatmap["low"] < heatmap["estimate"] < heatmap["high"]
+    # The whole 95% interval above chance (0.676 [0.544, 0.822] on CPU, deterministic):
+    # lesions carry the class on the generated data, and the heatmap finds them.
+    assert heatmap["low"] > 0.5, heatmap
+    assert results["heatmap"]["localisation"]["pointing_game"] > results["heatmap"]["localisation"]["pointing_game_random"]
+    assert results["shen"]["details"]["effective_batch"] == 16
+    assert results["shen"]["measurements"]["memory"]["host_peak_rss_mib"] > 0
+
+
+def test_second_run_skips_both_stages(whole_run: Path) -> None:
+    before = {p: p.stat().st_mtime_ns for p in (whole_run / "home" / "runs").rglob("result.json")}
+    result = run_cli("run", SPEC, "--home", str(whole_run / "home"), "--reports", str(whole_run / "reports"))
+    assert result.code == 0, result.output
+    assert "already done" in result.output and "whole image: all 2 result(s) already done" in result.output
+    assert "started" not in result.output
+    assert {p: p.stat().st_mtime_ns for p in before} == before
