@@ -106,10 +106,11 @@ def gallery_figure(arrays: dict[str, np.ndarray], title: str) -> Any:
         ax.set_xticks([])
         ax.set_yticks([])
         ax.imshow(arrays["images"][i], cmap="gray", vmin=0, vmax=255)
-        ax.imshow(arrays["maps"][i].astype(np.float32), cmap="jet", alpha=0.4, vmin=0, vmax=1)
+        heat = arrays["maps"][i].astype(np.float32)  # scaled to its own maximum: a low-scoring map stays visible
+        ax.imshow(heat, cmap="jet", alpha=0.4, vmin=0, vmax=max(float(heat.max()), 1e-6))
         if arrays["masks"][i].any():
             ax.contour(arrays["masks"][i], levels=[0.5], colors="lime", linewidths=1.0)
-        ax.set_title(f"{'malignant' if arrays['labels'][i] else 'benign'} · score {arrays['scores'][i]:.2f}", fontsize=7)
+        ax.set_title(f"{'malignant' if arrays['labels'][i] else 'benign'} · score {arrays['scores'][i]:.2f}\nmap max {float(heat.max()):.2f}", fontsize=7)
     fig.suptitle(title, fontsize=9)
     return fig
 
@@ -167,7 +168,7 @@ def whole_section(spec: Spec, results: Sequence[dict[str, Any]], galleries: dict
             arrays = galleries.get(r["id"])
             if arrays is not None and len(arrays["labels"]):
                 name = f"gallery-{r['model']}-{r['patch_run']}.png"
-                save(gallery_figure(arrays, f"{r['model']}: {r['backbone']} / {r['strategy']}\nmap (jet), lesions (green)"),
+                save(gallery_figure(arrays, f"{r['model']}: {r['backbone']} / {r['strategy']}\nmap (jet, scaled to each image's maximum), lesions (green)"),
                      folder / name)
                 out += [f"![{r['model']} gallery](figures/whole/{name})", ""]
     return out

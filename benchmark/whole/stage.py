@@ -247,8 +247,11 @@ def _compute(spec: Spec, run: RunConfig, name: str, rid: str, folder: Path, whol
 
 
 def _gallery_rows(labels: np.ndarray, masks: np.ndarray, count: int) -> np.ndarray:
-    """Malignant images with a lesion first, then benign ones, ``count`` in all."""
+    """Images with a lesion, malignant and benign in turn (so the gallery shows both
+    labels), ``count`` in all."""
     has = masks.reshape(len(masks), -1).any(1)
-    order = [i for i in range(len(labels)) if labels[i] == 1 and has[i]] + \
-            [i for i in range(len(labels)) if labels[i] == 0 and has[i]]
-    return np.asarray(order[:count], dtype=int)
+    malignant = [i for i in range(len(labels)) if labels[i] == 1 and has[i]]
+    benign = [i for i in range(len(labels)) if labels[i] == 0 and has[i]]
+    turns = [i for pair in zip(malignant, benign) for i in pair]
+    rest = malignant[len(turns) // 2:] + benign[len(turns) // 2:]
+    return np.asarray((turns + rest)[:count], dtype=int)
