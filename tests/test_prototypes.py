@@ -151,7 +151,11 @@ def test_an_unknown_wrapped_backbone_is_refused_at_validation_with_the_closest_n
 # ------------------------------------------------------------------------------ end to end
 SPEC = ROOT / "specs" / "prototypes-fixture.yaml"
 #: the fixture spec made smaller still: this checks the pipeline, not what the models learn
-SMALLER = ("--set", "training.max_epochs=2", "--set", "dataset.options.images=60", "--set", "dataset.patches.size=96")
+SMALLER = ("--set", "training.max_epochs=2", "--set", "dataset.options.images=60", "--set", "dataset.patches.size=96",
+           # with a warm-up, whose 2 epochs leave the network some correctly classified lesion patches for the
+           # sanity check (the spec's no-warm-up schedule needs its full length for that)
+           "--set", "matrix.strategy=[simultaneous, {name: protopnet, options: {warm_epochs: 3, joint_epochs: 6, "
+                    "last_layer_epochs: 4, lr_prototypes: 1.0e-2, lr_last_layer: 1.0e-2}}]")
 
 
 @pytest.mark.slow
