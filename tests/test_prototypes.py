@@ -105,6 +105,11 @@ def test_the_strategy_runs_warm_up_joint_push_last_layer(regs) -> None:
     assert [p.carry for p in phases] == ["last", "last", "best", "last"]  # the authors' fixed schedule
     stopped = make_phases(regs, PluginRef(name="protopnet", options={"early_stopping": True}), backbone, 1, HParams())
     assert [p.carry for p in stopped[:2]] == ["best", "best"]
+    options = {"warm_epochs": 0, "train_all_features": True, "lr_features": 0.02}
+    chen = make_phases(regs, PluginRef(name="protopnet", options=options), backbone, 1, HParams(lr_decay=0.5))
+    assert [p.name for p in chen] == ["joint", "push", "last-layer"]  # no warm-up; every feature group trains
+    assert set(range(prototypes + 1)) == set(chen[0].learning_rates)
+    assert chen[0].learning_rates[prototypes - 1] == 0.02 and chen[0].learning_rates[prototypes - 2] == 0.01
     plain = build_backbone(regs, "timm/test_resnet", num_classes=5, pretrained=False)
     with pytest.raises(Exception, match="protopnet/<backbone>"):
         make_phases(regs, "protopnet", plain, 1, HParams())
@@ -146,7 +151,11 @@ def test_an_unknown_wrapped_backbone_is_refused_at_validation_with_the_closest_n
 # ------------------------------------------------------------------------------ end to end
 SPEC = ROOT / "specs" / "prototypes-fixture.yaml"
 #: the fixture spec made smaller still: this checks the pipeline, not what the models learn
-SMALLER = ("--set", "training.max_epochs=2", "--set", "dataset.options.images=60", "--set", "dataset.patches.size=96")
+SMALLER = ("--set", "training.max_epochs=2", "--set", "dataset.options.images=60", "--set", "dataset.patches.size=96",
+           # with a warm-up, whose 2 epochs leave the network some correctly classified lesion patches for the
+           # sanity check (the spec's no-warm-up schedule needs its full length for that)
+           "--set", "matrix.strategy=[simultaneous, {name: protopnet, options: {warm_epochs: 3, joint_epochs: 6, "
+                    "last_layer_epochs: 4, lr_prototypes: 1.0e-2, lr_last_layer: 1.0e-2}}]")
 
 
 @pytest.mark.slow

@@ -1,8 +1,10 @@
 """The ``protopnet`` strategy: ProtoPNet's training as its authors describe it.
 
 1. warm-up: the add-on layers and prototypes alone (the backbone and last layer frozen);
-2. joint: the backbone's trainable groups (the core's frozen half stays frozen), add-on
-   layers and prototypes, each at its own rate, for ``joint_epochs``;
+2. joint: the backbone's trainable groups (the core's frozen half stays frozen unless
+   ``train_all_features``; the last feature group at ``lr_features`` if given, earlier
+   ones decaying from it), add-on layers and prototypes, each at its own rate, for
+   ``joint_epochs``;
 3. push: every prototype projected onto its nearest training feature of its own class
    (a phase action: its weights are carried on, so what is evaluated is pushed);
 4. last layer: the last layer alone, with the L1 penalty on wrong-class connections.
@@ -59,12 +61,16 @@ def protopnet(groups: Sequence[LayerGroup], frozen: int, hparams: HParams, backb
                         "(e.g. protopnet/timm/resnet50)")
     o = ProtoPNetStrategyOptions.model_validate(options)
     prototypes, last = len(groups) - 2, len(groups) - 1
-    rates = per_depth(groups[:-1], frozen, hparams)  # the prototype group plays the head: features decay from lr_last_block
+    if o.lr_features is not None:
+        hparams = hparams.model_copy(update={"lr_last_block": o.lr_features})
+    # the prototype group plays the head: features decay from lr_last_block
+    rates = per_depth(groups[:-1], 0 if o.train_all_features else frozen, hparams)
     features = {i: lr for i, lr in rates.items() if i < prototypes}
     shaping = cluster_separation(o.clst, o.sep)
     carry = "best" if o.early_stopping else "last"
+    warm = [Phase("warm-up", {prototypes: o.lr_prototypes}, loss=shaping, epochs=o.warm_epochs, carry=carry)]
     return [
-        Phase("warm-up", {prototypes: o.lr_prototypes}, loss=shaping, epochs=o.warm_epochs, carry=carry),
+        *(warm if o.warm_epochs else []),
         Phase("joint", {**features, prototypes: o.lr_prototypes}, loss=shaping, epochs=o.joint_epochs, carry=carry),
         Phase("push", {}, action=push),
         Phase("last-layer", {last: o.lr_last_layer}, loss=wrong_class_l1(o.l1), epochs=o.last_layer_epochs,
