@@ -1,6 +1,6 @@
 """``cbis-bench run specs/whole-image-fixture.yaml`` as a user runs it: both stages, the
-report's "Whole mammogram" section with its figures, an AUC above chance with its
-interval on generated data whose lesions carry the class, and a second run that skips
+report's "Whole mammogram" section with its figures, an AUC whose whole 95% interval
+lies above chance on generated data whose lesions carry the class, and a second run that skips
 both stages."""
 
 from __future__ import annotations
