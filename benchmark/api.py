@@ -10,7 +10,8 @@ OpenCV) load on first use, so importing this module stays cheap.
 * Plugin types: :class:`Backbone`, :class:`LayerGroup`, :class:`Phase` (with its
   ``loss`` and ``action`` hooks and :class:`PhaseContext`),
   :class:`Normaliser`, :class:`Explainer` (with the :class:`PanelContext` of its panels), :class:`Dataset`, :class:`LocalisationMetric`,
-  :class:`Logger` (with the :class:`LoggedRun` it receives).
+  :class:`Logger` (with the :class:`LoggedRun` it receives), :class:`WholeImageContext` and
+  :class:`WholeImageOutput` (a whole-image model's input and answer).
 * Spec value types a plugin receives: :class:`HParams`, :class:`Threshold`.
 * Errors: :class:`UserError` (a message for the user, exit code 2) and
   :func:`did_you_mean` (the one "unknown name" suggestion).
@@ -50,6 +51,9 @@ from benchmark.plugin_types import (
     Phase,
     PhaseContext,
     StrategyFn,
+    WholeImageContext,
+    WholeImageOutput,
+    WholeModelFn,
 )
 from benchmark.registry.hookspecs import Register, hookimpl
 from benchmark.spec.schema import HParams, Threshold
@@ -86,6 +90,7 @@ __all__ = [
     "hookimpl", "Register", "UserError", "did_you_mean",
     "Backbone", "BackboneFactory", "LayerGroup", "Phase", "PhaseContext", "PanelContext", "StrategyFn", "Normaliser", "Explainer", "ExplainerFactory",
     "LocalisationMetric", "Dataset", "Logger", "LoggedRun", "HParams", "Threshold",
+    "WholeImageContext", "WholeImageOutput", "WholeModelFn",
     "Audit", "Catalogue", "ImageRecord", "Lesion", "CLASSES", "lesion_class",
     *_LAZY,
 ]

@@ -167,6 +167,51 @@ ExplainerFactory = Callable[..., Explainer]
 LocalisationMetric = Callable[..., "np.ndarray"]
 
 
+# ----------------------------------------------------------------- whole-image models
+@dataclass
+class WholeImageContext:
+    """What a whole-image model receives (the core's whole-image stage builds one per
+    finished patch run): that run's trained network and fitted normaliser, the spec's
+    whole mammograms and its ``whole_image`` settings, and the core's services.
+
+    ``images`` are uint8 (N, H, W) at the spec's size, ``labels`` 0 benign / 1 malignant,
+    ``split(name)`` the indices of "train", "val" or "test". ``to_input`` turns a uint8
+    tensor (N, 1, H, W) on the device into normalised network input; ``train(model)``
+    trains a 2-class :class:`Backbone` on the whole images (train split, validated on
+    val) as the patch stage trains, with the patch run's strategy, early stopping,
+    checkpoint carry-over, determinism, gradient accumulation and resume, and returns
+    the training record; ``autocast()`` is bf16 on CUDA; ``say`` prints progress.
+    """
+
+    backbone: Backbone
+    normaliser: Normaliser
+    images: "np.ndarray"
+    labels: "np.ndarray"
+    split: Callable[[str], "np.ndarray"]
+    patch_size: int
+    settings: Any
+    device: Any
+    to_input: Callable[["torch.Tensor"], "torch.Tensor"]
+    train: Callable[[Backbone], dict[str, Any]]
+    autocast: Callable[[], Any]
+    say: Callable[[str], None] = print
+
+
+@dataclass
+class WholeImageOutput:
+    """A whole-image model's answer on the test images, in ``split("test")`` order: one
+    malignancy score per image (higher: more likely malignant), one map per image in
+    [0, 1] at image size (what the localisation metrics score), and details the result
+    records (window, pooling, training record...)."""
+
+    scores: "np.ndarray"
+    maps: "np.ndarray"
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+WholeModelFn = Callable[..., WholeImageOutput]
+
+
 # ----------------------------------------------------------------------------- loggers
 @dataclass(frozen=True)
 class LoggedRun:

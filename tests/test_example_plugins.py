@@ -48,7 +48,8 @@ def test_every_kind_is_listed_with_its_origin(installed: dict[str, str]) -> None
     assert listed.code == 0, listed.output
     rows = {line.split("│")[1].strip(): line for line in listed.stdout.splitlines() if line.count("│") > 3}
     for name, kind in (("tiny-net", "backbone"), ("head-then-all", "strategy"), ("per-image", "normaliser"),
-                       ("input-gradient", "explainer"), ("centre-of-mass", "localisation"), ("toy-blobs", "dataset"), ("jsonl-file", "logger")):
+                       ("input-gradient", "explainer"), ("centre-of-mass", "localisation"), ("toy-blobs", "dataset"), ("jsonl-file", "logger"),
+                       ("thumbnail", "whole_model")):
         assert name in rows and kind in rows[name] and "my-plugins 0.1" in rows[name], name
 
 
@@ -70,3 +71,29 @@ def test_a_spec_using_every_kind_runs_end_to_end(installed: dict[str, str], tmp_
     (logged,) = [json.loads(line) for line in log.read_text().splitlines()]
     assert logged["run_id"] == result["run_id"] and logged["metrics"]["test/accuracy"] == result["test"]["accuracy"]
     assert logged["epochs"] == len(result["training"]["history"])
+
+
+def test_the_example_whole_image_model_answers_within_the_contract(installed: dict[str, str],
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """``thumbnail`` called as the whole-image stage calls it (through the registry's
+    checked call), on a small patch network and random whole images."""
+    from types import SimpleNamespace
+
+    import numpy as np
+    import torch
+
+    from benchmark.registry import loading
+    from benchmark.registry.calls import run_whole_model
+
+    monkeypatch.syspath_prepend(installed["PYTHONPATH"].split(":")[0])
+    loading.reset()
+    regs = loading.load_registries(["my_plugins"])
+    loading.reset()
+    sys.modules.pop("my_plugins", None)
+    net = regs.get("backbone", "tiny-net").obj(num_classes=5, width=8)
+    images = np.random.default_rng(0).integers(0, 256, (5, 64, 48), dtype=np.uint8)
+    context = SimpleNamespace(backbone=net, images=images, split=lambda name: np.array([0, 2, 4]), patch_size=32,
+                              device=torch.device("cpu"), to_input=lambda x: x.float().div(255).expand(-1, 3, -1, -1))
+    out = run_whole_model(regs, "thumbnail", context, 3)
+    assert out.scores.shape == (3,) and ((0 <= out.scores) & (out.scores <= 1)).all()
+    assert out.maps.shape == (3, 64, 48) and out.details["input"] == "whole image resized to 32 x 32"

@@ -15,7 +15,7 @@ import yaml
 
 from benchmark.errors import UserError
 from benchmark.registry import loading as plugin_loading
-from benchmark.registry.calls import PluginOutputError, build_backbone, metric
+from benchmark.registry.calls import PluginOutputError, build_backbone, metric, run_whole_model
 from benchmark.run.config import expand
 from benchmark.spec.loader import SpecError, load_spec, parse_spec
 from tests.conftest import ROOT, run_cli
@@ -63,6 +63,25 @@ def register_backbones(register):
 def register_localisation_metrics(register):
     register("iou", iou_impostor)
     register("scalar-metric", scalar_metric)
+
+
+def brightest(context):
+    """A third-party whole-image model: the image's mean grey level is its score."""
+    from benchmark.api import WholeImageOutput
+    test = context.images[context.split("test")]
+    return WholeImageOutput(test.mean(axis=(1, 2)) / 255, test / 255, {"rule": "mean grey"})
+
+
+def short_answer(context):
+    from benchmark.api import WholeImageOutput
+    return WholeImageOutput(np.zeros(1), np.zeros((1, 2, 2)))
+
+
+@hookimpl
+def register_whole_models(register):
+    register("brightest", brightest, description="mean grey level")
+    register("short-answer", short_answer)
+    register("not-callable", 7)
 '''
 
 
@@ -197,3 +216,19 @@ def test_rerun_recomputes_and_an_old_result_is_a_message(tmp_path: Path) -> None
     result_file.write_text('{"schema_version": 3, "run_id": ')
     damaged = run_cli("report", str(spec), "--home", str(tmp_path / "home"), "--reports", str(tmp_path / "reports"))
     assert damaged.code == 2 and "a damaged run result (not JSON" in damaged.stderr
+
+
+def test_a_whole_image_model_plugin_is_gated_and_its_answer_checked(gate_plugin) -> None:
+    from types import SimpleNamespace
+
+    regs = gate_plugin
+    errors = [f.error for f in regs.failures if f.plugin == "gate_test_plugin"]
+    assert any("registered whole_model 'not-callable' as 7: int is not callable" in e for e in errors)
+    images = np.arange(4 * 6 * 5, dtype=np.uint8).reshape(4, 6, 5)
+    context = SimpleNamespace(images=images, split=lambda name: np.array([1, 3]))
+    out = run_whole_model(regs, "brightest", context, 2)
+    np.testing.assert_allclose(out.scores, images[[1, 3]].mean(axis=(1, 2)) / 255)
+    assert out.maps.shape == (2, 6, 5) and out.details == {"rule": "mean grey"}
+    with pytest.raises(PluginOutputError, match=r"whole_model 'short-answer'.*gate_test_plugin.*one finite score per "
+                                                r"test image: shape \(2,\)"):
+        run_whole_model(regs, "short-answer", context, 2)

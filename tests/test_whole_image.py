@@ -18,7 +18,7 @@ from benchmark.run.config import expand, spec_hash
 from benchmark.spec.loader import SpecError, load_spec
 from benchmark.spec.schema import Bootstrap, Threshold
 from benchmark.whole.evaluate import classification, iou, localisation, paired, pointing_game, sensitivity_at
-from benchmark.whole.heatmap import MALIGNANT_CLASSES, heatmaps, positions, window_probabilities
+from plugins.whole_models.heatmap import MALIGNANT_CLASSES, heatmaps, positions, window_probabilities
 from benchmark.whole.images import BOTH_SPLITS, MERGED, mammograms
 from tests.conftest import ROOT
 
@@ -70,7 +70,8 @@ def test_heatmap_is_the_patch_classifier_on_the_same_crops() -> None:
     net, norm = _patch_net(), _Normaliser()
     image = np.random.default_rng(0).integers(0, 256, (70, 50), dtype=np.uint8)
     window, stride = 32, 16
-    grid = window_probabilities(net, norm, torch.from_numpy(image), window, stride)
+    feed = lambda x: to_input(x, None, norm)  # noqa: E731 (the context's to_input)
+    grid = window_probabilities(net, feed, torch.from_numpy(image), window, stride)
     ys, xs = positions(70, window, stride), positions(50, window, stride)
     assert ys == [0, 16, 32, 38] and xs == [0, 16, 18]  # the last window is flush with the edge
     for i, y in enumerate(ys):
@@ -79,14 +80,14 @@ def test_heatmap_is_the_patch_classifier_on_the_same_crops() -> None:
             with torch.no_grad():
                 expected = torch.softmax(net(to_input(crop, None, norm)), 1)[0]
             torch.testing.assert_close(grid[i, j], expected, rtol=1e-5, atol=1e-6)
-    found = heatmaps(net, norm, image[None], window, stride, torch.device("cpu"))
+    found = heatmaps(net, feed, image[None], window, stride, torch.device("cpu"))
     malignant = grid[..., MALIGNANT_CLASSES].sum(-1).numpy()
     assert found.scores[0] == pytest.approx(malignant.max())
     assert found.maps.shape == (1, 70, 50)
     assert found.maps[0, 0, 0] == pytest.approx(malignant[0, 0])  # covered by the first window only
     film = image.copy()
     film[:, :10] = 0  # the film beside the breast: windows partly on it score 0
-    outside = heatmaps(net, norm, film[None], window, stride, torch.device("cpu"))
+    outside = heatmaps(net, feed, film[None], window, stride, torch.device("cpu"))
     assert outside.maps[0, 0, 0] == 0.0 and outside.maps[0, 0, -1] > 0.0
 
 
@@ -95,7 +96,7 @@ def test_windows_of_another_size_are_resized_to_the_patch_size_first() -> None:
 
     net, norm = _patch_net(), _Normaliser()
     image = np.random.default_rng(1).integers(0, 256, (40, 40), dtype=np.uint8)
-    grid = window_probabilities(net, norm, torch.from_numpy(image), 20, 20, size=32)
+    grid = window_probabilities(net, lambda x: to_input(x, None, norm), torch.from_numpy(image), 20, 20, size=32)
     crop = to_input(torch.from_numpy(image[20:40, 0:20].copy())[None, None], None, norm)
     resized = torch.nn.functional.interpolate(crop, size=(32, 32), mode="bilinear", antialias=True, align_corners=False)
     with torch.no_grad():
@@ -105,7 +106,7 @@ def test_windows_of_another_size_are_resized_to_the_patch_size_first() -> None:
 def test_shen_model_starts_from_the_patch_networks_weights() -> None:
     from benchmark.registry.calls import build_backbone
     from benchmark.registry.loading import registries
-    from benchmark.whole.shen import ShenModel, shen_backbone
+    from plugins.whole_models.shen import ShenModel, shen_backbone
 
     regs = registries([])
     patch = build_backbone(regs, "timm/test_resnet", num_classes=5, pretrained=False)

@@ -25,9 +25,9 @@ def _sync(device: Any) -> None:
 def measure(backbone: str = "resnet50", batch: int = 64, size: int = 224, steps: int = 20, repeats: int = 5,
             device_name: str = "auto", deterministic: bool = True, strategy: str = "simultaneous",
             normaliser: str = "imagenet", augment: tuple[str, ...] = (),
-            whole: tuple[int, int] | None = None, top_channels: int = 256) -> dict[str, Any]:
+            whole: tuple[int, int] | None = None, whole_model: str = "shen") -> dict[str, Any]:
     """Median images/s of raw PyTorch and of the harness's training epoch, and their ratio.
-    ``whole`` = (height, width): the whole-image (Shen) model on images of that size
+    ``whole`` = (height, width): the network of the whole-image model ``whole_model`` on images of that size
     instead of the patch classifier on ``size`` x ``size`` patches."""
     import numpy as np
     import torch
@@ -50,10 +50,15 @@ def measure(backbone: str = "resnet50", batch: int = 64, size: int = 224, steps:
     built = build_backbone(regs, backbone, num_classes=len(CLASSES), pretrained=False)
     classes, shape = len(CLASSES), (size, size)
     if whole is not None:
-        from benchmark.whole.shen import shen_backbone
+        from benchmark.errors import UserError
 
+        entry = regs.get("whole_model", whole_model)
+        network = getattr(entry.obj, "network", None)
+        if not callable(network):
+            raise UserError(f"whole-image model '{whole_model}' trains no network of its own: nothing to time",
+                            hint="Name one that does, e.g. --whole-model shen.")
         built.model.to(device)
-        built, classes, shape = shen_backbone(built, top_channels), 2, (int(whole[0]), int(whole[1]))
+        built, classes, shape = network(built), 2, (int(whole[0]), int(whole[1]))
     model = built.model.to(device)
     hparams = HParams(batch_size=batch)
     phase = make_phases(regs, strategy, built, frozen_groups(built), hparams)[-1]

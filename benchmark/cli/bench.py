@@ -32,8 +32,10 @@ def bench_train(
     strategy: str = typer.Option("simultaneous", help="Strategy whose last phase decides what trains."),
     augment: list[str] = typer.Option([], help="On-device augmentation for the harness loop (repeatable)."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the figures to this JSON file."),
-    whole: Optional[str] = typer.Option(None, help="HxW: the whole-image (Shen) model on images of that size, "
-                                                   "e.g. 1152x896, instead of patches."),
+    whole: Optional[str] = typer.Option(None, help="HxW: a trained whole-image model (--whole-model) on images of "
+                                                   "that size, e.g. 1152x896, instead of patches."),
+    whole_model: str = typer.Option("shen", help="With --whole: the whole-image model (a registered one that trains "
+                                                 "a network)."),
 ) -> None:
     """Training images/s: the harness's epoch against raw PyTorch on the same model, same process."""
     from benchmark.bench.train import measure
@@ -46,8 +48,8 @@ def bench_train(
             raise UserError(f"--whole {whole!r}: expected HEIGHTxWIDTH, each at least 32 (e.g. 1152x896)")
         shape = (int(height), int(width))
     result = measure(backbone, batch, size, steps, repeats, device, deterministic, strategy, augment=tuple(augment),
-                     whole=shape)
-    table = Table(title=f"training throughput: {backbone}, batch {batch}, {result['size']}px{' whole images (Shen top)' if whole else ''}, {result['mode']}, {result['device']}")
+                     whole=shape, whole_model=whole_model)
+    table = Table(title=f"training throughput: {backbone}, batch {batch}, {result['size']}px{f' whole images ({whole_model})' if whole else ''}, {result['mode']}, {result['device']}")
     table.add_column("loop")
     table.add_column("median images/s", justify="right")
     table.add_column("all repeats")

@@ -33,6 +33,7 @@ KINDS: dict[str, str] = {
     "localisation": "register_localisation_metrics",
     "dataset": "register_datasets",
     "logger": "register_loggers",
+    "whole_model": "register_whole_models",
 }
 
 

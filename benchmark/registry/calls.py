@@ -215,6 +215,27 @@ def make_logger(regs: "Registries", ref: "PluginRef | str", home: Any, spec: str
     return logger
 
 
+# ---------------------------------------------------------------- whole-image models
+def run_whole_model(regs: "Registries", ref: "PluginRef | str", context: Any, n_test: int) -> Any:
+    """The model's answer on the ``n_test`` test images, checked: one finite score per
+    image and one finite map in [0, 1] of the image's size per image."""
+    from benchmark.plugin_types import WholeImageOutput
+
+    entry, options = _entry(regs, "whole_model", ref)
+    out = _call(entry, entry.obj, context, **options)
+    if not isinstance(out, WholeImageOutput):
+        raise PluginOutputError(f"{describe(entry)} must return a WholeImageOutput, got {type(out).__name__}")
+    scores, maps = np.asarray(out.scores, dtype=float), np.asarray(out.maps, dtype=np.float32)
+    shape = (n_test, *context.images.shape[1:])
+    if scores.shape != (n_test,) or not np.isfinite(scores).all():
+        raise PluginOutputError(f"{describe(entry)} must return one finite score per test image: shape ({n_test},), "
+                                f"got {scores.shape}")
+    if maps.shape != shape or not np.isfinite(maps).all() or maps.min(initial=0) < 0 or maps.max(initial=0) > 1 + 1e-6:
+        raise PluginOutputError(f"{describe(entry)} must return finite maps in [0, 1] of shape {shape}, "
+                                f"got {maps.shape}")
+    return WholeImageOutput(scores, maps, dict(out.details))
+
+
 # --------------------------------------------------------------------------- datasets
 def make_dataset(regs: "Registries", name: str, options: Mapping[str, Any], cache_dir: Any) -> Any:
     entry = regs.get("dataset", name)

@@ -119,6 +119,21 @@ def register_loggers(register: Register) -> None:
 
 
 @hookspec
+def register_whole_models(register: Register) -> None:
+    """Register whole-mammogram models (the stage after the patch runs, a spec's
+    ``whole_image.models``).
+
+    ``obj`` is a callable ``(context: benchmark.api.WholeImageContext, **options) ->
+    benchmark.api.WholeImageOutput``: given one finished patch run's trained network and
+    the whole images, it scores the test images (and maps them for the localisation
+    metrics), training a model of its own through ``context.train`` if it needs one. It
+    may also have ``network(backbone, settings=None) -> Backbone`` (the network it
+    trains, for ``cbis-bench bench train --whole``). The description is the report's
+    name for the model.
+    """
+
+
+@hookspec
 def register_datasets(register: Register) -> None:
     """Register datasets.
 

@@ -25,8 +25,6 @@ CITED = [
     {"model": "GMIC, Shen et al. 2021 (cited)", "AUC": "0.858", "protocol": "their split and image size"},
     {"model": "Petrini et al. 2022, two views (cited)", "AUC": "0.848", "protocol": "official split, CC + MLO together"},
 ]
-MODEL_NAMES = {"heatmap": "patch classifier, sliding windows (max pooled, untrained)",
-               "shen": "Shen et al. top, trained end to end"}
 
 
 def _interval(auc: dict[str, Any]) -> str:
@@ -45,7 +43,7 @@ def results_table(results: Sequence[dict[str, Any]], level: str) -> pd.DataFrame
     rows = []
     for r in results:
         loc = r["localisation"]
-        row = {"patch run": r["patch_label"], "model": MODEL_NAMES.get(r["model"], r["model"]),
+        row = {"patch run": r["patch_label"], "model": r.get("description") or r["model"],
                f"AUC [{level}]": _interval(r["auc"])}
         row |= {f"sens@spec {k}": _num(v) for k, v in r["sensitivity_at"].items()}
         row |= {"pointing game": _num(loc["pointing_game"]), "pointing game, random": _num(loc["pointing_game_random"]),
@@ -57,22 +55,27 @@ def results_table(results: Sequence[dict[str, Any]], level: str) -> pd.DataFrame
 
 
 def comparisons(results: Sequence[dict[str, Any]], spec: Spec) -> pd.DataFrame:
-    """Shen minus heatmap AUC for each patch run with both, on the same test images."""
+    """For each patch run, each later model of the spec's list minus each earlier one
+    (AUC, paired bootstrap), on the same test images."""
+    from itertools import combinations
+
     from benchmark.whole.evaluate import paired
 
+    assert spec.whole_image is not None
     by_run: dict[str, dict[str, dict[str, Any]]] = {}
     for r in results:
         by_run.setdefault(r["patch_run"], {})[r["model"]] = r
     rows = []
     for models in by_run.values():
-        if {"heatmap", "shen"} <= set(models):
-            a, b = models["shen"], models["heatmap"]
+        present = [m for m in spec.whole_image.models if m in models]
+        for earlier, later in combinations(present, 2):
+            a, b = models[later], models[earlier]
             if a["test"]["keys"] != b["test"]["keys"]:
                 continue
             found = paired(np.asarray(a["test"]["labels"]), np.asarray(a["test"]["scores"]),
                            np.asarray(b["test"]["scores"]), spec.report.bootstrap)
             d = found["difference"]
-            rows.append({"patch run": a["patch_label"], "A": "shen", "B": "heatmap",
+            rows.append({"patch run": a["patch_label"], "A": later, "B": earlier,
                          "AUC A - B [interval]": _interval(d),
                          "p": "–" if found["p_value"] is None else f"{found['p_value']:.3f}"})
     return pd.DataFrame(rows)

@@ -220,6 +220,8 @@ def check_plugin_names(spec: Spec, lines: _Lines | None = None) -> list[str]:
     wanted += [(("explain", "explainers", i), "explainer", n) for i, n in enumerate(spec.explain.explainers)]
     wanted += [(("explain", "baseline"), "explainer", spec.explain.baseline)]
     wanted += [(("loggers", i), "logger", n) for i, n in enumerate(spec.loggers)]
+    if spec.whole_image is not None:
+        wanted += [(("whole_image", "models", i), "whole_model", n) for i, n in enumerate(spec.whole_image.models)]
     wanted += [(("explain", "localisation", "metrics", i), "localisation", n)
                for i, n in enumerate(spec.explain.localisation.metrics)]
     problems = []

@@ -338,20 +338,14 @@ class Resources(Strict):
     gpus: float = Field(0.0, ge=0, le=64)
 
 
-#: the whole-image models a spec can name. A fixed list, not a plugin kind: each is a
-#: use of the patch run's network (its sliding windows, or its convolutional part with
-#: a new top) that the core stage must wire to the patch runs, so a plugin would have
-#: nothing of its own to provide.
-WHOLE_MODELS = ("heatmap", "shen")
-
-
 class WholeImage(Strict):
     """The whole-mammogram stage (``benchmark/whole``, docs/whole-image.md): after the
     patch runs, each chosen patch run feeds ``models``. Outside every patch run's id."""
 
     patch_runs: Literal["all", "selected"] = Field(
         "selected", description="every patch run, or the one the selection keeps per cell (needs select:)")
-    models: list[Literal["heatmap", "shen"]] = Field(default_factory=lambda: list(WHOLE_MODELS), min_length=1)
+    models: list[str] = Field(min_length=1, description="registered whole-image models (cbis-bench plugins): "
+                              "each is built on every chosen patch run")
     image_size: tuple[Annotated[int, Field(ge=32, le=8192)], Annotated[int, Field(ge=32, le=8192)]] = Field(
         (1152, 896), description="[height, width] every mammogram is resized to (Shen et al. 2019: 1152 x 896)")
     window: int | None = Field(None, ge=8, le=4096, description="heatmap window side (default: dataset.patches.size)")

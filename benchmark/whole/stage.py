@@ -20,6 +20,7 @@ from benchmark import __version__
 from benchmark.errors import UserError
 from benchmark.files import atomic_write, atomic_write_json, lock
 from benchmark.hashing import stable_hash
+from benchmark.registry.calls import run_whole_model
 from benchmark.registry.loading import Registries
 from benchmark.run.config import RunConfig, expand
 from benchmark.run.store import RunStore
@@ -57,8 +58,11 @@ def settings_hash(spec: Spec) -> str:
                         "dataset": spec.dataset.model_dump(exclude={"patches"}), "harness": __version__})
 
 
-def whole_id(spec: Spec, run: RunConfig, model: str, images_key: str) -> str:
-    return stable_hash({"patch_run": run.run_id, "model": model, "settings": settings_hash(spec), "images": images_key})
+def whole_id(spec: Spec, run: RunConfig, model: str, images_key: str, code: str = "") -> str:
+    """The pair's id: the patch run, the model and its code (plugin provenance), the
+    settings and the images."""
+    return stable_hash({"patch_run": run.run_id, "model": model, "code": code, "settings": settings_hash(spec),
+                        "images": images_key})
 
 
 def load_results(store: RunStore, spec: Spec) -> list[dict[str, Any]]:
@@ -116,38 +120,49 @@ def _patch_model(run: RunConfig, data: Any, regs: Registries, store: RunStore, d
     return backbone, normaliser
 
 
-def _heatmap(spec: Spec, backbone: Any, normaliser: Any, whole: WholeImages, device: Any, test: np.ndarray,
-             **_: Any) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    from benchmark.whole.heatmap import heatmaps
-
-    wi = spec.whole_image
-    assert wi is not None
-    window = wi.window or spec.dataset.patches.size
-    stride = wi.stride or max(1, window // 2)
-    found = heatmaps(backbone.model, normaliser, whole.images[test], window, stride, device,
-                     size=spec.dataset.patches.size)
-    return found.scores, found.maps, {"window": window, "stride": stride, "resized_to": spec.dataset.patches.size,
-                                      "pooling": "max over breast windows of P(malignant calc) + P(malignant mass)"}
-
-
-def _shen(spec: Spec, backbone: Any, normaliser: Any, whole: WholeImages, device: Any, test: np.ndarray, *,
-          run: RunConfig, regs: Registries, checkpoint_path: Path, on_epoch: Callable[..., None] | None
-          ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+def _context(spec: Spec, run: RunConfig, backbone: Any, normaliser: Any, whole: WholeImages, device: Any,
+             regs: Registries, checkpoint_path: Path, say: Callable[[str], None]) -> Any:
+    """The :class:`WholeImageContext` of one patch run: its network, the whole images and
+    the core's services (input, training as the patch stage trains, autocast)."""
     import torch
 
-    from benchmark.registry.calls import make_phases
-    from benchmark.spec.schema import HParams
+    from benchmark.plugin_types import WholeImageContext
     from benchmark.training.determinism import configure, seed_everything
-    from benchmark.training.device_data import DeviceSplit, to_input
-    from benchmark.training.freezing import frozen_groups
-    from benchmark.training.loop import Trainer
-    from benchmark.whole.shen import gradcam, shen_backbone
+    from benchmark.training.device_data import to_input
 
     wi = spec.whole_image
     assert wi is not None
+    cuda = getattr(device, "type", str(device)) == "cuda"
+    # seeded before the model builds anything (a new top's initial weights), so a rerun
+    # that skips the patch runs builds the same model
     configure(spec.training.deterministic)
     generator = seed_everything(run.seed)
-    model = shen_backbone(backbone, wi.top_channels)
+
+    def autocast() -> Any:
+        return torch.autocast("cuda", dtype=torch.bfloat16) if cuda else torch.autocast("cpu", enabled=False)
+
+    def train(model: Any) -> dict[str, Any]:
+        return _train(spec, run, model, normaliser, whole, device, regs, generator, checkpoint_path, say)
+
+    return WholeImageContext(backbone=backbone, normaliser=normaliser, images=whole.images, labels=whole.labels,
+                             split=whole.indices, patch_size=spec.dataset.patches.size, settings=wi, device=device,
+                             to_input=lambda images: to_input(images, None, normaliser, cuda), train=train,
+                             autocast=autocast, say=say)
+
+
+def _train(spec: Spec, run: RunConfig, model: Any, normaliser: Any, whole: WholeImages, device: Any,
+           regs: Registries, generator: Any, checkpoint_path: Path, say: Callable[[str], None]) -> dict[str, Any]:
+    """Train a whole-image model (a 2-class Backbone) as the patch stage trains: the patch
+    run's strategy and seed, early stopping, best-checkpoint carry-over, determinism,
+    gradient accumulation to ``effective_batch`` and resume from ``checkpoint_path``."""
+    from benchmark.registry.calls import make_phases
+    from benchmark.spec.schema import HParams
+    from benchmark.training.device_data import DeviceSplit
+    from benchmark.training.freezing import frozen_groups
+    from benchmark.training.loop import Trainer
+
+    wi = spec.whole_image
+    assert wi is not None
     hparams = HParams(batch_size=wi.batch_size, accumulate=wi.accumulate, lr_head=wi.lr, lr_last_block=wi.lr_features,
                       lr_decay=run.hparams.lr_decay, weight_decay=run.hparams.weight_decay)
     phases = make_phases(regs, run.strategy_ref, model, frozen_groups(model), hparams)
@@ -155,22 +170,10 @@ def _shen(spec: Spec, backbone: Any, normaliser: Any, whole: WholeImages, device
     splits = {name: DeviceSplit.from_arrays(whole.images[whole.indices(name)], whole.labels[whole.indices(name)], device)
               for name in ("train", "val")}
     trainer = Trainer(model.model, model.groups, phases, normaliser, splits["train"], splits["val"], hparams, config,
-                      generator, checkpoint_path, 30.0, on_epoch)
+                      generator, checkpoint_path, 30.0,
+                      lambda record, most: say(f"    epoch {record.epoch}: val loss {record.val_loss:.4f}"))
     fit = trainer.fit()
-    scores, maps = [], []
-    model.model.eval()
-    for start in range(0, len(test), wi.batch_size):
-        x = to_input(torch.from_numpy(whole.images[test[start:start + wi.batch_size]]).unsqueeze(1).to(device), None,
-                     normaliser)
-        with torch.no_grad(), trainer._autocast():
-            scores.append(torch.softmax(model.model(x).float(), 1)[:, 1].cpu().numpy())
-        maps.append(gradcam(model.model, x).float().cpu().numpy())
-    return np.concatenate(scores), np.concatenate(maps), {"training": fit.to_dict(), "phases": [p.name for p in phases],
-                                                          "effective_batch": wi.batch_size * wi.accumulate,
-                                                          "map": "Grad-CAM of the malignant logit at the new top"}
-
-
-MODELS = {"heatmap": _heatmap, "shen": _shen}
+    return {"training": fit.to_dict(), "phases": [p.name for p in phases], "effective_batch": wi.batch_size * wi.accumulate}
 
 
 def run_whole_stage(spec: Spec, regs: Registries, store: RunStore, prepared: dict[str, Any], home: Path,
@@ -196,7 +199,8 @@ def run_whole_stage(spec: Spec, regs: Registries, store: RunStore, prepared: dic
     done, new = 0, []
     for run in runs:
         for name in wi.models:
-            rid = whole_id(spec, run, name, whole.key)
+            entry = regs.get("whole_model", name)
+            rid = whole_id(spec, run, name, whole.key, entry.provenance or entry.plugin)
             folder = whole_folder(store) / rid
             with lock(folder):  # one process computes a pair; another waits, then finds it done
                 if (folder / RESULT).exists():
@@ -224,11 +228,12 @@ def _compute(spec: Spec, run: RunConfig, name: str, rid: str, folder: Path, whol
     reset = memory.reset_peaks(device)
     start = time.perf_counter()
     backbone, normaliser = _patch_model(run, data, regs, store, device)
-    scores, maps, details = MODELS[name](
-        spec, backbone, normaliser, whole, device, test, run=run, regs=regs, checkpoint_path=folder / CHECKPOINT,
-        on_epoch=lambda record, most: say(f"    epoch {record.epoch}: val loss {record.val_loss:.4f}"))
+    context = _context(spec, run, backbone, normaliser, whole, device, regs, folder / CHECKPOINT, say)
+    output = run_whole_model(regs, name, context, len(test))
+    scores, maps, details = output.scores, output.maps, output.details
     seconds = time.perf_counter() - start
-    result = {"id": rid, "settings": settings_hash(spec), "model": name, "patch_run": run.run_id,
+    result = {"id": rid, "settings": settings_hash(spec), "model": name,
+              "description": regs.get("whole_model", name).description or name, "patch_run": run.run_id,
               "patch_label": run.label, "backbone": run.backbone, "strategy": run.strategy, "images_key": whole.key,
               "image_size": list(wi.image_size), "counts": whole.counts(),
               **classification(labels, scores, spec.report.bootstrap, wi.sensitivity_at),

@@ -3,8 +3,9 @@ of every plugin kind, written against ``benchmark.api`` alone.
 
 Install it (``pip install ./examples/my-plugins``) and ``cbis-bench plugins`` lists
 ``tiny-net``, ``head-then-all``, ``per-image``, ``input-gradient``, ``centre-of-mass``,
-``toy-blobs`` and ``jsonl-file``; any spec can then name them
-(``tests/test_example_plugins.py`` runs one that uses all seven).
+``toy-blobs``, ``jsonl-file`` and the whole-image model ``thumbnail``; any spec can then
+name them (``tests/test_example_plugins.py`` runs one that uses the seven patch-stage
+items).
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from benchmark.api import (Audit, Backbone, Catalogue, ImageRecord, LayerGroup, Lesion, LoggedRun, Phase, hookimpl,
-                           lesion_class, per_depth)
+from benchmark.api import (CLASSES, Audit, Backbone, Catalogue, ImageRecord, LayerGroup, Lesion, LoggedRun, Phase,
+                           WholeImageContext, WholeImageOutput, hookimpl, lesion_class, per_depth)
 
 
 # -- a backbone: a network with a fresh head, its layer groups and its Grad-CAM layer ---------
@@ -182,6 +183,23 @@ class JsonlFile:
         pass
 
 
+# -- a whole-image model: what a spec's whole_image stage builds on each patch run ----------
+def thumbnail(context: WholeImageContext) -> WholeImageOutput:
+    """The trained patch classifier on the whole mammogram shrunk to one patch: no
+    training, no localisation (a flat map at the image's score)."""
+    import torch
+
+    test = context.images[context.split("test")]
+    x = torch.from_numpy(test).unsqueeze(1).to(context.device).float()
+    side = context.patch_size
+    x = torch.nn.functional.interpolate(x, size=(side, side), mode="area").round().to(torch.uint8)
+    with torch.no_grad():
+        proba = torch.softmax(context.backbone.model(context.to_input(x)).float(), 1).cpu().numpy()
+    scores = proba[:, [CLASSES.index("malignant_calcification"), CLASSES.index("malignant_mass")]].sum(1)
+    maps = np.broadcast_to(scores[:, None, None], test.shape).astype(np.float32)
+    return WholeImageOutput(scores, maps.copy(), {"input": f"whole image resized to {side} x {side}"})
+
+
 # -- the registration hooks: one per kind -------------------------------------------------
 @hookimpl
 def register_backbones(register):
@@ -216,3 +234,8 @@ def register_datasets(register):
 @hookimpl
 def register_loggers(register):
     register("jsonl-file", JsonlFile)
+
+
+@hookimpl
+def register_whole_models(register):
+    register("thumbnail", thumbnail, description="patch classifier on the image shrunk to one patch")

@@ -11,10 +11,13 @@ the head.
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
 import torch
 from torch import nn
 
-from benchmark.plugin_types import Backbone, LayerGroup
+from benchmark.api import Backbone, LayerGroup, UserError, WholeImageContext, WholeImageOutput
 
 
 def _block(c_in: int, c_out: int) -> nn.Sequential:
@@ -60,8 +63,6 @@ def shen_backbone(patch: Backbone, top_channels: int) -> Backbone:
     """The whole-image model on ``patch``'s (already trained) convolutional part, as a
     :class:`Backbone` the core's strategies and training loop accept."""
     if patch.features is None:
-        from benchmark.errors import UserError
-
         raise UserError(f"whole_image.models: shen needs the backbone's convolutional part (Backbone.features); "
                         f"{patch.info.get('timm_model', 'this backbone')} does not provide it")
     channels = feature_channels(patch.features)
@@ -87,3 +88,30 @@ def gradcam(model: ShenModel, x: torch.Tensor) -> torch.Tensor:
     cam = nn.functional.interpolate(cam, size=x.shape[2:], mode="bilinear", align_corners=False)[:, 0]
     top = cam.flatten(1).max(1).values.clamp(min=1e-12).view(-1, 1, 1)
     return (cam / top).detach()
+
+
+def network(patch: Backbone, settings: Any = None) -> Backbone:
+    """The network :func:`shen_model` trains (``bench train --whole`` times it)."""
+    return shen_backbone(patch, getattr(settings, "top_channels", 256))
+
+
+def shen_model(context: WholeImageContext, **_: Any) -> WholeImageOutput:
+    """The registered model: built on the patch run's trained convolutional part, trained
+    by the core (``context.train``), then scored on the test images with its Grad-CAM."""
+    model = network(context.backbone, context.settings)
+    record = context.train(model)
+    test = context.split("test")
+    batch = context.settings.batch_size
+    scores, maps = [], []
+    model.model.eval()
+    for start in range(0, len(test), batch):
+        images = torch.from_numpy(context.images[test[start:start + batch]]).unsqueeze(1).to(context.device)
+        x = context.to_input(images)
+        with torch.no_grad(), context.autocast():
+            scores.append(torch.softmax(model.model(x).float(), 1)[:, 1].cpu().numpy())
+        maps.append(gradcam(model.model, x).float().cpu().numpy())
+    return WholeImageOutput(np.concatenate(scores), np.concatenate(maps),
+                            {**record, "map": "Grad-CAM of the malignant logit at the new top"})
+
+
+shen_model.network = network  # type: ignore[attr-defined]

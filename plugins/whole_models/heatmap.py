@@ -20,13 +20,15 @@ classifier, as every training patch was (lesion boxes were stretched to it).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Callable
 
 import numpy as np
 import torch
 
-from benchmark.data.classes import CLASSES
-from benchmark.plugin_types import Normaliser
-from benchmark.training.device_data import to_input
+from benchmark.api import CLASSES, WholeImageContext, WholeImageOutput
+
+#: uint8 images (N, 1, H, W) on the device -> normalised network input (the patch run's normaliser)
+ToInput = Callable[[torch.Tensor], torch.Tensor]
 
 MALIGNANT_CLASSES = [CLASSES.index("malignant_calcification"), CLASSES.index("malignant_mass")]
 #: grey level (of 255) above which a pixel counts as breast, not film
@@ -50,7 +52,7 @@ class Heatmaps:
 
 
 @torch.no_grad()
-def window_probabilities(model: torch.nn.Module, normaliser: Normaliser, image: torch.Tensor, window: int,
+def window_probabilities(model: torch.nn.Module, to_input: ToInput, image: torch.Tensor, window: int,
                          stride: int, batch: int = 64, size: int | None = None) -> torch.Tensor:
     """(gy, gx, classes) softmax of the classifier on every window of one uint8 (H, W) image,
     each window resized to ``size`` (the patch size) first when given, as patches were."""
@@ -59,7 +61,7 @@ def window_probabilities(model: torch.nn.Module, normaliser: Normaliser, image: 
     crops = torch.stack([image[y:y + window, x:x + window] for y in ys for x in xs]).unsqueeze(1)
     out = []
     for start in range(0, len(crops), batch):
-        x = to_input(crops[start:start + batch], None, normaliser)
+        x = to_input(crops[start:start + batch])
         if size is not None and size != window:
             x = torch.nn.functional.interpolate(x, size=(size, size), mode="bilinear", antialias=True,
                                                 align_corners=False)
@@ -86,17 +88,30 @@ def pixel_map(grid: np.ndarray, shape: tuple[int, int], window: int, stride: int
     return total / np.maximum(count, 1)
 
 
-def heatmaps(model: torch.nn.Module, normaliser: Normaliser, images: np.ndarray, window: int, stride: int,
+def heatmaps(model: torch.nn.Module, to_input: ToInput, images: np.ndarray, window: int, stride: int,
              device: torch.device, size: int | None = None) -> Heatmaps:
     """The sliding-window heatmaps and image scores of uint8 images (N, H, W); windows
     resized to ``size`` before the classifier when given."""
     model.eval()
     probas, scores, maps = [], [], []
     for image in images:
-        grid = window_probabilities(model, normaliser, torch.from_numpy(np.ascontiguousarray(image)).to(device),
+        grid = window_probabilities(model, to_input, torch.from_numpy(np.ascontiguousarray(image)).to(device),
                                     window, stride, size=size).cpu().numpy()
         malignant = grid[..., MALIGNANT_CLASSES].sum(-1) * tissue(image, window, stride)
         probas.append(grid)
         scores.append(float(malignant.max()))
         maps.append(pixel_map(malignant, image.shape, window, stride))
     return Heatmaps(np.stack(probas), np.asarray(scores), np.stack(maps))
+
+
+def heatmap_model(context: WholeImageContext, **_: Any) -> WholeImageOutput:
+    """The registered model: windows of ``whole_image.window`` (default: the patch size)
+    every ``stride`` (default: half a window), resized to the patch size."""
+    settings = context.settings
+    window = settings.window or context.patch_size
+    stride = settings.stride or max(1, window // 2)
+    found = heatmaps(context.backbone.model, context.to_input, context.images[context.split("test")], window, stride,
+                     context.device, size=context.patch_size)
+    return WholeImageOutput(found.scores, found.maps, {
+        "window": window, "stride": stride, "resized_to": context.patch_size,
+        "pooling": "max over breast windows of P(malignant calc) + P(malignant mass)"})
