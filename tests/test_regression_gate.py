@@ -73,3 +73,15 @@ def test_gate_on_the_fixture_run_passes_and_trips_when_perturbed(fixture_run: Pa
     tripped = run_cli("compare", str(moved), "--baseline", str(golden))
     assert tripped.code == 1
     assert "accuracy" in tripped.stderr and "-0.1000" in tripped.stderr
+
+
+@pytest.mark.slow
+def test_the_fixture_spec_reproduces_the_golden_numbers(fixture_run: Path) -> None:
+    """The CI gate: ``cbis-bench run specs/fixture.yaml`` (the suite's one run of it) against
+    ``tests/golden/fixture.json``, with the command a user runs (``make regression`` runs
+    the same two commands from scratch)."""
+    from tests.conftest import ROOT
+
+    gate = run_cli("compare", str(fixture_run / "reports" / "fixture" / "results.json"),
+                   "--baseline", str(ROOT / "tests" / "golden" / "fixture.json"))
+    assert gate.code == 0 and "no regression" in gate.output, gate.output
