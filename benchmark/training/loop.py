@@ -67,6 +67,11 @@ class FitResult:
 EpochCallback = Callable[[EpochRecord, int], None]
 
 
+def mixed_precision(cuda: bool) -> Any:
+    """bf16 autocast on CUDA, nothing on the CPU: the harness's one mixed-precision rule."""
+    return torch.autocast("cuda", dtype=torch.bfloat16) if cuda else torch.autocast("cpu", enabled=False)
+
+
 @dataclass
 class Trainer:
     model: nn.Module
@@ -91,7 +96,7 @@ class Trainer:
 
     # -- one epoch ---------------------------------------------------------------------
     def _autocast(self) -> Any:
-        return torch.autocast("cuda", dtype=torch.bfloat16) if self.cuda else torch.autocast("cpu", enabled=False)
+        return mixed_precision(self.cuda)
 
     def _train_epoch(self, optimizer: torch.optim.Optimizer, trainable: set[int],
                      extra_loss: Callable[..., torch.Tensor] | None = None) -> tuple[float, float]:

@@ -124,11 +124,10 @@ def _context(spec: Spec, run: RunConfig, backbone: Any, normaliser: Any, whole: 
              regs: Registries, checkpoint_path: Path, say: Callable[[str], None]) -> Any:
     """The :class:`WholeImageContext` of one patch run: its network, the whole images and
     the core's services (input, training as the patch stage trains, autocast)."""
-    import torch
-
     from benchmark.plugin_types import WholeImageContext
     from benchmark.training.determinism import configure, seed_everything
     from benchmark.training.device_data import to_input
+    from benchmark.training.loop import mixed_precision
 
     wi = spec.whole_image
     assert wi is not None
@@ -139,7 +138,7 @@ def _context(spec: Spec, run: RunConfig, backbone: Any, normaliser: Any, whole: 
     generator = seed_everything(run.seed)
 
     def autocast() -> Any:
-        return torch.autocast("cuda", dtype=torch.bfloat16) if cuda else torch.autocast("cpu", enabled=False)
+        return mixed_precision(cuda)
 
     def train(model: Any) -> dict[str, Any]:
         return _train(spec, run, model, normaliser, whole, device, regs, generator, checkpoint_path, say)
