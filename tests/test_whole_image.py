@@ -4,6 +4,8 @@ patch network, the localisation scores on constructed maps, the spec section."""
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -13,13 +15,13 @@ import yaml
 from torch import nn
 
 from benchmark.data.audit import Audit
-from benchmark.data.catalogue import ImageRecord, Lesion
+from benchmark.data.catalogue import Catalogue, ImageRecord, Lesion
 from benchmark.run.config import expand, spec_hash
 from benchmark.spec.loader import SpecError, load_spec
-from benchmark.spec.schema import Bootstrap, Threshold
+from benchmark.spec.schema import Bootstrap, Threshold, ValidationSplit
 from benchmark.whole.evaluate import classification, iou, localisation, paired, pointing_game, sensitivity_at
 from plugins.whole_models.heatmap import MALIGNANT_CLASSES, heatmaps, positions, window_probabilities
-from benchmark.whole.images import BOTH_SPLITS, MERGED, mammograms
+from benchmark.whole.images import BOTH_SPLITS, MERGED, mammograms, prepare_whole
 from tests.conftest import ROOT
 
 
@@ -50,6 +52,42 @@ def test_image_labels_merge_files_and_keep_a_mammogram_on_one_side() -> None:
     assert (merged.label, merged.split, len(merged.files), len(merged.mask_paths)) == (1, "test", 2, 2)
     assert found["P_00003_LEFT_MLO"].label == 0 and found["P_00003_LEFT_CC"].label == 0
     assert audit.counts[BOTH_SPLITS] == 1 and audit.counts[MERGED] == 1
+
+
+class _CountingDataset:
+    """Reads a blank mammogram and mask, slowly enough for two readers to overlap."""
+
+    def __init__(self) -> None:
+        self.images_read = 0
+
+    def read_image(self, path: Path) -> np.ndarray:
+        self.images_read += 1
+        time.sleep(0.02)
+        return np.full((60, 40), 100, dtype=np.uint8)
+
+    def read_mask(self, path: Path) -> np.ndarray:
+        mask = np.zeros((60, 40), dtype=np.uint8)
+        mask[20:30, 10:20] = 255
+        return mask
+
+
+def test_two_preparations_at_once_resize_the_images_once(tmp_path: Path) -> None:
+    records = [_record(f"Mass-{'Training' if n < 8 else 'Test'}_P_{n:05d}_LEFT_CC", "train" if n < 8 else "test",
+                       _lesion("mass", "MALIGNANT" if n % 2 else "BENIGN", n)) for n in range(12)]
+    catalogue = Catalogue(records, source_digest="constructed")
+    dataset = _CountingDataset()
+    answers: list[bool] = []
+
+    def prepare() -> None:  # each call takes the lock through its own file handle, as a second process does
+        answers.append(prepare_whole(dataset, catalogue, (30, 20), ValidationSplit(), tmp_path / "cache")[1])
+
+    readers = [threading.Thread(target=prepare) for _ in range(2)]
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        reader.join()
+    assert sorted(answers) == [False, True]  # one made the entry, the other waited and found it
+    assert dataset.images_read == len(records)
 
 
 class _Normaliser:

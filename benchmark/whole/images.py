@@ -22,7 +22,7 @@ import pandas as pd
 
 from benchmark.data.audit import Audit
 from benchmark.data.catalogue import Catalogue, ImageRecord
-from benchmark.files import atomic_write
+from benchmark.files import atomic_write, lock
 from benchmark.hashing import stable_hash
 from benchmark.spec.schema import ValidationSplit
 
@@ -164,10 +164,23 @@ def prepare_whole(dataset: Any, catalogue: Catalogue, size: Sequence[int], valid
     key = whole_key(catalogue, size, validation)
     path = Path(cache_dir) / "whole" / f"{key}.npz"
     if path.exists():
-        with np.load(path, allow_pickle=False) as data:
-            meta = json.loads(str(data["meta"]))
-            return WholeImages(key, data["images"], data["masks"], pd.DataFrame(meta["table"]), data["split"],
-                               Audit.from_dict(meta["audit"])), True
+        return _load(key, path), True
+    with lock(path):  # a second process waits, then finds the entry
+        if path.exists():
+            return _load(key, path), True
+        return _resize_all(dataset, catalogue, key, size, validation, path), False
+
+
+def _load(key: str, path: Path) -> WholeImages:
+    with np.load(path, allow_pickle=False) as data:
+        meta = json.loads(str(data["meta"]))
+        return WholeImages(key, data["images"], data["masks"], pd.DataFrame(meta["table"]), data["split"],
+                           Audit.from_dict(meta["audit"]))
+
+
+def _resize_all(dataset: Any, catalogue: Catalogue, key: str, size: Sequence[int], validation: ValidationSplit,
+                path: Path) -> WholeImages:
+    """Every mammogram of the catalogue resized, with its masks and split; stored at ``path``."""
     audit = Audit()
     items = mammograms(catalogue.records, audit)
     kept, images, masks = [], [], []
@@ -192,4 +205,4 @@ def prepare_whole(dataset: Any, catalogue: Catalogue, size: Sequence[int], valid
         np.savez_compressed(fh, images=whole.images, masks=whole.masks, split=split, meta=np.array(meta))
 
     atomic_write(path, write)
-    return whole, False
+    return whole
