@@ -1,4 +1,5 @@
 """Errors that are the user's to fix: the CLI prints them without a traceback and exits 2.
+A plugin that breaks its kind's contract is the plugin author's to fix: the same.
 
 :func:`did_you_mean` is the one way every "unknown name" message suggests the closest
 known names, in one format: ``Did you mean: resnet50?``.
@@ -22,6 +23,11 @@ class UserError(Exception):
 
     def __str__(self) -> str:
         return self.message if not self.hint else f"{self.message}\n{self.hint}"
+
+
+class PluginOutputError(ValueError):
+    """A plugin returned something that breaks its kind's contract. Not a UserError: in
+    evaluation it fails that run alone (its training kept), as any evaluation error does."""
 
 
 class UnknownNameError(UserError):

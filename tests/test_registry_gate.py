@@ -6,6 +6,7 @@ run uses enters its id."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -77,6 +78,21 @@ def short_answer(context):
     return WholeImageOutput(np.zeros(1), np.zeros((1, 2, 2)))
 
 
+class BigMaps:
+    """Maps of the wrong size."""
+
+    def __init__(self, backbone):
+        pass
+
+    def __call__(self, images, targets):
+        return np.full((len(images), 3, 3), 0.5, np.float32)
+
+
+@hookimpl
+def register_explainers(register):
+    register("big-maps", BigMaps)
+
+
 @hookimpl
 def register_whole_models(register):
     register("brightest", brightest, description="mean grey level")
@@ -121,6 +137,48 @@ def test_what_a_plugin_returns_is_checked_and_named(gate_plugin) -> None:
     scalar = metric(regs, "scalar-metric")
     with pytest.raises(PluginOutputError, match=r"localisation 'scalar-metric'.*one finite score per map: shape \(2,\)"):
         scalar(np.zeros((2, 4, 4)), np.zeros((2, 4, 4), bool), threshold=None)
+
+
+def test_an_explainers_maps_are_checked_and_the_plugin_named(gate_plugin) -> None:
+    import torch
+
+    from benchmark.evaluation.localisation import explain
+    from benchmark.registry.calls import make_explainer
+    from benchmark.training.device_data import DeviceSplit
+
+    built = build_backbone(gate_plugin, "no-weights-net", num_classes=5, pretrained=False)
+    explainer, _ = make_explainer(gate_plugin, "big-maps", built)
+    split = DeviceSplit.from_arrays(np.zeros((2, 8, 8), np.uint8), np.array([1, 2]), torch.device("cpu"))
+    normaliser = gate_plugin.get("normaliser", "imagenet").obj()
+    with pytest.raises(PluginOutputError, match=r"explainer 'big-maps' \(plugin 'gate_test_plugin'.*returned maps of "
+                                                r"shape \(2, 3, 3\); expected \(2, 8, 8\)"):
+        explain(built.model, explainer, split, np.array([0, 1]), np.array([1, 2]), normaliser, 2)
+
+
+LEAKY_ONLY = """
+from benchmark.api import hookimpl
+from gate_test_plugin import leaky_net
+
+
+@hookimpl
+def register_backbones(register):
+    register("leaky-net", leaky_net)
+"""
+
+
+def test_a_backbone_breaking_its_contract_in_a_run_is_a_message_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "gate_test_plugin.py").write_text(PLUGIN)
+    (tmp_path / "leaky_plugin.py").write_text(LEAKY_ONLY)
+    data = json.loads(json.dumps(FIXTURE))
+    data["matrix"] |= {"backbone": ["leaky-net"], "strategy": ["simultaneous"]}
+    data["plugins"] = ["leaky_plugin"]
+    spec = tmp_path / "leaky.yaml"
+    spec.write_text(yaml.safe_dump(data))
+    result = run_cli("run", str(spec), "--home", str(tmp_path / "home"), "--reports", str(tmp_path / "reports"),
+                     env={"PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"})
+    assert result.code == 2, result.output
+    assert "backbone 'leaky-net' (plugin 'leaky_plugin'" in result.stderr and "do not partition" in result.stderr
+    assert "Traceback" not in result.output
 
 
 def test_an_unknown_plugin_module_exits_2(tmp_path: Path) -> None:

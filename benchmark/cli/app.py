@@ -1,9 +1,9 @@
 """The ``cbis-bench`` application: the typer app, its consoles, the options commands
 share, and the one error wrapper every command goes through (:func:`command`).
 
-A user's mistake (:class:`UserError`), a storage failure (disk full, read-only, no
-permission) or an interruption becomes one clear message and an exit code, never a
-traceback. Heavy libraries (torch, timm, pytorch-grad-cam) load only in the commands
+A user's mistake (:class:`UserError`), a plugin that breaks its contract
+(:class:`PluginOutputError`), a storage failure (disk full, read-only, no permission) or
+an interruption becomes one clear message and an exit code, never a traceback. Heavy libraries (torch, timm, pytorch-grad-cam) load only in the commands
 that need them, so ``--help``, ``validate`` and ``plugins`` answer quickly.
 """
 
@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from benchmark import __version__
-from benchmark.errors import UserError
+from benchmark.errors import PluginOutputError, UserError
 
 app = typer.Typer(
     name="cbis-bench",
@@ -51,7 +51,8 @@ def home_folder(home: Optional[Path]) -> Path:
 
 
 def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Print a :class:`UserError` (or a storage failure) as a message and exit with its code."""
+    """Print a :class:`UserError` (a plugin's broken contract, a storage failure) as a
+    message and exit with its code."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -63,6 +64,11 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             if exc.hint:
                 errors.print(exc.hint, highlight=False, markup=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
+        except PluginOutputError as exc:  # a plugin author's mistake: a message naming the plugin, no traceback
+            errors.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True, soft_wrap=True)
+            errors.print("A plugin broke its kind's contract (see benchmark.api); finished runs are kept.",
+                         highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
         except KeyboardInterrupt:
             errors.print("interrupted: finished runs are kept, the interrupted one resumes from its last checkpoint")
             raise typer.Exit(130) from None

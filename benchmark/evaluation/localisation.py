@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from benchmark.errors import PluginOutputError
 from benchmark.evaluation import thresholds
 from benchmark.plugin_types import Explainer, Normaliser
 from benchmark.spec.schema import Threshold
@@ -58,11 +59,11 @@ def _checked(maps: Any, n: int, size: tuple[int, int], explainer: Explainer) -> 
     if isinstance(maps, torch.Tensor):
         maps = maps.detach().float().cpu().numpy()
     maps = np.asarray(maps, dtype=np.float32)
-    name = type(explainer).__name__
+    where = getattr(explainer, "description", None) or f"explainer {type(explainer).__name__}"
     if maps.shape != (n, *size):
-        raise ValueError(f"explainer {name} returned maps of shape {maps.shape}; expected {(n, *size)}")
+        raise PluginOutputError(f"{where} returned maps of shape {maps.shape}; expected {(n, *size)}")
     if n and (not np.isfinite(maps).all() or maps.min() < -RANGE_TOLERANCE or maps.max() > 1 + RANGE_TOLERANCE):
-        raise ValueError(f"explainer {name} returned values outside [0, 1] (or not finite)")
+        raise PluginOutputError(f"{where} returned values outside [0, 1] (or not finite)")
     return np.clip(maps, 0.0, 1.0)
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from benchmark.plugin_types import PanelContext
-from benchmark.registry.calls import PluginOutputError
+from benchmark.errors import PluginOutputError
 from benchmark.training.device_data import to_input
 
 KEYS = ("title", "columns", "images", "boxes", "captions")

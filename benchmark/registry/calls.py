@@ -17,17 +17,13 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from benchmark.errors import UserError
+from benchmark.errors import PluginOutputError, UserError
 from benchmark.plugin_types import Backbone, LayerGroup, Phase
 from benchmark.registry import Entry
 
 if TYPE_CHECKING:
     from benchmark.registry.loading import Registries
     from benchmark.spec.schema import HParams, PluginRef
-
-
-class PluginOutputError(ValueError):
-    """A plugin returned something that breaks its kind's contract."""
 
 
 def describe(entry: Entry) -> str:
@@ -175,10 +171,25 @@ def check_normalised(entry_name: str, before: Any, after: Any) -> None:
 
 
 # --------------------------------------------------------------------------- explainers
+class NamedExplainer:
+    """A plugin's explainer with how messages name it (``description``), so that the
+    check of its maps names the plugin; every other attribute is the plugin object's."""
+
+    def __init__(self, explainer: Any, description: str) -> None:
+        self.explainer, self.description = explainer, description
+
+    def __call__(self, images: Any, targets: Any) -> Any:
+        return self.explainer(images, targets)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.explainer, name)
+
+
 def make_explainer(regs: "Registries", ref: "PluginRef | str", backbone: Backbone) -> tuple[Any, str]:
-    """The explainer and how messages name it."""
+    """The explainer (None when its factory declines this backbone) and how messages name it."""
     entry, options = _entry(regs, "explainer", ref)
-    return _call(entry, entry.obj, backbone, **options), describe(entry)
+    explainer = _call(entry, entry.obj, backbone, **options)
+    return (None if explainer is None else NamedExplainer(explainer, describe(entry))), describe(entry)
 
 
 def explainer_factories(regs: "Registries", refs: Sequence["PluginRef"]) -> dict[str, Callable[[Backbone], Any]]:
