@@ -114,3 +114,23 @@ def test_report_statistics_from_stored_results() -> None:
     assert pair["ll"]["difference"]["low"] > 0 and pair["auc_average"]["difference"]["low"] > 0
     assert pair["accuracy"]["q_value"] == pair["accuracy"]["p_value"] < 0.05
     assert compute_statistics([a, b], ["gradcam"], "random", Bootstrap(resamples=500)) == stats  # seeded
+
+
+def test_the_verdict_beside_table_iv_never_claims_an_ll_that_was_not_scored() -> None:
+    from benchmark.report.tables import ll_against_baseline
+
+    rng = np.random.default_rng(0)
+    lesion = Y > 0
+    good = np.where(lesion, rng.uniform(0.4, 0.7, len(Y)), np.nan)
+    chance = np.where(lesion, rng.uniform(0.05, 0.2, len(Y)), np.nan)
+    above = _result("a", _proba(0, 3.0), {"gradcam": good, "random": chance})
+    proba = _proba(1, 0.5)
+    unscored = run_result(run_id="u", lls={"gradcam": None, "random": None},  # no correctly classified lesion
+                          test=classification_metrics(Y, proba, CLASSES),
+                          predictions={"patch_id": list(range(len(Y))), "label": Y.tolist(), "proba": proba.tolist()})
+    stats = compute_statistics([above, unscored], ["gradcam", "random"], "random", Bootstrap(resamples=200))
+    verdicts = ll_against_baseline([above, unscored], ["gradcam", "random"], stats)
+    assert verdicts == {"above": [f"`gradcam` on `a` ({above.label})"], "not above": [],
+                        "unscored": [f"`gradcam` on `u` ({unscored.label})"]}
+    alone = ll_against_baseline([unscored], ["gradcam", "random"], stats)
+    assert alone["above"] == [] and alone["not above"] == [] and len(alone["unscored"]) == 1

@@ -191,10 +191,15 @@ def _tables(report: ReportInput) -> list[str]:
         md_table(tables.table_localisation(shown, baselines, report.explainers(), stats)), "",
     ]
     if stats is not None:
-        below = tables.not_above_baseline(shown, report.explainers(), stats)
-        out += ([f"**Not above the random baseline** at these settings: {', '.join(below)}. Such an LL says nothing "
-                 "about where the model looked.", ""] if below else
-                ["Every LL above is above the random baseline's on the same patches.", ""])
+        verdicts = tables.ll_against_baseline(shown, report.explainers(), stats)
+        if verdicts["not above"]:
+            out += [f"**Not above the random baseline** at these settings: {', '.join(verdicts['not above'])}. Such "
+                    "an LL says nothing about where the model looked.", ""]
+        elif verdicts["above"]:
+            out += ["Every LL above is above the random baseline's on the same patches.", ""]
+        if verdicts["unscored"]:
+            out += [f"**No LL** (no correctly classified lesion patch to score): {', '.join(verdicts['unscored'])}.",
+                    ""]
     if baselines:
         out += ["Rows marked *(cited)* are published results, as printed, shown for comparison and not re-run. "
                 + COMPARABILITY_NOTE, ""]

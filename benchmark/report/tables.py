@@ -108,18 +108,24 @@ def table_localisation(results: Sequence[RunResult], baselines: Sequence[str], e
     return pd.DataFrame(rows)
 
 
-def not_above_baseline(results: Sequence[RunResult], explainers: Sequence[str], stats: dict[str, Any]) -> list[str]:
-    """``run`` / ``explainer`` pairs whose LL is not clearly above the baseline's."""
-    out = []
+def ll_against_baseline(results: Sequence[RunResult], explainers: Sequence[str],
+                        stats: dict[str, Any]) -> dict[str, list[str]]:
+    """``run`` / ``explainer`` pairs by verdict: ``above`` the baseline (the paired
+    difference's interval above 0), ``not above``, ``unscored`` (no correctly classified
+    lesion patch, so no LL to compare)."""
+    out: dict[str, list[str]] = {"above": [], "not above": [], "unscored": []}
     for r in results:
         loc = r.localisation
         for name in explainers:
             scores = loc.explainers.get(name)
-            if name == loc.baseline or scores is None or scores.ll is None:
-                continue  # nothing scored (no correctly classified lesion): nothing to compare
+            if name == loc.baseline or scores is None:
+                continue
+            pair = f"`{name}` on `{r.run_id}` ({r.label})"
+            if scores.ll is None:
+                out["unscored"].append(pair)
+                continue
             entry = stats.get("runs", {}).get(r.run_id, {}).get("localisation", {}).get(name, {}).get(loc.metric)
-            if against_baseline(entry) != "yes":
-                out.append(f"`{name}` on `{r.run_id}` ({r.label})")
+            out["above" if against_baseline(entry) == "yes" else "not above"].append(pair)
     return out
 
 
