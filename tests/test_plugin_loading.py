@@ -51,3 +51,22 @@ def test_cli_still_works_with_a_broken_plugin(tmp_path: Path) -> None:
     assert result.code == 0, result.output
     assert "resnet50" in result.stdout
     assert "bench_test_plugin_cli" in result.stderr and "this plugin is broken" in result.stderr
+
+
+def test_an_unknown_name_points_at_an_installed_plugin_that_failed(tmp_path: Path) -> None:
+    import yaml
+
+    dist = tmp_path / "epplug-0.3.dist-info"  # an installed distribution, as pip leaves it
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: epplug\nVersion: 0.3\n")
+    (dist / "entry_points.txt").write_text("[cbis_bench]\nnets = epplug_nets\n")
+    (tmp_path / "epplug_nets.py").write_text("raise ImportError('epplug needs a library that is not installed')\n")
+    data = yaml.safe_load((ROOT / "specs" / "fixture.yaml").read_text())
+    data["matrix"]["backbone"] = ["ep-net"]  # the broken plugin's backbone
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump(data))
+    result = run_cli("validate", str(spec), env={"PYTHONPATH": f"{tmp_path}:{ROOT}",
+                                                 "CBIS_BENCH_DISABLE_PLUGIN_AUTOLOAD": ""})  # as installed
+    assert result.code == 2, result.output
+    assert "Unknown backbone 'ep-net'" in result.stderr
+    assert "installed plugin(s) that failed to load or had items refused: epplug:nets" in result.stderr

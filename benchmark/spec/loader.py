@@ -233,7 +233,7 @@ def check_plugin_names(spec: Spec, lines: _Lines | None = None) -> list[str]:
             if options:
                 validated_options(entry, options)
         except UnknownNameError as exc:
-            problems.append(f"{where(loc)}{_field_path(loc)}: {exc.message}")
+            problems.append(f"{where(loc)}{_field_path(loc)}: {exc.message}{_installed_failures(regs)}")
         except ValidationError as exc:
             problems += format_validation_error(exc, lines, prefix=(*loc, "options"), model=None)
         except UserError as exc:
@@ -250,6 +250,14 @@ def check_plugin_names(spec: Spec, lines: _Lines | None = None) -> list[str]:
             except ValidationError as exc:
                 problems += format_validation_error(exc, lines, prefix=("dataset", "options"), model=None)
     return problems
+
+
+def _installed_failures(regs: Any) -> str:
+    """For an unknown name: the installed plugins that failed to load or had items refused
+    (the name may be theirs), which ``cbis-bench plugins`` explains."""
+    failed = sorted({f.plugin for f in regs.failures if not f.source.startswith("module ")})
+    return (f" (installed plugin(s) that failed to load or had items refused: {', '.join(failed)}; "
+            "`cbis-bench plugins` says why)") if failed else ""
 
 
 def load_spec(path: str | Path, check_plugins: bool = True, overrides: Sequence[str] = ()) -> Spec:
