@@ -28,8 +28,9 @@ def plugins(kind: Optional[str] = typer.Option(None, help="Only this kind (backb
         if kind in (None, entry.kind):
             table.add_row(entry.name, entry.kind, entry.source, entry.plugin, entry.provenance, entry.description)
     console.print(table)
-    for failure in regs.failures:
-        errors.print(f"[yellow]plugin '{failure.plugin}' ({failure.source}) failed to load:[/] {failure.error}", soft_wrap=True)
+    for failure in regs.failures:  # a plugin that loaded can still have an item refused
+        what = "had an item refused" if failure.plugin in regs.plugins else "failed to load"
+        errors.print(f"[yellow]plugin '{failure.plugin}' ({failure.source}) {what}:[/] {failure.error}", soft_wrap=True)
     missing = regs.failed(plugin)
     if missing:
         raise UserError(f"--plugin {missing[0].plugin}: could not be loaded ({missing[0].error.splitlines()[0]})")
