@@ -232,6 +232,11 @@ def test_runs_lists_states_and_prune_removes_only_after_a_dry_run(tiny_home: tup
     assert listed.code == 0 and run_id in listed.output and " done" in listed.output, listed.output
     kept = run_cli("runs", str(spec), "--prune", "--home", str(home))  # the spec names its run: nothing of it goes
     assert kept.code == 0 and run_id not in kept.output, kept.output
+    fresh = tmp_path / "no-home-yet"
+    listing = run_cli("runs", str(spec), "--home", str(fresh))
+    assert listing.code == 0 and "not started" in listing.output and not fresh.exists()  # a listing writes nothing
+    changed = run_cli("runs", str(spec), "--set", "training.max_epochs=7", "--prune", "--home", str(home))
+    assert changed.code == 0 and run_id in changed.output, changed.output  # --set names other runs: this one is listed
     dry = run_cli("runs", str(other), "--prune", "--older-than", "0", "--home", str(home))
     assert dry.code == 0 and run_id in dry.output and "dry run" in dry.output, dry.output
     assert (home / "runs" / "tiny" / run_id / "result.json").exists()

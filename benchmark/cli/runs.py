@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from benchmark.cli.app import HomeOpt, PluginOpt, command, console, home_folder, load
+from benchmark.cli.app import HomeOpt, PluginOpt, SetOpt, command, console, home_folder, load
 
 
 def _size(n: int) -> str:
@@ -28,6 +28,7 @@ def _number(value: Optional[float]) -> str:
 def runs(
     specs: list[Path] = typer.Argument(None, help="Specs whose runs to show (default: every run in the store)."),
     plugin: list[str] = PluginOpt,
+    set_: list[str] = SetOpt,
     home: Optional[Path] = HomeOpt,
     prune: bool = typer.Option(False, "--prune", help="List what no named spec uses (runs, trained weights) and cache "
                                                       "entries unused for --older-than days; remove them with --yes."),
@@ -35,11 +36,12 @@ def runs(
     older_than: float = typer.Option(30.0, "--older-than", min=0.0, help="With --prune: days a cache entry may go "
                                                                          "unused before it is pruned."),
 ) -> None:
-    """Every run in the store (or of the given specs): state, key metrics, age and size."""
+    """Every run in the store (or of the given specs, with the --set they ran with): state,
+    key metrics, age and size."""
     from benchmark.run.inventory import prune_plan, remove, spec_states, stored_states
 
     folder = home_folder(home)
-    loaded = [load(path, plugin) for path in specs or []]
+    loaded = [load(path, plugin, set_) for path in specs or []]  # a run made with --set is its spec's with --set
     if prune:
         plan = prune_plan(folder, loaded, older_than)
         table = Table("remove", "why", "size")

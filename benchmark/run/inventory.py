@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from benchmark.errors import UserError
-from benchmark.files import LOCK_SUFFIX, try_lock
+from benchmark.files import LOCK_SUFFIX, lock_path, try_lock
 from benchmark.run.config import RunConfig, expand
 from benchmark.run.result import ResultError, RunResult
 from benchmark.run.store import TRAINED, RunStore
@@ -64,6 +64,8 @@ class RunState:
 
 
 def _held_elsewhere(path: Path) -> bool:
+    if not lock_path(path).exists():  # a held lock has its file; a listing must not create one (or its folders)
+        return False
     held = try_lock(path)
     if held is None:
         return True
