@@ -403,3 +403,22 @@ def test_a_failed_write_leaves_the_previous_tree_and_no_partial_folder(tmp_path:
     assert (target / "fixture-truth.json").read_text() == before
     assert _partials(tmp_path) == []
     assert temporaries[0] != temporaries[1] and all(t.startswith("fx.partial-") for t in temporaries)
+
+
+def test_a_class_with_no_training_or_test_patch_is_said_at_run_time() -> None:
+    from types import SimpleNamespace
+
+    import numpy as np
+    import pandas as pd
+
+    from benchmark.run.data import data_warnings
+
+    labels = np.array([0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 2])  # class 1 and 3 never in train, 4 never in test
+    split = np.array(["test", "val", "train", "val", "train", "train", "test", "test", "test", "val", "train", "val"])
+    patches = SimpleNamespace(table=pd.DataFrame({"label": labels}), audit=Audit())
+    warnings = data_warnings(patches, split, fraction=float((split == "val").sum() / 9))
+    assert any(w.startswith("no train patch of class benign_calcification, malignant_calcification:") for w in warnings)
+    assert any(w.startswith("no test patch of class malignant_mass:") for w in warnings), warnings
+    everywhere = np.array(["train", "train", "train", "train", "train", "test", "test", "test", "test", "test",
+                           "val", "val"])
+    assert not [w for w in data_warnings(patches, everywhere, fraction=2 / 12) if w.startswith("no ")]
