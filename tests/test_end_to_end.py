@@ -98,8 +98,12 @@ def test_rerun_skips_finished_runs_and_report_rebuilds(first_run: Path) -> None:
     assert "already done" in again.stdout
     assert report.read_text() == before
     report.unlink()
+    stale = first_run / "reports" / "fixture" / "figures" / "0123456789ab"  # a run this spec no longer has
+    stale.mkdir()
+    (stale / "figures.json").write_text("{}")
     rebuilt = run_cli("report", SPEC, "--home", str(first_run / "home"), "--reports", str(first_run / "reports"))
     assert rebuilt.code == 0 and report.read_text() == before
+    assert not stale.exists()  # the folder holds the figures of the runs it shows, no others
 
 
 def test_report_without_runs_is_a_clear_error(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from benchmark.report.ablation_section import AXIS_TITLES, ablation_axes, table_
 from benchmark.report.audit_section import audit_markdown
 from benchmark.report.baselines import COMPARABILITY_NOTE
 from benchmark.report.builds_on_section import builds_on_section
-from benchmark.report.figures import FigureFile, run_figures
+from benchmark.report.figures import FigureFile, prune_run_figures, run_figures
 from benchmark.report.selection_section import selection_lines, table_all_runs
 from benchmark.report.specs_section import specs_section
 from benchmark.report.statistics import compute_statistics
@@ -297,6 +297,7 @@ def write_report(report: ReportInput, out_dir: Path, store: RunStore | None = No
         stores = stores or {}
         report.figures = {r.run_id: run_figures(r, report.explainers(), stores.get(r.spec, store), out_dir)
                           for r in report.shown}
+        prune_run_figures(out_dir, set(report.figures))
     whole_store = store if store is not None else (stores or {}).get(spec.name)
     if spec.whole_image is not None and whole_store is not None:
         report.whole = _whole(spec, whole_store, out_dir)

@@ -20,7 +20,7 @@ from benchmark.run.store import RunStore
 
 FOLDER = "figures"
 #: bump when a figure's drawing changes, so stored figures are redrawn
-FIGURES_VERSION = 2
+FIGURES_VERSION = 3
 STAMP = "figures.json"
 
 
@@ -70,6 +70,17 @@ def run_figures(result: RunResult, explainers: Sequence[str], store: RunStore | 
         out.append(FigureFile(caption, f"{FOLDER}/{run_id}/{file}"))
     atomic_write_json(folder / STAMP, {"key": key, "figures": [asdict(f) for f in out]})
     return out
+
+
+def prune_run_figures(out_dir: Path, run_ids: set[str]) -> list[Path]:
+    """Remove the figure folders of runs this report no longer shows (a run whose id
+    changed, a spec edited), so a report folder holds its own figures only."""
+    import shutil
+
+    gone = [p for p in (out_dir / FOLDER).glob("*") if p.is_dir() and (p / STAMP).exists() and p.name not in run_ids]
+    for folder in gone:
+        shutil.rmtree(folder)
+    return gone
 
 
 def _reuse(folder: Path, key: str, out_dir: Path) -> list[FigureFile] | None:
