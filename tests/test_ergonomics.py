@@ -90,6 +90,8 @@ def test_an_override_changes_the_run_id_and_the_result(tiny_home: tuple[Path, Pa
     assert old_id != new_id
     assert new["config"]["hparams"]["lr_head"] == 0.01 and old["config"]["hparams"]["lr_head"] == 0.003
     assert new["model"]["weights_hash"] != old["model"]["weights_hash"]
+    report = (tmp_path / "home" / "reports" / "tiny" / "report.md").read_text()
+    assert "- `--set` overrides of tiny: `matrix.hparams[0].lr_head=0.01`" in report  # the report says what changed
     # the same value written in the file gives the same run: the override is part of the spec, nothing else
     edited = SPEC | {"matrix": SPEC["matrix"] | {"hparams": [SPEC["matrix"]["hparams"][0] | {"lr_head": 0.01}]}}
     (tmp_path / "edited").mkdir()

@@ -251,6 +251,8 @@ def build_markdown(report: ReportInput) -> str:
                                     "target layer": r.model.target_layer, "data": r.data.hash}
                                    for r in shown])), "",
             f"- spec hash: `{first.spec_hash}`",
+            *[f"- `--set` overrides of {spec.name}: " + ", ".join(f"`{o}`" for o in spec.overrides)
+              for spec in report.specs if spec.overrides],
             f"- git revision: `{prov.git_revision or 'not a git checkout'}`",
             "- versions: " + ", ".join(f"{k} {v}" for k, v in sorted(prov.versions.items())),
             "- plugins: " + ", ".join(f"{k} ({v})" for k, v in sorted(prov.plugins.items())), ""]

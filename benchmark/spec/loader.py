@@ -199,6 +199,7 @@ def parse_spec(data: Any, path: Path | str = "<spec>", text: str | None = None, 
         problems = check_plugin_names(spec, lines)
         if problems:
             raise SpecError(path, problems)
+    spec._overrides = tuple(overrides)
     return spec
 
 

@@ -13,6 +13,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
@@ -393,6 +394,12 @@ class Spec(Strict):
     loggers: list[PluginRef] = Field(default_factory=list, description="where each finished run is also recorded "
                                      "(tensorboard, mlflow, ...); never part of a run id")
     whole_image: WholeImage | None = Field(None, description="the whole-mammogram stage after the patch runs")
+    #: the ``--set`` overrides this spec was loaded with (already applied; the report names them)
+    _overrides: tuple[str, ...] = PrivateAttr(default=())
+
+    @property
+    def overrides(self) -> tuple[str, ...]:
+        return self._overrides
 
     @model_validator(mode="after")
     def _consistent(self) -> "Spec":
