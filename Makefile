@@ -73,5 +73,7 @@ gpu-check: install
 docker-smoke:
 	scripts/docker-smoke.sh
 
+# The run store, caches and generated reports; reports/fixture (the committed reference run) stays.
 clean:
-	rm -rf .cbis-bench reports/*/ .pytest_cache
+	rm -rf .cbis-bench .pytest_cache
+	find reports -mindepth 1 -maxdepth 1 -type d ! -name fixture -exec rm -rf {} +
