@@ -95,11 +95,17 @@ def _result(run_id: str, proba: np.ndarray, ll_scores: dict[str, np.ndarray]) ->
     return result.model_copy(update={"localisation": result.localisation.model_copy(update={"explainers": explainers})})
 
 
-def test_report_statistics_from_stored_results() -> None:
+def _lesion_scores() -> tuple[np.ndarray, np.ndarray]:
+    """Per-patch LL of a localising explainer and of chance (NaN off the lesion patches)."""
     rng = np.random.default_rng(0)
     lesion = Y > 0
     good = np.where(lesion, rng.uniform(0.4, 0.7, len(Y)), np.nan)
     chance = np.where(lesion, rng.uniform(0.05, 0.2, len(Y)), np.nan)
+    return good, chance
+
+
+def test_report_statistics_from_stored_results() -> None:
+    good, chance = _lesion_scores()
     a = _result("a", _proba(0, 3.0), {"gradcam": good, "random": chance})
     b = _result("b", _proba(1, 0.5), {"gradcam": chance, "random": chance})
     stats = compute_statistics([a, b], ["gradcam", "random"], "random", Bootstrap(resamples=500))
@@ -119,10 +125,7 @@ def test_report_statistics_from_stored_results() -> None:
 def test_the_verdict_beside_table_iv_never_claims_an_ll_that_was_not_scored() -> None:
     from benchmark.report.tables import ll_against_baseline
 
-    rng = np.random.default_rng(0)
-    lesion = Y > 0
-    good = np.where(lesion, rng.uniform(0.4, 0.7, len(Y)), np.nan)
-    chance = np.where(lesion, rng.uniform(0.05, 0.2, len(Y)), np.nan)
+    good, chance = _lesion_scores()
     above = _result("a", _proba(0, 3.0), {"gradcam": good, "random": chance})
     proba = _proba(1, 0.5)
     unscored = run_result(run_id="u", lls={"gradcam": None, "random": None},  # no correctly classified lesion
