@@ -182,17 +182,21 @@ def test_one_report_over_several_specs_pairs_only_same_test_patches(tiny_home: t
                                                                     tmp_path: Path) -> None:
     a, home = tiny_home
     b = write_spec(tmp_path, "tiny-b", matrix=SPEC["matrix"] | {"seed": [1]})  # same patches, another seed
-    c = write_spec(tmp_path, "tiny-c", dataset=SPEC["dataset"] | {"patches": SPEC["dataset"]["patches"] | {"size": 40}})
+    c = write_spec(tmp_path, "tiny-c", dataset=SPEC["dataset"] | {"patches": SPEC["dataset"]["patches"]
+                                                                  | {"size": 40, "background_per_image": 2}})
     for spec in (b, c):
         run(spec, home)
     same = run_cli("report", str(a), str(b), "--home", str(home), "--out", str(tmp_path / "ab"))
     assert same.code == 0, same.output
     text = (tmp_path / "ab" / "report.md").read_text()
     assert "tiny-b" in text and "| tiny " in text and "same test patches (T1)" in text
+    assert text.count("## Table I.") == 1  # one patch set, one Table I
     mixed = run_cli("report", str(a), str(c), "--home", str(home), "--out", str(tmp_path / "ac"))
     assert mixed.code == 0, mixed.output
     text = (tmp_path / "ac" / "report.md").read_text()
     assert "2 different test sets" in text and "not paired" in text
+    assert "## Table I. Patches per class and split (spec tiny)" in text  # each patch set its own Table I
+    assert "## Table I. Patches per class and split (spec tiny-c)" in text
 
 
 # ----------------------------------------------------------------------------- runs

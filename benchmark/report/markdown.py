@@ -164,20 +164,36 @@ class ReportInput:
         return " + ".join(spec.name for spec in self.specs)
 
 
+def _table_i(shown: Sequence[RunResult]) -> list[str]:
+    """Table I once per distinct patch set of the runs shown (several specs, or a patch
+    ablation axis, can cut different patches), each headed by the runs' spec and variant."""
+    groups: dict[str, list[RunResult]] = {}
+    for r in shown:
+        key = json.dumps([r.data.counts, r.data.validation.model_dump()], sort_keys=True)
+        groups.setdefault(key, []).append(r)
+    out = []
+    for members in groups.values():
+        r = members[0]
+        names = dict.fromkeys(f"spec {m.spec}" + ("" if m.data.variant == "default" else f", patches {m.data.variant}")
+                              for m in members)
+        validation = r.data.validation
+        out += ["## Table I. Patches per class and split" + (f" ({'; '.join(names)})" if len(groups) > 1 else ""), "",
+                f"Validation: {validation.fraction:.2f} of the official training split, {validation.method}.", "",
+                md_table(tables.table_patches(r)), ""]
+    return out
+
+
 def _tables(report: ReportInput) -> list[str]:
     spec, shown, stats = report.spec, report.shown, report.stats
     baselines = spec.report.baselines
     first = shown[0]
-    validation = first.data.validation
     loc = first.localisation
     rule = Threshold.model_validate(loc.threshold).describe()
     out = ["Runs: " + ", ".join(f"`{r.run_id}` {r.label}" for r in shown), ""]
     if report.selection is not None:
         out += selection_lines(report.selection, len(shown), len(report.runs))
+    out += _table_i(shown)
     out += [
-        "## Table I. Patches per class and split" + (f" (spec {first.spec})" if report.others else ""), "",
-        f"Validation: {validation.fraction:.2f} of the official training split, {validation.method}.", "",
-        md_table(tables.table_patches(first)), "",
         "## Table II. Accuracy, batch size and best epoch (test split)", "",
         md_table(tables.table_accuracy(shown, baselines)), "",
         "## Table III. One-vs-rest AUC, average and per class (test split)", "",
