@@ -3,8 +3,9 @@ share, and the one error wrapper every command goes through (:func:`command`).
 
 A user's mistake (:class:`UserError`), a plugin that breaks its contract
 (:class:`PluginOutputError`), a storage failure (disk full, read-only, no permission) or
-an interruption becomes one clear message and an exit code, never a traceback. Heavy libraries (torch, timm, pytorch-grad-cam) load only in the commands
-that need them, so ``--help``, ``validate`` and ``plugins`` answer quickly.
+an interruption becomes one clear message and an exit code, never a traceback. Heavy
+libraries (torch, timm, pytorch-grad-cam) load only in the commands that need them, so
+``--help``, ``validate`` and ``plugins`` answer quickly.
 """
 
 from __future__ import annotations
@@ -50,6 +51,13 @@ def home_folder(home: Optional[Path]) -> Path:
     return Path(home or os.environ.get(HOME_ENV) or ".cbis-bench")
 
 
+def _error(message: str, hint: str | None = None) -> None:
+    # messages quote user text and commands ("pip install 'cbis-bench[mlflow]'"): never read as markup
+    errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
+    if hint:
+        errors.print(hint, highlight=False, markup=False, soft_wrap=True)
+
+
 def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Print a :class:`UserError` (a plugin's broken contract, a storage failure) as a
     message and exit with its code."""
@@ -59,15 +67,10 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except UserError as exc:
-            # messages quote user text and commands ("pip install 'cbis-bench[mlflow]'"): never read as markup
-            errors.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False, markup=True, soft_wrap=True)
-            if exc.hint:
-                errors.print(exc.hint, highlight=False, markup=False, soft_wrap=True)
+            _error(exc.message, exc.hint)
             raise typer.Exit(exc.exit_code) from None
         except PluginOutputError as exc:  # a plugin author's mistake: a message naming the plugin, no traceback
-            errors.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True, soft_wrap=True)
-            errors.print("A plugin broke its kind's contract (see benchmark.api); finished runs are kept.",
-                         highlight=False, soft_wrap=True)
+            _error(str(exc), "A plugin broke its kind's contract (see benchmark.api); finished runs are kept.")
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             errors.print("interrupted: finished runs are kept, the interrupted one resumes from its last checkpoint")

@@ -188,8 +188,8 @@ class NamedExplainer:
 def make_explainer(regs: "Registries", ref: "PluginRef | str", backbone: Backbone) -> tuple[Any, str]:
     """The explainer (None when its factory declines this backbone) and how messages name it."""
     entry, options = _entry(regs, "explainer", ref)
-    explainer = _call(entry, entry.obj, backbone, **options)
-    return (None if explainer is None else NamedExplainer(explainer, describe(entry))), describe(entry)
+    explainer, where = _call(entry, entry.obj, backbone, **options), describe(entry)
+    return (None if explainer is None else NamedExplainer(explainer, where)), where
 
 
 def explainer_factories(regs: "Registries", refs: Sequence["PluginRef"]) -> dict[str, Callable[[Backbone], Any]]:

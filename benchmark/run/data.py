@@ -78,9 +78,8 @@ def data_warnings(patches: PatchSet, split: np.ndarray, fraction: float) -> list
         out.append(f"dataset.validation.fraction: {fraction:g} asked, but {used:.2f} of the training patches went to "
                    "validation: too few patients (or patches of a class) for that split on this data")
     labels = patches.table["label"].to_numpy()
-    for name, where, why in (("train", ("train",), "the classifier cannot learn it"),
-                             ("test", ("test",), "its recall and AUC are undefined")):
-        missing = [CLASSES[k] for k in range(len(CLASSES)) if not np.any(np.isin(split, where) & (labels == k))]
+    for name, why in (("train", "the classifier cannot learn it"), ("test", "its recall and AUC are undefined")):
+        missing = [c for k, c in enumerate(CLASSES) if not np.any((split == name) & (labels == k))]
         if len(labels) and missing:
             out.append(f"no {name} patch of class {', '.join(missing)}: {why} (see the audit for what was dropped)")
     audit = patches.audit
