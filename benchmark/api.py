@@ -10,6 +10,7 @@ OpenCV) load on first use, so importing this module stays cheap.
 * Plugin types: :class:`Backbone`, :class:`LayerGroup`, :class:`Phase` (with its
   ``loss`` and ``action`` hooks and :class:`PhaseContext`),
   :class:`Normaliser`, :class:`Explainer` (with the :class:`PanelContext` of its panels), :class:`Dataset`, :class:`LocalisationMetric`,
+  :class:`FaithfulnessMetric` (and the :class:`FaithfulnessScores` it may return),
   :class:`Logger` (with the :class:`LoggedRun` it receives), :class:`WholeImageContext` and
   :class:`WholeImageOutput` (a whole-image model's input and answer).
 * Spec value types a plugin receives: :class:`HParams`, :class:`Threshold`.
@@ -18,7 +19,9 @@ OpenCV) load on first use, so importing this module stays cheap.
 * Helpers: layer grouping (``groups_from_ids``, ``leaf_modules_with_params``,
   ``timm_groups``, ``check_partition``, ``weight_layers``), layers (``GlobalMeanPool``,
   ``PatchClassifier``, ``ForwardFeatures``), learning rates per depth (``per_depth``),
-  threshold rules (``binarise``, ``top_k_regions``, ``SWEEP``), pretrained-weight lookup
+  threshold rules (``binarise``, ``top_k_regions``, ``SWEEP``), removing pixels for
+  faithfulness (``removal_masks``, ``removal_curve_masks``, ``linear_imputation``,
+  ``noisy_linear_imputation``, ``target_probability``, ``smooth_random_maps``), pretrained-weight lookup
   (``find_local_weights``, ``missing_weights_message``, ``offline``), dataset records
   (``Audit``, ``Catalogue``, ``ImageRecord``, ``Lesion``, ``CLASSES``, ``lesion_class``,
   ``cached_catalogue``, ``digest_paths``), generated trees (``FixtureConfig``,
@@ -42,6 +45,8 @@ from benchmark.plugin_types import (
     Dataset,
     Explainer,
     ExplainerFactory,
+    FaithfulnessMetric,
+    FaithfulnessScores,
     LayerGroup,
     LocalisationMetric,
     LoggedRun,
@@ -70,6 +75,12 @@ _LAZY = {
     "ForwardFeatures": "benchmark.models.layers:ForwardFeatures",
     "per_depth": "benchmark.training.learning_rates:per_depth",
     "binarise": "benchmark.evaluation.thresholds:binarise",
+    "noisy_linear_imputation": "benchmark.evaluation.imputation:noisy_linear_imputation",
+    "linear_imputation": "benchmark.evaluation.imputation:linear_imputation",
+    "removal_masks": "benchmark.evaluation.imputation:removal_masks",
+    "removal_curve_masks": "benchmark.evaluation.imputation:removal_curve_masks",
+    "smooth_random_maps": "benchmark.evaluation.imputation:smooth_random_maps",
+    "target_probability": "benchmark.evaluation.predict:target_probability",
     "top_k_regions": "benchmark.evaluation.thresholds:top_k_regions",
     "SWEEP": "benchmark.evaluation.thresholds:SWEEP",
     "find_local_weights": "benchmark.models.weights:find_local",
@@ -89,7 +100,7 @@ _LAZY = {
 __all__ = [
     "hookimpl", "Register", "UserError", "did_you_mean",
     "Backbone", "BackboneFactory", "LayerGroup", "Phase", "PhaseContext", "PanelContext", "StrategyFn", "Normaliser", "Explainer", "ExplainerFactory",
-    "LocalisationMetric", "Dataset", "Logger", "LoggedRun", "HParams", "Threshold",
+    "LocalisationMetric", "FaithfulnessMetric", "FaithfulnessScores", "Dataset", "Logger", "LoggedRun", "HParams", "Threshold",
     "WholeImageContext", "WholeImageOutput", "WholeModelFn",
     "Audit", "Catalogue", "ImageRecord", "Lesion", "CLASSES", "lesion_class",
     *_LAZY,
@@ -112,6 +123,14 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # for type checkers and editors: the lazy names, eagerly
     from benchmark.data.catalogue_cache import cached_catalogue  # noqa: F401
     from benchmark.data.source_digest import digest_paths  # noqa: F401
+    from benchmark.evaluation.imputation import (  # noqa: F401
+        linear_imputation,
+        noisy_linear_imputation,
+        removal_curve_masks,
+        removal_masks,
+        smooth_random_maps,
+    )
+    from benchmark.evaluation.predict import target_probability  # noqa: F401
     from benchmark.evaluation.thresholds import SWEEP, binarise, top_k_regions  # noqa: F401
     from benchmark.files import lock, touch  # noqa: F401
     from benchmark.fixture import FixtureConfig, generate_tree  # noqa: F401

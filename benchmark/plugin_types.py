@@ -137,6 +137,9 @@ class Explainer(Protocol):
     """Maps normalised images and one target class per image to saliency maps in [0, 1]
     at input resolution, shape (N, H, W): float32 numpy, or a tensor the core copies.
 
+    An explainer whose class sets ``input = "raw"`` receives the patches before
+    normalisation instead (float RGB in [0, 1]): a model-free map of the image itself.
+
     An explainer may also have ``panels(context: PanelContext) -> list[dict[str, ndarray]]``:
     figures of its own model for the report (a prototype network's gallery), each a grid
     of image tiles (see :class:`PanelContext`); the core stores and draws them.
@@ -165,6 +168,28 @@ class PanelContext:
 ExplainerFactory = Callable[..., Explainer]
 
 LocalisationMetric = Callable[..., "np.ndarray"]
+
+
+# ------------------------------------------------------------------ faithfulness metrics
+@dataclass
+class FaithfulnessScores:
+    """A faithfulness metric's answer with its curve: ``scores`` one per map; ``curve``
+    (N, len(steps)) the per-map value at each step (the drop in the target probability
+    after removing ``steps[k]`` % of the pixels, say), which the report draws averaged."""
+
+    scores: "np.ndarray"
+    steps: Sequence[float] = ()
+    curve: "np.ndarray | None" = None
+
+
+class FaithfulnessMetric(Protocol):
+    """Scores maps by what the model does when the input is changed where they point:
+    ``(model, inputs (N, 3, H, W) normalised, maps (N, H, W) in [0, 1], targets (N,))``,
+    tensors on the model's device, to one score per map (numpy or tensor) or a
+    :class:`FaithfulnessScores`. ``higher_is_better`` (default True) orients the score."""
+
+    def __call__(self, model: "torch.nn.Module", inputs: "torch.Tensor", maps: "torch.Tensor",
+                 targets: "torch.Tensor") -> "np.ndarray | FaithfulnessScores": ...
 
 
 # ----------------------------------------------------------------- whole-image models

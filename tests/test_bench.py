@@ -13,7 +13,7 @@ from tests.conftest import run_cli
 def test_bench_explain_reports_both_implementations(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     ran = run_cli("bench", "explain", "--backbone", "timm/test_resnet", "--size", "64", "--batch", "4",
-                  "--repeats", "2", "--warmup", "0", "--device", "cpu", "--json", str(out))
+                  "--repeats", "2", "--warmup", "0", "--device", "cpu", "--road-batch", "4", "--json", str(out))
     assert ran.code == 0, ran.output
     assert "gradcam-batched / gradcam:" in ran.stdout and "images/s" in ran.stdout
     figures = json.loads(out.read_text())
@@ -21,6 +21,10 @@ def test_bench_explain_reports_both_implementations(tmp_path: Path) -> None:
     for row in figures["results"].values():
         assert row["images_per_s"] > 0 and row["min_s"] <= row["median_s"] <= row["max_s"]
     assert figures["max_abs_diff"] < 1e-3 and figures["ratio"] > 0
+    road = figures["road"]  # ROAD: pytorch-grad-cam's and the batched one, the same maps and inputs
+    assert "batched / pytorch-grad-cam ROAD:" in ran.stdout and road["images"] == 4
+    assert set(road["results"]) == {"pytorch-grad-cam ROAD", "road-morf (batched)"}
+    assert road["max_abs_diff"] < 5e-3 and road["ratio"] > 0
 
 
 def test_bench_explain_names_an_unknown_explainer(tmp_path: Path) -> None:

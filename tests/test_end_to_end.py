@@ -52,29 +52,53 @@ def test_report_has_the_study_tables(first_run: Path) -> None:
     assert len(csv) == 1 + len(results)
 
 
-def test_report_has_intervals_comparisons_sanity_and_figures(first_run: Path) -> None:
+def test_report_has_intervals_comparisons_evidence_and_figures(first_run: Path) -> None:
     folder = first_run / "reports" / "fixture"
     report = (folder / "report.md").read_text()
-    for heading in ("## Confidence intervals (95%, stratified bootstrap)", "## Paired comparisons on the same test set",
-                    "## Localisation scores beside the `random` baseline", "## Sanity check: cascading randomisation"):
+    for heading in ("## Findings", "## Confidence intervals (95%, stratified bootstrap)",
+                    "## Paired comparisons on the same test set", "## Does the explanation reflect the model?",
+                    "### What the controls score", "### Every localisation score beside the controls",
+                    "### Faithfulness: does the model use what the map highlights?",
+                    "### Repeatability and reproducibility", "### Sanity tests", "### One verdict per lesion"):
         assert heading in report
+    assert report.index("## Findings") < report.index("## Table I.")
     results = json.loads((folder / "results.json").read_text())
     stats = json.loads((folder / "statistics.json").read_text())
     assert len(stats["comparisons"]) == 1 and stats["bootstrap"]["resamples"] == 1000
+    controls = {"constant", "centre", "intensity", "edges", "random"}
     for r in results:
         loc = r["localisation"]
-        assert loc["baseline"] == "random" and set(loc["explainers"]) == {"gradcam-batched", "gradcam", "random"}
+        assert loc["baseline"] == "random" and set(loc["controls"]) == controls
+        assert set(loc["explainers"]) == {"gradcam-batched", "gradcam"} | controls
         batched, reference = loc["explainers"]["gradcam-batched"], loc["explainers"]["gradcam"]
         assert batched["patch_index"] == reference["patch_index"]
+        assert all(loc["explainers"][c]["patch_index"] == batched["patch_index"] for c in controls)  # same patches
         assert max(abs(a - b) for a, b in zip(batched["scores"], reference["scores"])) < 0.02  # maps within 1e-3
         assert set(batched["metrics"]) == {"iou-sweep", "pointing-game", "energy-pointing-game", "relevance-mass",
                                            "relevance-rank", "iou@otsu", "iou@validation"}
         assert batched["validation"]["chosen"] in batched["curve"]["thresholds"]
-        assert set(loc["sanity"]["explainers"]) == {"gradcam-batched", "gradcam"}
+        faith = r["faithfulness"]  # every faithfulness metric's scores of every explainer and control
+        assert set(faith["explainers"]) == {"gradcam-batched", "gradcam"} | controls
+        assert {m.split("[")[0] for m in faith["metrics"]} == {"road-morf", "road-lerf", "road-combined", "deletion",
+                                                              "insertion"}
+        assert all(len(s["scores"]) == len(faith["patch_index"]) for e in faith["explainers"].values()
+                   for s in e.values())
+        assert {t["name"] for t in r["sanity"]["tests"]} == {"top-down", "bottom-up", "independent", "random-logit"}
+        assert set(r["verdicts"]["explainers"]) == {"gradcam-batched", "gradcam"}
+        entry = stats["runs"][r["run_id"]]["localisation"]["gradcam-batched"]["iou"]
+        assert entry["control"] in controls and entry["control_score"] == pytest.approx(max(
+            loc["explainers"][c]["ll"] for c in controls), abs=1e-6)  # per-patch scores are stored to 6 places
         accuracy = stats["runs"][r["run_id"]]["accuracy"]
         assert accuracy["low"] <= r["test"]["accuracy"] <= accuracy["high"]
+    table_iv = report[report.index("## Table IV."):report.index("## LL under each threshold rule")]
+    for r in results:  # Table IV names the strongest control beside each LL
+        control = stats["runs"][r["run_id"]]["localisation"]["gradcam-batched"]["iou"]["control"]
+        row = next(line for line in table_iv.splitlines() if r["run_id"] in line and "gradcam-batched" in line)
+        assert f"| {control} " in row
     links = re.findall(r"!\[[^]]*\]\(([^)]+\.png)\)", report)
-    assert len(links) == len(results) * 6  # confusion, ROC, training, LL against threshold, two galleries
+    # per run: confusion, ROC, training, LL against threshold, two galleries, ROAD curves, two verdict galleries;
+    # and one run x run agreement heatmap
+    assert len(links) == len(results) * 9 + 1
     for link in links:
         with Image.open(folder / link) as image:
             pixels = np.asarray(image.convert("L"))

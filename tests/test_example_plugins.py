@@ -28,6 +28,7 @@ training: {pretrained: false, max_epochs: 2, device: cpu}
 explain:
   explainers: [input-gradient, gradcam]
   localisation: {metric: iou, metrics: [centre-of-mass, pointing-game]}
+  faithfulness: {metrics: [top-decile-drop, road-combined], patches: 8}
   sanity: {enabled: false}
 report: {baselines: []}
 loggers: [{name: jsonl-file, options: {path: LOG}}]
@@ -48,7 +49,8 @@ def test_every_kind_is_listed_with_its_origin(installed: dict[str, str]) -> None
     assert listed.code == 0, listed.output
     rows = {line.split("│")[1].strip(): line for line in listed.stdout.splitlines() if line.count("│") > 3}
     for name, kind in (("tiny-net", "backbone"), ("head-then-all", "strategy"), ("per-image", "normaliser"),
-                       ("input-gradient", "explainer"), ("centre-of-mass", "localisation"), ("toy-blobs", "dataset"), ("jsonl-file", "logger"),
+                       ("input-gradient", "explainer"), ("centre-of-mass", "localisation"),
+                       ("top-decile-drop", "faithfulness"), ("toy-blobs", "dataset"), ("jsonl-file", "logger"),
                        ("thumbnail", "whole_model")):
         assert name in rows and kind in rows[name] and "my-plugins 0.1" in rows[name], name
 
@@ -65,8 +67,10 @@ def test_a_spec_using_every_kind_runs_end_to_end(installed: dict[str, str], tmp_
     assert [p["name"] for p in result["phases"]] == ["head", "all"]
     assert result["normaliser"]["name"] == "per-image"
     explainers = result["localisation"]["explainers"]
-    assert set(explainers) == {"input-gradient", "gradcam", "random"}
+    assert set(explainers) == {"input-gradient", "gradcam", "constant", "centre", "intensity", "edges", "random"}
     assert "centre-of-mass" in explainers["input-gradient"]["metrics"]
+    faith = result["faithfulness"]["explainers"]["input-gradient"]  # the plugin's metric beside a built-in
+    assert set(faith) == {"top-decile-drop", "road-combined"} and len(faith["top-decile-drop"]["scores"]) > 0
     assert result["provenance"]["plugins"]["dataset toy-blobs"].startswith("my-plugins==0.1")
     (logged,) = [json.loads(line) for line in log.read_text().splitlines()]
     assert logged["run_id"] == result["run_id"] and logged["metrics"]["test/accuracy"] == result["test"]["accuracy"]

@@ -93,3 +93,26 @@ def test_core_checks_targets_and_explainer_output() -> None:
         explain(model, _Broken(), split, np.array([0, 1]), np.array([1]), ImageNetNormaliser(), 2)
     with pytest.raises(ValueError, match="_Broken returned maps of shape"):
         explain(model, _Broken(), split, np.array([0, 1]), np.array([1, 2]), ImageNetNormaliser(), 2)
+
+
+CAPTUM = ("integrated-gradients", "smoothgrad", "occlusion", "guided-backprop")
+
+
+@pytest.mark.parametrize("name", CAPTUM)
+def test_captum_methods_give_one_map_per_image_for_its_target(resnet: Backbone, name: str) -> None:
+    from benchmark.registry.calls import make_explainer
+
+    images, targets = _inputs(resnet.model, n=3, size=48)
+    options = {"steps": 8} if name == "integrated-gradients" else {"samples": 4} if name == "smoothgrad" else {}
+    from benchmark.spec.schema import PluginRef
+
+    explainer, _ = make_explainer(registries(), PluginRef(name=name, options=options), resnet)
+    inplace = [m.inplace for m in resnet.model.modules() if isinstance(m, nn.ReLU)]
+    with explaining(resnet.model):
+        maps = explainer(images, targets)
+        other = explainer(images, (targets + 1) % 5)
+    assert maps.shape == (3, 48, 48) and maps.dtype == np.float32
+    assert np.isclose(maps.reshape(3, -1).max(axis=1), 1.0).all() and maps.min() >= 0.0
+    assert not np.allclose(maps, other)  # the target class matters
+    assert [m.inplace for m in resnet.model.modules() if isinstance(m, nn.ReLU)] == inplace  # restored after
+    assert any(inplace)  # timm's ReLUs are in place: the restoring was exercised

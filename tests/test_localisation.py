@@ -106,7 +106,7 @@ def test_ll_averages_every_correct_lesion_patch_and_a_zero_map_scores_zero() -> 
     explainer = _Fixed(maps)
     scoring = Scoring({"iou": iou, "relevance-mass": relevance_mass, "pointing-game": pointing_game}, "iou",
                       Threshold(), [Threshold(rule="otsu")])
-    result = localisation_scores(explainer, test, scoring)
+    result = localisation_scores(explainer, test, scoring).model_dump()
     assert explainer.calls == [[1, 2], [4]]  # the predicted class is the target
     assert result["n_correct_lesions"] == 3 and result["n_zero_maps"] == 1 and result["n_scored"] == 3
     assert result["patch_index"] == [1, 2, 4] and result["zero_map_index"] == [4]
@@ -151,7 +151,7 @@ def test_validation_rule_chooses_on_the_validation_split_only() -> None:
     test_maps[:, :2, :] = 0.22  # off the lesion, weak: a low threshold takes it in
     explainer = _Fixed(np.concatenate([test_maps, val_maps]))  # test first, then validation
     scoring = Scoring({"iou": iou}, "iou", Threshold(), [Threshold(rule="validation")])
-    result = localisation_scores(explainer, test, scoring, validation)
+    result = localisation_scores(explainer, test, scoring, validation).model_dump()
     assert result["validation"]["n"] == 2 and result["validation"]["chosen"] == 0.05
     assert result["validation"]["ll"][0] == 1.0 and result["validation"]["ll"][5] == 0.0
     assert result["ll"] == 1.0  # 0.5 on test

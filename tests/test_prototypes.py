@@ -188,7 +188,7 @@ def test_the_fixture_spec_sets_the_prototype_network_beside_the_cnn(clean_run: P
     scored = proto["localisation"]["explainers"]
     assert {"gradcam-batched", "prototype-activation", "random"} <= set(scored)
     assert "activation-precision" in scored["prototype-activation"]["metrics"]
-    assert "prototype-activation" in proto["localisation"]["sanity"]["explainers"]
+    assert all("prototype-activation" in test["explainers"] for test in proto["sanity"]["tests"])
     phases = [h["phase"] for h in proto["training"]["history"]]
     assert phases == ["joint"] * 10 + ["push"] + ["last-layer"] * 4  # the spec's schedule, run in full
     folder = clean_run / "reports" / "prototypes-fixture"

@@ -1,43 +1,44 @@
-"""The cascading-randomisation sanity check: Grad-CAM's maps drift away as the model is
-randomised from the head down; maps computed from the image alone do not, and are flagged."""
+"""The sanity tests: Grad-CAM's maps drift away as the model is randomised (top-down,
+bottom-up, one group at a time) and differ between classes; maps computed from the image
+alone do not, and fail every test, a constant map included (Spearman is blind to it, SSIM
+is not). SSIM is computed for a whole stack as scikit-image computes it."""
 
 from __future__ import annotations
 
 import copy
 
 import numpy as np
+import pytest
 import torch
 
-from benchmark.evaluation.sanity import (
-    cascading_randomisation,
-    randomise_group,
-    spearman_per_patch,
-)
-from benchmark.plugin_types import Backbone
+from benchmark.evaluation.sanity import randomise_group, sanity_tests
+from benchmark.evaluation.similarity import spearman_per_patch, ssim_per_patch
+from benchmark.spec.schema import Sanity
 from benchmark.training.device_data import DeviceSplit
 from plugins.backbones.timm_models import timm_backbone
 from plugins.explainers.batched_gradcam import BatchedGradCam
+from plugins.explainers.controls import ConstantMaps, EdgeMaps
 from plugins.normalisers import ImageNetNormaliser
-
-
-class ImageEdges:
-    """Saliency from the image alone (gradient magnitude of the input): ignores the model."""
-
-    def __init__(self, backbone: Backbone) -> None:
-        pass
-
-    def __call__(self, images: torch.Tensor, targets: torch.Tensor) -> np.ndarray:
-        grey = images.mean(dim=1)
-        edges = (grey.diff(dim=1, prepend=grey[:, :1]) ** 2 + grey.diff(dim=2, prepend=grey[:, :, :1]) ** 2).sqrt()
-        flat = edges.flatten(1)
-        lo, hi = flat.min(1).values[:, None, None], flat.max(1).values[:, None, None]
-        return ((edges - lo) / (hi - lo + 1e-7)).numpy()
 
 
 def test_spearman_per_patch() -> None:
     a = np.random.default_rng(0).random((3, 5, 5))
     b = np.stack([a[0], 1 - a[1], np.zeros((5, 5))])
     assert np.allclose(spearman_per_patch(a, b), [1.0, -1.0, 0.0])  # a constant map shares no ranking
+
+
+@pytest.mark.parametrize("shape", [(4, 96, 96), (3, 7, 7), (2, 5, 5)])
+def test_batched_ssim_is_scikit_images(shape: tuple[int, int, int]) -> None:
+    from skimage.metrics import structural_similarity
+
+    rng = np.random.default_rng(1)
+    a = rng.random(shape)
+    b = np.clip(a + rng.normal(0, 0.2, shape), 0, 1)
+    win = min(7, shape[1] - 1 + shape[1] % 2)
+    reference = [structural_similarity(x, y, data_range=1.0, win_size=win) for x, y in zip(a, b)]
+    assert np.allclose(ssim_per_patch(a, b), reference, atol=1e-12)
+    flat = np.ones((2, 9, 9))
+    assert np.allclose(ssim_per_patch(flat, flat), 1.0)  # two equal flat maps are alike
 
 
 def test_randomising_a_group_changes_it_alone_and_is_seeded() -> None:
@@ -53,18 +54,45 @@ def test_randomising_a_group_changes_it_alone_and_is_seeded() -> None:
     assert all(torch.equal(p, q) for p, q in zip(stem.parameters(), stem_before))
 
 
-def test_cascade_flags_an_explainer_that_ignores_the_model() -> None:
+@pytest.fixture(scope="module")
+def tested() -> tuple:
     torch.manual_seed(0)
     backbone = timm_backbone("test_resnet", 5)
     rng = np.random.default_rng(0)
     images = (rng.random((6, 64, 64)) * 255).astype(np.uint8)
     split = DeviceSplit.from_arrays(images, np.zeros(6, int), torch.device("cpu"))
     reference = {k: v.clone() for k, v in backbone.model.state_dict().items()}
-    result = cascading_randomisation(backbone, {"gradcam-batched": BatchedGradCam, "edges": ImageEdges}, split,
-                                     np.arange(6), np.arange(6) % 5, ImageNetNormaliser(), batch_size=4, seed=0,
-                                     flag_above=0.5)
-    assert result["steps"] == [g.name for g in reversed(backbone.groups)]
-    edges, gradcam = result["explainers"]["edges"], result["explainers"]["gradcam-batched"]
-    assert edges["spearman"] == [1.0] * len(result["steps"]) and edges["flagged"]
-    assert gradcam["spearman"][-1] < 0.5 and not gradcam["flagged"]
-    assert all(torch.equal(v, reference[k]) for k, v in backbone.model.state_dict().items())  # a copy was randomised
+    normaliser = ImageNetNormaliser()
+    with torch.no_grad():  # explained for the predicted class, as the evaluation does
+        predicted = backbone.model.eval()(normaliser(split.images.float().div(255).expand(-1, 3, -1, -1))).argmax(1)
+    permuted = timm_backbone("test_resnet", 5)  # another model: stands in for one trained on permuted labels
+    result = sanity_tests(backbone, {"gradcam-batched": BatchedGradCam, "edges": EdgeMaps, "constant": ConstantMaps},
+                          split, np.arange(6), predicted.numpy(), normaliser, batch_size=4,
+                          config=Sanity(patches=6), controls=["edges", "constant"], permuted=permuted)
+    return backbone, reference, result
+
+
+def test_every_test_runs_on_a_copy_and_names_its_steps(tested: tuple) -> None:
+    backbone, reference, result = tested
+    assert [t.name for t in result.tests] == ["top-down", "bottom-up", "independent", "random-logit",
+                                              "label-permutation"]
+    names = [g.name for g in backbone.groups]
+    steps = {t.name: t.steps for t in result.tests}
+    assert steps["top-down"] == names[::-1] and steps["bottom-up"] == names and steps["independent"] == names
+    assert all(t.passes_when for t in result.tests)
+    assert all(torch.equal(v, reference[k]) for k, v in backbone.model.state_dict().items())  # the model untouched
+
+
+def test_gradcam_passes_where_model_free_maps_fail_every_test(tested: tuple) -> None:
+    _, _, result = tested
+    top_down = next(t for t in result.tests if t.name == "top-down")
+    assert top_down.explainers["gradcam-batched"].spearman[-1] < 0.5 and top_down.explainers["gradcam-batched"].passed
+    for test in result.tests:
+        edges, constant = test.explainers["edges"], test.explainers["constant"]
+        assert edges.spearman == [1.0] * len(test.steps) and not edges.passed
+        assert constant.spearman == [0.0] * len(test.steps)  # Spearman alone would let a flat map pass ...
+        assert constant.ssim == [1.0] * len(test.steps) and not constant.passed  # ... SSIM does not
+    random_logit = next(t for t in result.tests if t.name == "random-logit")
+    assert random_logit.explainers["gradcam-batched"].passed  # another class, another map
+    # controls fail by construction and are never reported as an explainer's failure
+    assert all(name == "gradcam-batched" for _, name in result.failures())

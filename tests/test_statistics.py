@@ -92,7 +92,9 @@ def _result(run_id: str, proba: np.ndarray, ll_scores: dict[str, np.ndarray]) ->
         explainers[name] = result.localisation.explainers[name].model_copy(update={
             "ll": float(per_patch[scored].mean()), "patch_index": patch_ids[scored].tolist(),
             "scores": per_patch[scored].tolist()})
-    return result.model_copy(update={"localisation": result.localisation.model_copy(update={"explainers": explainers})})
+    controls = [name for name in ll_scores if name == "random"]
+    return result.model_copy(update={"localisation": result.localisation.model_copy(
+        update={"explainers": explainers, "controls": controls})})
 
 
 def _lesion_scores() -> tuple[np.ndarray, np.ndarray]:
@@ -123,7 +125,7 @@ def test_report_statistics_from_stored_results() -> None:
 
 
 def test_the_verdict_beside_table_iv_never_claims_an_ll_that_was_not_scored() -> None:
-    from benchmark.report.tables import ll_against_baseline
+    from benchmark.report.tables import ll_against_controls
 
     good, chance = _lesion_scores()
     above = _result("a", _proba(0, 3.0), {"gradcam": good, "random": chance})
@@ -132,8 +134,8 @@ def test_the_verdict_beside_table_iv_never_claims_an_ll_that_was_not_scored() ->
                           test=classification_metrics(Y, proba, CLASSES),
                           predictions={"patch_id": list(range(len(Y))), "label": Y.tolist(), "proba": proba.tolist()})
     stats = compute_statistics([above, unscored], ["gradcam", "random"], "random", Bootstrap(resamples=200))
-    verdicts = ll_against_baseline([above, unscored], ["gradcam", "random"], stats)
+    verdicts = ll_against_controls([above, unscored], ["gradcam", "random"], stats)
     assert verdicts == {"above": [f"`gradcam` on `a` ({above.label})"], "not above": [],
                         "unscored": [f"`gradcam` on `u` ({unscored.label})"]}
-    alone = ll_against_baseline([unscored], ["gradcam", "random"], stats)
+    alone = ll_against_controls([unscored], ["gradcam", "random"], stats)
     assert alone["above"] == [] and alone["not above"] == [] and len(alone["unscored"]) == 1

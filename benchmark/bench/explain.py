@@ -5,7 +5,10 @@ image's predicted class, as the LL score uses): by default pytorch-grad-cam's Gr
 (the reference) and the batched on-device Grad-CAM. One step is what LL evaluation does
 per batch: explain inside the harness's ``explaining()`` guard, then score the maps
 against masks with the LL metric. Reported: median images/s over the repeats (after
-warm-up), the ratio, and the largest per-pixel difference between the two maps.
+warm-up), the ratio, and the largest per-pixel difference between the two maps; then ROAD
+(most relevant first, 10 ... 90%) on the candidate's maps of the first ``road_batch``
+images, pytorch-grad-cam's against the batched one, with their ratio and the largest
+difference of their scores.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ def _sync(device: Any) -> None:
 
 def measure(backbone: str = "resnet50", size: int = 224, batch: int = 64, repeats: int = 5, warmup: int = 1,
             device: str = "auto", reference: str = "gradcam", candidate: str = "gradcam-batched", metric: str = "iou",
-            seed: int = 0) -> dict[str, Any]:
+            seed: int = 0, road_batch: int = 8, road_repeats: int = 1) -> dict[str, Any]:
     """Time ``reference`` and ``candidate`` on one model and batch; return the figures."""
     from benchmark.errors import UserError
     from benchmark.registry.loading import registries
@@ -90,9 +93,60 @@ def measure(backbone: str = "resnet50", size: int = 224, batch: int = 64, repeat
                       "zero_maps": int((maps[name].reshape(batch, -1).max(axis=1) <= 0).sum())}
         if dev.type == "cuda":
             rows[name]["device_peak_mib"] = torch.cuda.max_memory_allocated(dev) / 2**20
+    road = measure_road(regs, model, images[:road_batch], maps[candidate][:road_batch], targets[:road_batch],
+                        road_repeats, dev) if road_batch else None
     return {
         "backbone": backbone, "size": size, "batch": batch, "repeats": repeats, "warmup": warmup,
         "device": device_description(dev), "torch": torch.__version__, "reference": reference, "candidate": candidate,
         "results": rows, "ratio": rows[candidate]["images_per_s"] / rows[reference]["images_per_s"],
         "max_abs_diff": float(np.abs(maps[reference] - maps[candidate]).max()),
+        "road": road,
     }
+
+
+#: ROAD's removal shares: pytorch-grad-cam's defaults, which the harness's ROAD uses too
+ROAD_PERCENTILES = [10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0]
+
+
+def measure_road(regs: Any, model: Any, images: Any, maps: Any, targets: Any, repeats: int, dev: Any) -> dict[str, Any]:
+    """ROAD most-relevant-first on the same maps and inputs: pytorch-grad-cam's (its
+    sparse solver, image by image on the CPU) against the harness's batched on-device
+    ``road-morf``, both without imputation noise so their scores can be compared;
+    images/s (median over ``repeats``), the ratio and the largest score difference."""
+    import numpy as np
+    import torch
+    from pytorch_grad_cam.metrics.perturbation_confidence import PerturbationConfidenceMetric, RemoveMostRelevantFirst
+    from pytorch_grad_cam.metrics.road import NoisyLinearImputer
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputSoftmaxTarget
+
+    from benchmark.registry.calls import faithfulness_metric
+    from benchmark.spec.schema import PluginRef
+
+    ours = faithfulness_metric(regs, PluginRef(name="road-morf", options={"percentiles": ROAD_PERCENTILES,
+                                                                          "noise": 0.0}))
+    cams = np.asarray(maps, dtype=np.float32)
+    n = len(cams)
+
+    def reference() -> np.ndarray:  # pytorch-grad-cam's percentile p keeps p% of the pixels: 100 - p removed
+        steps = [PerturbationConfidenceMetric(RemoveMostRelevantFirst(100 - p, NoisyLinearImputer(noise=0.0)))(
+            images, cams, [ClassifierOutputSoftmaxTarget(int(t)) for t in targets], model) for p in ROAD_PERCENTILES]
+        return -np.mean(steps, axis=0)
+
+    def candidate() -> np.ndarray:
+        with torch.no_grad():
+            out = np.asarray(ours(model, images, torch.as_tensor(cams, device=dev), targets).scores)
+        _sync(dev)
+        return out
+
+    rows, scores = {}, {}
+    for name, step in (("pytorch-grad-cam ROAD", reference), ("road-morf (batched)", candidate)):
+        seconds = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            scores[name] = step()
+            seconds.append(time.perf_counter() - start)
+        rows[name] = {"images_per_s": n / statistics.median(seconds), "median_s": statistics.median(seconds)}
+    a, b = scores.values()
+    return {"images": n, "percentiles": ROAD_PERCENTILES, "results": rows,
+            "ratio": rows["road-morf (batched)"]["images_per_s"] / rows["pytorch-grad-cam ROAD"]["images_per_s"],
+            "max_abs_diff": float(np.abs(a - b).max())}

@@ -109,12 +109,16 @@ def bench_explain(
     device: str = typer.Option("auto", help="auto, cpu, cuda, cuda:N."),
     reference: str = typer.Option("gradcam", help="Reference explainer."),
     candidate: str = typer.Option("gradcam-batched", help="Explainer compared with it."),
+    road_batch: int = typer.Option(8, min=0, help="Images ROAD is timed on (0: no ROAD)."),
+    road_repeats: int = typer.Option(1, min=1, help="Timed ROAD passes per implementation."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the figures to this JSON file."),
 ) -> None:
-    """LL-evaluation images/s of two Grad-CAM implementations, same model and inputs."""
+    """LL-evaluation images/s of two Grad-CAM implementations, and ROAD's of
+    pytorch-grad-cam's and the batched one, same model, inputs and maps."""
     from benchmark.bench.explain import measure
 
-    figures = measure(backbone, size, batch, repeats, warmup, device, reference, candidate)
+    figures = measure(backbone, size, batch, repeats, warmup, device, reference, candidate,
+                      road_batch=road_batch, road_repeats=road_repeats)
     table = Table("explainer", "images/s (median)", "s/batch median [min, max]", "zero maps",
                   title=f"LL evaluation, {backbone} at {size} px, batch {batch}, {figures['device']}")
     for name, row in figures["results"].items():
@@ -123,5 +127,14 @@ def bench_explain(
     console.print(table)
     console.print(f"{candidate} / {reference}: {figures['ratio']:.2f}x; max abs difference of the maps "
                   f"{figures['max_abs_diff']:.2e} (repeats {repeats}, warm-up {warmup})")
+    road = figures.get("road")
+    if road:
+        table = Table("ROAD (most relevant first, 10 ... 90%)", "images/s (median)", "s (median)",
+                      title=f"ROAD on the {candidate} maps of {road['images']} images")
+        for name, row in road["results"].items():
+            table.add_row(name, f"{row['images_per_s']:,.2f}", f"{row['median_s']:.3f}")
+        console.print(table)
+        console.print(f"batched / pytorch-grad-cam ROAD: {road['ratio']:.2f}x; max abs difference of the scores "
+                      f"{road['max_abs_diff']:.2e}", highlight=False)
     if json_out is not None:
         json_out.write_text(json.dumps(figures, indent=1) + "\n")

@@ -64,3 +64,31 @@ def gallery_arrays(explainer: Explainer, test: "Explained", ll_metric: Callable[
         "category": category,
         "patch_id": np.asarray(patch_ids)[positions].astype(np.int64),
     }
+
+
+def verdict_gallery_arrays(test: "Explained", correct: np.ndarray, maps: np.ndarray, verdicts: Any,
+                           drop_random: np.ndarray, k: int, patch_ids: np.ndarray) -> dict[str, np.ndarray]:
+    """Up to ``k`` lesions of each verdict group (``records.VERDICT_GROUPS``), the ones that
+    show their group most clearly first (the largest margins of IoU over the control and
+    of drop over the random removals, in the group's direction)."""
+    import torch
+
+    group = np.asarray(verdicts.groups(), dtype=np.int8)
+    iou, bar = np.asarray(verdicts.iou), np.asarray(verdicts.control_iou)
+    drop, chance = np.asarray(verdicts.drop_top), np.asarray(drop_random)
+    localised = np.asarray(verdicts.localised)
+    faithful = np.asarray(verdicts.faithful)
+    clarity = np.where(localised, iou - bar, bar - iou) + np.where(faithful, drop - chance, chance - drop)
+    chosen = np.concatenate([np.flatnonzero(group == g)[np.argsort(-clarity[group == g], kind="stable")][:k]
+                             for g in range(4)]).astype(int)
+    positions = correct[chosen]
+    split = test.split
+    return {
+        "images": split.images[torch.as_tensor(positions, device=split.images.device)].squeeze(1).cpu().numpy(),
+        "masks": np.asarray(test.masks[positions], dtype=bool),
+        "maps": np.asarray(maps[chosen]).astype(np.float16),
+        "group": group[chosen],
+        "iou": iou[chosen].astype(np.float32), "control_iou": bar[chosen].astype(np.float32),
+        "drop_top": drop[chosen].astype(np.float32), "drop_random": chance[chosen].astype(np.float32),
+        "patch_id": np.asarray(patch_ids)[positions].astype(np.int64),
+    }

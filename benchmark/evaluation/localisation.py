@@ -24,9 +24,10 @@ from torch import nn
 
 from benchmark.errors import PluginOutputError
 from benchmark.evaluation import thresholds
+from benchmark.evaluation.records import ExplainerScores, ValidationChoice
 from benchmark.plugin_types import Explainer, Normaliser
 from benchmark.spec.schema import Threshold
-from benchmark.training.device_data import DeviceSplit, to_input
+from benchmark.training.device_data import DeviceSplit, as_rgb, to_input
 
 #: how far outside [0, 1] an explainer's values may stray (float rounding) before it is an error
 RANGE_TOLERANCE = 1e-3
@@ -74,11 +75,12 @@ def explain(model: nn.Module, explainer: Explainer, split: DeviceSplit, indices:
     if indices.shape != targets.shape:
         raise ValueError(f"one target per image: {len(targets)} targets for {len(indices)} patches")
     size = tuple(split.images.shape[-2:])
+    raw = getattr(explainer, "input", "normalised") == "raw"  # a model-free map of the image as stored
     out = []
     with explaining(model):
         for start in range(0, len(indices), batch_size):
             idx = torch.as_tensor(indices[start : start + batch_size], device=split.images.device)
-            x = to_input(split.images[idx], split.labels[idx], normaliser)
+            x = as_rgb(split.images[idx]) if raw else to_input(split.images[idx], split.labels[idx], normaliser)
             t = torch.as_tensor(targets[start : start + batch_size], device=split.images.device)
             out.append(_checked(explainer(x, t), len(idx), size, explainer))
     return np.concatenate(out) if out else np.zeros((0, *size), np.float32)
@@ -155,53 +157,56 @@ def _mean(values: np.ndarray) -> float | None:
     return float(np.mean(values)) if len(values) else None
 
 
-def validation_choice(explainer: Explainer, validation: Explained, scoring: Scoring) -> dict[str, Any]:
+def validation_choice(explainer: Explainer, validation: Explained, scoring: Scoring) -> ValidationChoice:
     """The LL over value thresholds on the validation split's correctly classified
-    lesions, and the value that maximises it (the ``validation`` rule's choice)."""
+    lesions, and the value that maximises it (the ``validation`` rule's choice; when
+    nothing there was classified correctly, :data:`FALLBACK_VALUE`, said so)."""
     chosen = validation.correct_lesions()
     maps = validation.maps(explainer, chosen)
     ll = scoring.metrics[scoring.ll_metric]
     values = thresholds.curve(lambda m, k, threshold: score_maps(m, k, {"ll": ll}, threshold)["ll"], maps,
                               validation.masks[chosen])
-    return {"n": int(len(chosen)), "thresholds": list(thresholds.SWEEP), "ll": values,
-            "chosen": thresholds.choose_on_validation(values)}
+    best = thresholds.choose_on_validation(values)
+    return ValidationChoice(n=int(len(chosen)), thresholds=list(thresholds.SWEEP), ll=values, chosen=best,
+                            fallback=FALLBACK_VALUE if best is None else None)
 
 
-def localisation_scores(explainer: Explainer, test: Explained, scoring: Scoring,
-                        validation: Explained | None = None) -> dict[str, Any]:
-    """LL and every metric's per-patch scores on the correctly classified lesion patches
-    of ``test``. ``patch_index`` and ``zero_map_index`` are positions in the split."""
-    chosen = test.correct_lesions()
-    maps = test.maps(explainer, chosen)
-    masks = test.masks[chosen]
+def score_localisation(maps: np.ndarray, chosen: np.ndarray, masks: np.ndarray, scoring: Scoring,
+                       validation: ValidationChoice | None = None) -> ExplainerScores:
+    """LL and every metric's per-patch scores of ``maps``, the maps of the split positions
+    ``chosen`` (its correctly classified lesion patches) with their ``masks``."""
     zero = _zero_maps(maps)
-    out: dict[str, Any] = {}
     value = None
     if scoring.needs_validation():
         if validation is None:
             raise ValueError("a 'validation' threshold rule needs the validation split")
-        out["validation"] = validation_choice(explainer, validation, scoring)
-        value = out["validation"]["chosen"]
-        if value is None:  # no validation lesion classified correctly: nothing to choose on
-            value = out["validation"]["fallback"] = FALLBACK_VALUE
+        value = validation.chosen if validation.chosen is not None else validation.fallback
     primary = thresholds.resolved(scoring.threshold, value)
     ll_fn = {scoring.ll_metric: scoring.metrics[scoring.ll_metric]}
     scores = score_maps(maps, masks, scoring.metrics, primary)
     for rule in scoring.rules:
         scores[scoring.rule_metric(rule)] = score_maps(maps, masks, ll_fn, thresholds.resolved(rule, value))[scoring.ll_metric]
     ll = scores.pop(scoring.ll_metric)
-    out |= {
-        "ll": _mean(ll),
-        "threshold": primary.model_dump(),
-        "n_correct_lesions": int(len(chosen)),
-        "n_scored": int(len(chosen)),
-        "n_zero_maps": int(zero.sum()),
-        "zero_map_index": chosen[zero].tolist(),
-        "patch_index": chosen.tolist(),
-        "scores": _rounded(ll),
-        "metrics": {name: {"mean": _mean(s), "scores": _rounded(s)} for name, s in scores.items()},
-        "curve": {"thresholds": list(thresholds.SWEEP),
-                  "ll": thresholds.curve(lambda m, k, threshold: score_maps(m, k, ll_fn, threshold)[scoring.ll_metric],
-                                         maps, masks)},
-    }
-    return out
+    curve = thresholds.curve(lambda m, k, threshold: score_maps(m, k, ll_fn, threshold)[scoring.ll_metric], maps, masks)
+    return ExplainerScores.model_validate({
+        "ll": _mean(ll), "threshold": primary.model_dump(), "n_correct_lesions": int(len(chosen)),
+        "n_scored": int(len(chosen)), "n_zero_maps": int(zero.sum()), "zero_map_index": chosen[zero].tolist(),
+        "patch_index": chosen.tolist(), "scores": _rounded(ll),
+        "metrics": {name: {"mean": _mean(v), "scores": _rounded(v)} for name, v in scores.items()},
+        "curve": {"thresholds": list(thresholds.SWEEP), "ll": curve},
+        "validation": validation,
+    })
+
+
+def localisation_scores(explainer: Explainer, test: Explained, scoring: Scoring,
+                        validation: Explained | None = None) -> ExplainerScores:
+    """LL and every metric's per-patch scores on the correctly classified lesion patches
+    of ``test``. ``patch_index`` and ``zero_map_index`` are positions in the split."""
+    chosen = test.correct_lesions()
+    maps = test.maps(explainer, chosen)
+    choice = None
+    if scoring.needs_validation():
+        if validation is None:
+            raise ValueError("a 'validation' threshold rule needs the validation split")
+        choice = validation_choice(explainer, validation, scoring)
+    return score_localisation(maps, chosen, test.masks[chosen], scoring, choice)

@@ -22,3 +22,16 @@ def predict_proba(model: nn.Module, split: DeviceSplit, normaliser: Normaliser, 
             logits = model(x).float()
         out.append(torch.softmax(logits, dim=1).double().cpu())
     return torch.cat(out).numpy() if out else np.zeros((0, 0))
+
+
+@torch.no_grad()
+def target_probability(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, batch_size: int = 64) -> torch.Tensor:
+    """Softmax probability of each input's ``targets`` class (N,), fp32, on the inputs'
+    device: what the faithfulness metrics watch as pixels are removed."""
+    model.eval()
+    targets = torch.as_tensor(targets, device=inputs.device).long().reshape(-1)
+    out = []
+    for start in range(0, len(inputs), batch_size):
+        logits = model(inputs[start : start + batch_size].float()).float()
+        out.append(torch.softmax(logits, dim=1).gather(1, targets[start : start + batch_size, None])[:, 0])
+    return torch.cat(out) if out else torch.zeros(0, device=inputs.device)

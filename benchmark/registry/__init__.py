@@ -31,6 +31,7 @@ KINDS: dict[str, str] = {
     "normaliser": "register_normalisers",
     "explainer": "register_explainers",
     "localisation": "register_localisation_metrics",
+    "faithfulness": "register_faithfulness_metrics",
     "dataset": "register_datasets",
     "logger": "register_loggers",
     "whole_model": "register_whole_models",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextvars
 import inspect
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import numpy as np
@@ -22,6 +23,7 @@ from benchmark.plugin_types import Backbone, LayerGroup, Phase
 from benchmark.registry import Entry
 
 if TYPE_CHECKING:
+    from benchmark.plugin_types import FaithfulnessScores
     from benchmark.registry.loading import Registries
     from benchmark.spec.schema import HParams, PluginRef
 
@@ -213,6 +215,50 @@ def metric(regs: "Registries", ref: "PluginRef | str") -> Callable[..., np.ndarr
 
     checked.__doc__ = fn.__doc__
     return checked
+
+
+# --------------------------------------------------------------------------- faithfulness metrics
+@dataclass(frozen=True)
+class CheckedFaithfulness:
+    """A faithfulness metric with its options bound: called as the core calls it, its
+    answer checked (one finite score per map), and which way its score points."""
+
+    where: str
+    fn: Callable[..., Any]
+    options: Mapping[str, Any]
+    higher_is_better: bool
+
+    def __call__(self, model: Any, inputs: Any, maps: Any, targets: Any) -> "FaithfulnessScores":
+        from benchmark.plugin_types import FaithfulnessScores
+
+        out = self.fn(model, inputs, maps, targets, **self.options)
+        if not isinstance(out, FaithfulnessScores):
+            out = FaithfulnessScores(scores=out)
+        scores = _as_numpy(out.scores)
+        n = len(maps)
+        if scores.shape != (n,) or not np.isfinite(scores).all():
+            raise PluginOutputError(f"{self.where} must return one finite score per map: shape ({n},), "
+                                    f"got shape {scores.shape}" + ("" if np.isfinite(scores).all() else " with NaN or inf"))
+        curve = None if out.curve is None else _as_numpy(out.curve)
+        steps = [float(v) for v in out.steps]
+        if curve is not None and (curve.shape != (n, len(steps)) or not np.isfinite(curve).all()):
+            raise PluginOutputError(f"{self.where}: its curve must be finite, shape ({n}, {len(steps)}) for its "
+                                    f"{len(steps)} steps; got {curve.shape}")
+        return FaithfulnessScores(scores, steps, curve)
+
+
+def _as_numpy(values: Any) -> np.ndarray:
+    if hasattr(values, "detach"):
+        values = values.detach().float().cpu().numpy()
+    return np.asarray(values, dtype=float)
+
+
+def faithfulness_metric(regs: "Registries", ref: "PluginRef | str") -> CheckedFaithfulness:
+    entry, options = _entry(regs, "faithfulness", ref)
+    orientation = getattr(entry.obj, "higher_is_better", True)
+    if not isinstance(orientation, bool):
+        raise PluginOutputError(f"{describe(entry)}: higher_is_better must be True or False, got {orientation!r}")
+    return CheckedFaithfulness(describe(entry), entry.obj, options, orientation)
 
 
 # --------------------------------------------------------------------------- loggers

@@ -13,6 +13,8 @@ A kind's contract, in one line each (``benchmark/registry/hookspecs.py`` has the
   ``state_dict`` and a boolean ``uses_labels``;
 * explainer: a callable ``(backbone, **options) -> explainer``;
 * localisation: a callable ``(maps, masks, *, threshold)`` returning one score per map;
+* faithfulness: a callable ``(model, inputs, maps, targets, **options)`` returning one
+  score per map;
 * dataset: a class with an ``Options`` pydantic model, ``catalogue``, ``read_image`` and
   ``read_mask``;
 * whole_model: a callable ``(context, **options) -> WholeImageOutput``.
@@ -29,6 +31,7 @@ CONTRACTS: dict[str, str] = {
     "normaliser": "a class with fit(), __call__(), state_dict() and a boolean uses_labels",
     "explainer": "a callable (backbone, **options) -> explainer",
     "localisation": "a callable (maps, masks, *, threshold=None) -> one score per map",
+    "faithfulness": "a callable (model, inputs, maps, targets, **options) -> one score per map",
     "dataset": "a class with an Options pydantic model, catalogue(), read_image() and read_mask()",
     "logger": "a callable (home, spec, **options) -> an object with log(run) and close()",
     "whole_model": "a callable (context: WholeImageContext, **options) -> WholeImageOutput",
@@ -85,6 +88,7 @@ def problem(kind: str, obj: Any, family: bool = False) -> str | None:
         "strategy": lambda: _accepts(params, positional=3),
         "explainer": lambda: _accepts(params, positional=1 + first),
         "localisation": lambda: _accepts(params, "threshold", positional=2 + first),
+        "faithfulness": lambda: _accepts(params, positional=4 + first),
         "whole_model": lambda: _accepts(params, positional=1 + first),
     }.get(kind, lambda: True)()
     return None if ok else "its signature does not fit"

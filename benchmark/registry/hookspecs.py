@@ -105,6 +105,22 @@ def register_localisation_metrics(register: Register) -> None:
 
 
 @hookspec
+def register_faithfulness_metrics(register: Register) -> None:
+    """Register faithfulness metrics (does the model use what a map highlights?).
+
+    ``obj`` is a callable ``(model, inputs: Tensor[N,3,H,W], maps: Tensor[N,H,W], targets:
+    Tensor[N], **options) -> ndarray[N] | benchmark.api.FaithfulnessScores``: one score per
+    map, computed by perturbing the normalised ``inputs`` where the ``maps`` (in [0, 1])
+    point and watching the model's output for the ``targets`` class. The core calls it
+    with the model in eval mode, without gradients, in fp32, on the model's device, and
+    checks one finite score per map. A ``higher_is_better`` attribute (default True)
+    says which way the score points, so that it is compared with the model-free controls
+    the right way round. Every metric scores every explainer and every control on the same
+    patches (``explain.faithfulness``).
+    """
+
+
+@hookspec
 def register_loggers(register: Register) -> None:
     """Register experiment loggers (where a spec's runs are also recorded: TensorBoard,
     MLflow, ...).

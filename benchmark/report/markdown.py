@@ -13,13 +13,15 @@ from typing import Any, Sequence
 import pandas as pd
 
 from benchmark.data.audit import Audit
+from benchmark.evaluation.records import Agreement
 from benchmark.files import atomic_write_json, atomic_write_text
-from benchmark.report import explainer_tables, significance_tables, tables
+from benchmark.report import significance_tables, tables
 from benchmark.report.ablation_section import AXIS_TITLES, ablation_axes, table_axis
 from benchmark.report.audit_section import audit_markdown
 from benchmark.report.baselines import COMPARABILITY_NOTE
 from benchmark.report.builds_on_section import builds_on_section
-from benchmark.report.figures import FigureFile, prune_run_figures, run_figures
+from benchmark.report.evidence_section import evidence_section, findings, sanity_warning
+from benchmark.report.figures import FigureFile, agreement_figures, prune_run_figures, run_figures
 from benchmark.report.selection_section import selection_lines, table_all_runs
 from benchmark.report.specs_section import specs_section
 from benchmark.report.statistics import compute_statistics
@@ -30,9 +32,11 @@ from benchmark.run.store import RunStore
 from benchmark.selection import Selection
 from benchmark.spec.schema import Spec, Threshold
 
+#: figures of a run that the evidence section shows (not repeated in the run's own section)
+EVIDENCE_FIGURES = ("/faithfulness.png",)
 #: columns holding counts or indices: shown without decimals
 INTEGER_COLUMNS = {"batch", "seed", "best epoch", "epochs", "scored", "zero maps", "support", "train", "val", "test",
-                   "total", "count"}
+                   "total", "count", "lesions", "patches"}
 
 
 def _fmt(value: Any, integer: bool = False) -> str:
@@ -65,12 +69,7 @@ def _warnings(results: Sequence[RunResult], pending: int) -> list[str]:
         out += [f"> **Warning: label leak.** {len(leak)} of {len(results)} runs used the `{leak[0].normaliser.name}` "
                 "normaliser, which needs each patch's label at test time: their test metrics are not those of a "
                 "usable classifier.", ""]
-    flagged = sorted({(r.run_id, name) for r in results if r.localisation.sanity
-                      for name, e in r.localisation.sanity.explainers.items() if e.flagged})
-    if flagged:
-        out += ["> **Warning: explainer sanity check.** These maps hardly change when the model's weights are "
-                "randomised, so they do not show what the model learned: "
-                + ", ".join(f"`{name}` (run `{run}`)" for run, name in flagged) + ". See the sanity check below.", ""]
+    out += sanity_warning(results)
     for warning in dict.fromkeys(w for r in results for w in r.data.warnings):
         out += [f"> **Data warning.** {warning}", ""]
     if pending:
@@ -83,7 +82,7 @@ def _statistics_sections(report: ReportInput, results: Sequence[RunResult], stat
     level = f"{100 * boot['confidence']:g}%"
     method = (f"test patches resampled with replacement within each class, {boot['resamples']} resamples "
               f"(seed {boot['seed']}), percentile intervals")
-    explainers = report.scored()
+    explainers = [*report.explainers(), report.baseline]
     out = [f"## Confidence intervals ({level}, stratified bootstrap)", "",
            f"Estimate [{level} interval]; {method}. LL intervals resample the same test patches: only the correctly "
            "classified lesion patches among them are scored.", "",
@@ -98,32 +97,15 @@ def _statistics_sections(report: ReportInput, results: Sequence[RunResult], stat
                 f"LL (`{report.explainers()[0]}`): paired bootstrap of the difference (same resamples for both runs), "
                 f"{level} interval and two-sided p. q: Benjamini-Hochberg adjusted over the table's pairs.", "",
                 md_table(comparisons), ""]
-    out += [f"## Localisation scores beside the `{report.baseline}` baseline", "",
-            "Every explainer's mean score per metric, the baseline's mean on the same patches, and the paired "
-            f"difference with its {level} interval and p. A score is only evidence of localisation where it clearly "
-            "exceeds the baseline's.", "",
-            md_table(explainer_tables.table_localisation_metrics(results, stats, report.explainers())), ""]
     return out
-
-
-def _sanity_section(results: Sequence[RunResult]) -> list[str]:
-    table = explainer_tables.table_sanity(results)
-    if table.empty:
-        return []
-    flag = next(r.localisation.sanity.flag_above for r in results if r.localisation.sanity)
-    return ["## Sanity check: cascading randomisation (Adebayo et al. 2018)", "",
-            "The model's layer groups are re-initialised from the head down, one more at each step, and each "
-            "explainer's maps of the same correctly classified test patches are compared with the trained model's "
-            "(Spearman rank correlation per patch, averaged). Maps that explain the model drift toward 0; an "
-            f"explainer still at {flag:g} or more once every group is random is flagged.", "",
-            md_table(table), ""]
 
 
 def _run_section(r: RunResult, figures: Sequence[FigureFile]) -> list[str]:
     out = [f"### {r.label} (`{r.run_id}`)", "", md_table(tables.table_classification_report(r)), "",
            md_table(tables.table_confusion(r), index=True), ""]
     for fig in figures:
-        out += [f"![{fig.caption}]({fig.path})", ""]
+        if not fig.path.endswith(EVIDENCE_FIGURES) and "/verdicts-" not in fig.path:  # shown in the evidence section
+            out += [f"![{fig.caption}]({fig.path})", ""]
     return out
 
 
@@ -143,6 +125,7 @@ class ReportInput:
     figures: dict[str, list[FigureFile]] = field(default_factory=dict)
     others: Sequence[Spec] = ()  # further specs of a report over several specs
     whole: list[str] = field(default_factory=list)  # the "Whole mammogram" section, when the spec has one
+    agreement: Agreement | None = None  # repeatability and reproducibility of the shown runs' maps
 
     @property
     def specs(self) -> list[Spec]:
@@ -158,6 +141,11 @@ class ReportInput:
     @property
     def baseline(self) -> str:
         return self.spec.explain.baseline_label
+
+    @property
+    def level(self) -> str:
+        """The intervals' confidence as the spec sets it (``95%``)."""
+        return f"{100 * self.spec.report.bootstrap.confidence:g}%"
 
     @property
     def title(self) -> str:
@@ -202,17 +190,21 @@ def _tables(report: ReportInput) -> list[str]:
         "## Table IV. Lesion localisation (LL), accuracy and Acc x LL", "",
         f"LL: mean `{loc.metric}` of the saliency map {rule} with the lesion mask, over every correctly "
         f"classified lesion patch of the test split (a map that is zero everywhere scores 0; zero maps are counted). "
-        f"`LL {loc.baseline}`: the same score of random maps on the same patches (the chance level); *above "
-        "random*: the 95% interval of the paired difference lies above 0.", "",
+        f"`LL {loc.baseline}`: the same score of random maps on the same patches (the chance level). *Strongest "
+        "control*: the model-free map (whole patch, centred blob, brightness, edges, random blobs) with the highest "
+        f"LL on the same patches; *above controls*: the {report.level} interval of the paired advantage over the "
+        "strongest control (taken in each resample) lies above 0. Only an LL above controls says something about "
+        "where the model looked.", "",
         md_table(tables.table_localisation(shown, baselines, report.explainers(), stats)), "",
     ]
     if stats is not None:
-        verdicts = tables.ll_against_baseline(shown, report.explainers(), stats)
+        verdicts = tables.ll_against_controls(shown, report.explainers(), stats)
         if verdicts["not above"]:
-            out += [f"**Not above the random baseline** at these settings: {', '.join(verdicts['not above'])}. Such "
-                    "an LL says nothing about where the model looked.", ""]
+            out += [f"**Not above controls** at these settings: {', '.join(verdicts['not above'])}. A map that knows "
+                    "nothing of the model scores as well: such an LL says nothing about where the model looked "
+                    "(the other threshold rules and the section *Does the explanation reflect the model?* below).", ""]
         elif verdicts["above"]:
-            out += ["Every LL above is above the random baseline's on the same patches.", ""]
+            out += ["Every LL above is above the strongest model-free control's on the same patches.", ""]
         if verdicts["unscored"]:
             out += [f"**No LL** (no correctly classified lesion patch to score): {', '.join(verdicts['unscored'])}.",
                     ""]
@@ -230,23 +222,28 @@ def build_markdown(report: ReportInput) -> str:
     if report.others:
         out += specs_section(report.specs, report.results, shown)
     out += _warnings(report.results, report.pending)
+    if stats is not None:
+        out += findings(shown, report.explainers(), stats)
     out += _tables(report)
     if stats is not None:
         out += threshold_section(shown, report.explainers(), stats, report.baseline,
-                                 md_table(table_threshold_rules(shown, report.explainers(), stats)))
+                                 md_table(table_threshold_rules(shown, report.explainers(), stats)), report.level)
         axes = ablation_axes(shown)
         if axes:
             out += ["## What the study's choices cost", "",
                     "Each choice beside its alternatives on the same data, everything else equal; accuracy, AUC and "
-                    f"LL (`{report.explainers()[0]}`) with 95% intervals, and the LL beside the random baseline's at "
-                    "the same settings. A choice whose LL is not above random says nothing about where the model "
-                    "looked; a label-leaking normaliser's numbers are not those of a usable classifier.", ""]
+                    f"LL (`{report.explainers()[0]}`) with {report.level} intervals, and the LL beside the strongest "
+                    "model-free control's at the same settings. A choice whose LL is not above controls says nothing "
+                    "about where the model looked; a label-leaking normaliser's numbers are not those of a usable "
+                    "classifier.", ""]
             for axis in axes:
                 out += [f"### {AXIS_TITLES[axis]}", "",
                         md_table(table_axis(shown, axis, report.explainers()[0], stats)), ""]
         out += _statistics_sections(report, shown, stats)
     out += builds_on_section(shown, stats, report.figures, md_table)
-    out += _sanity_section(shown)
+    if stats is not None:
+        out += evidence_section(shown, report.explainers(), stats, report.agreement, report.figures, report.level,
+                                md_table)
     out += ["## Per-run classification reports, confusion matrices and figures", ""]
     for r in shown:
         out += _run_section(r, report.figures.get(r.run_id, []))
@@ -275,12 +272,17 @@ def build_markdown(report: ReportInput) -> str:
     return "\n".join(out)
 
 
+#: bump when the statistics' shape or computation changes, so a stored statistics.json is recomputed
+STATISTICS_VERSION = 2
+
+
 def _statistics(report: ReportInput, results: Sequence[RunResult], previous: Path) -> dict[str, Any]:
     """Intervals and comparisons; reused from the last report when computed from the same
     results and settings (resampling thousands of times is the slow part of a rebuild)."""
     from benchmark.hashing import stable_hash
 
-    key = stable_hash({"runs": [(r.run_id, r.fingerprint, r.model.weights_hash) for r in results],
+    key = stable_hash({"version": STATISTICS_VERSION,
+                       "runs": [(r.run_id, r.fingerprint, r.model.weights_hash) for r in results],
                        "explainers": report.scored(), "baseline": report.baseline,
                        "bootstrap": report.spec.report.bootstrap.model_dump()})
     try:
@@ -292,6 +294,42 @@ def _statistics(report: ReportInput, results: Sequence[RunResult], previous: Pat
     stats = compute_statistics(results, report.scored(), report.baseline, report.spec.report.bootstrap)
     # the shape it will have when read back next time, so a rebuild writes the same report
     return json.loads(json.dumps({**stats, "key": key}, sort_keys=True))
+
+
+def _agreement_key(report: ReportInput) -> str:
+    from benchmark.hashing import stable_hash
+
+    return stable_hash({"runs": [(r.run_id, r.fingerprint) for r in report.shown], "explainers": report.explainers(),
+                        "agreement": report.spec.explain.agreement.model_dump(),
+                        "bootstrap": report.spec.report.bootstrap.model_dump()})
+
+
+def _agreement(report: ReportInput, previous: Path, store: RunStore | None,
+               stores: dict[str, RunStore]) -> Agreement | None:
+    """Repeatability and reproducibility of the shown runs' maps (reused from the last
+    report when computed from the same runs and settings); None when switched off."""
+    from benchmark.evaluation.agreement import agreement
+    from benchmark.report.statistics import test_set_key
+
+    config = report.spec.explain.agreement
+    if not config.enabled:
+        return None
+    key = _agreement_key(report)
+    try:
+        old = json.loads(previous.read_text())
+        if old.pop("key", None) == key:
+            return Agreement.model_validate(old)
+    except (OSError, json.JSONDecodeError, ValueError):
+        pass
+    by_id = {r.run_id: r for r in report.shown}
+    labels = {int(p): int(lab) for r in report.shown for p, lab in zip(r.predictions.patch_id, r.predictions.label)}
+
+    def load(run_id: str, explainer: str) -> Any:
+        source = stores.get(by_id[run_id].spec, store)
+        return source.load_arrays(run_id, f"maps-{explainer}") if source is not None else None
+
+    runs = [(r.run_id, {k: v for k, v in r.config.items() if k != "plugin_code"}, test_set_key(r)) for r in report.shown]
+    return agreement(runs, report.explainers(), load, labels, config, report.spec.report.bootstrap)
 
 
 def _whole(spec: Spec, store: RunStore, out_dir: Path) -> list[str]:
@@ -316,12 +354,17 @@ def write_report(report: ReportInput, out_dir: Path, store: RunStore | None = No
         report.figures = {r.run_id: run_figures(r, report.explainers(), stores.get(r.spec, store), out_dir)
                           for r in report.shown}
         prune_run_figures(out_dir, set(report.figures))
+    report.agreement = _agreement(report, out_dir / "agreement.json", store, stores or {})
+    if spec.report.figures:
+        report.figures["agreement"] = agreement_figures(report.agreement, out_dir)
     whole_store = store if store is not None else (stores or {}).get(spec.name)
     if spec.whole_image is not None and whole_store is not None:
         report.whole = _whole(spec, whole_store, out_dir)
     kept = {r.run_id for r in report.shown} if report.selection is not None else None
     atomic_write_json(out_dir / "results.json", [r.to_json() for r in report.results])
     atomic_write_json(out_dir / "statistics.json", report.stats)
+    if report.agreement is not None:
+        atomic_write_json(out_dir / "agreement.json", report.agreement.model_dump(mode="json") | {"key": _agreement_key(report)})
     atomic_write_text(out_dir / "results.csv", tables.results_frame(report.results, report.stats, kept).to_csv(index=False))
     path = out_dir / "report.md"
     atomic_write_text(path, build_markdown(report))

@@ -7,7 +7,9 @@ The output is plain data (written to ``statistics.json``); the report's tables r
 
 * per run: accuracy, macro-F1, average AUC and every explainer's localisation scores,
   each with its stratified bootstrap interval; each explainer's scores beside the
-  baseline's on the same patches, with the paired interval and p-value of the difference;
+  baseline's on the same patches, with the paired interval and p-value of the difference,
+  and beside the strongest model-free control's (``beside_controls``); the same for
+  every faithfulness score; the share of each per-lesion verdict group;
 * per pair of runs on the same test set: McNemar for accuracy, paired bootstrap for the
   average AUC and the first explainer's LL, Benjamini-Hochberg across the pairs.
 """
@@ -27,6 +29,7 @@ from benchmark.evaluation.bootstrap import (
     percentile_interval,
     stratified_indices,
 )
+from benchmark.evaluation.records import VERDICT_GROUPS
 from benchmark.evaluation.significance import benjamini_hochberg, mcnemar
 from benchmark.hashing import stable_hash
 from benchmark.run.result import RunResult
@@ -111,6 +114,82 @@ def _run_statistics(v: RunVectors, idx: np.ndarray, baseline: str, confidence: f
                 entry |= _difference(resampled.mean_score(mine, idx), resampled.mean_score(ref, idx), estimate, confidence)
             per_metric[metric] = entry
         out["localisation"][name] = per_metric
+    for name, per_metric in out["localisation"].items():
+        if name in loc.controls:
+            continue
+        for metric, entry in per_metric.items():
+            others = [c for c in loc.controls if c != name and c in loc.explainers]
+            entry |= beside_controls(entry.get("estimate"), v.replicates[(name, metric)],
+                                     {c: (_mean(v.per_patch(c, metric)), v.replicates[(c, metric)]) for c in others},
+                                     True, confidence)
+    out["faithfulness"] = faithfulness_statistics(v, idx, confidence)
+    out["verdicts"] = verdict_statistics(v, idx, confidence)
+    return out
+
+
+def beside_controls(estimate: float | None, replicates: np.ndarray,
+                    controls: dict[str, tuple[float | None, np.ndarray]], higher_is_better: bool,
+                    confidence: float) -> dict[str, Any]:
+    """A score beside the strongest control at the same settings: its name and score (the
+    best mean among ``controls``), and the paired advantage over it (positive: better than
+    every control), whose interval takes the strongest control in each resample, so that
+    choosing the strongest after the fact is paid for. Empty without a control."""
+    scored = {c: m for c, (m, _) in controls.items() if m is not None}
+    if not scored or estimate is None:
+        return {}
+    sign = 1.0 if higher_is_better else -1.0
+    strongest = max(scored, key=lambda c: sign * scored[c])
+    bars = np.stack([sign * controls[c][1] for c in scored])
+    best = np.where(np.isnan(bars).all(axis=0), np.nan, np.nanmax(np.where(np.isnan(bars), -np.inf, bars), axis=0))
+    advantage = sign * np.asarray(replicates, dtype=float) - best
+    return {"control": strongest, "control_score": scored[strongest],
+            "control_difference": _interval(sign * (estimate - scored[strongest]), advantage, confidence),
+            "control_p": paired_p_value(advantage)}
+
+
+def faithfulness_statistics(v: RunVectors, idx: np.ndarray, confidence: float) -> dict[str, Any]:
+    """Explainer -> metric -> the mean score with its interval and, for an explainer that
+    is not a control, the strongest control's score and the paired advantage over it."""
+    faith = v.result.faithfulness
+    if faith is None:
+        return {}
+    controls = set(v.result.localisation.controls)
+    position = [v.position[int(p)] for p in faith.patch_index]
+    per_patch: dict[tuple[str, str], tuple[float | None, np.ndarray]] = {}
+    for name, metrics in faith.explainers.items():
+        for metric, scores in metrics.items():
+            values = np.full(len(v.labels), np.nan)
+            values[position] = scores.scores
+            per_patch[(name, metric)] = (_mean(values), resampled.mean_score(values, idx))
+    out: dict[str, Any] = {}
+    for name, metrics in faith.explainers.items():
+        out[name] = {}
+        for metric in metrics:
+            estimate, reps = per_patch[(name, metric)]
+            entry = _interval(estimate, reps, confidence)
+            if name not in controls:
+                entry |= beside_controls(estimate, reps, {c: per_patch[(c, metric)] for c in controls
+                                                          if (c, metric) in per_patch},
+                                         faith.metrics[metric].higher_is_better, confidence)
+            out[name][metric] = entry
+    return out
+
+
+def verdict_statistics(v: RunVectors, idx: np.ndarray, confidence: float) -> dict[str, Any]:
+    """Explainer -> verdict group -> the share of the verdict lesions in it, with its
+    interval (lesions resampled with the rest of the test set, within each class)."""
+    verdicts = v.result.verdicts
+    if verdicts is None:
+        return {}
+    position = [v.position[int(p)] for p in verdicts.patch_index]
+    out: dict[str, Any] = {}
+    for name, entry in verdicts.explainers.items():
+        groups = np.asarray(entry.groups())
+        out[name] = {"n": len(groups), "control": entry.control}
+        for g, group in enumerate(VERDICT_GROUPS):
+            values = np.full(len(v.labels), np.nan)
+            values[position] = (groups == g).astype(float)
+            out[name][group] = _interval(_mean(values), resampled.mean_score(values, idx), confidence)
     return out
 
 

@@ -1,6 +1,6 @@
 """The report's "LL under each threshold rule" section: the study gives no threshold, so
-the LL is shown under every rule the spec lists, each beside the random baseline's
-under the same rule on the same patches, with the value chosen on the validation split
+the LL is shown under every rule the spec lists, each beside the strongest model-free
+control's under the same rule on the same patches, with the value chosen on the validation split
 and a figure of LL against the threshold per run (``figures/threshold_curve.py``)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from benchmark.report.tables import against_baseline, run_columns
+from benchmark.report.tables import against_controls, run_columns
 from benchmark.run.result import RunResult
 from benchmark.spec.schema import Threshold
 
@@ -25,8 +25,10 @@ def rule_columns(result: RunResult) -> list[tuple[str, str]]:
 def _cell(entry: dict[str, Any] | None) -> str | None:
     if not entry or entry.get("estimate") is None:
         return None
-    text = f"{entry['estimate']:.3f} vs {entry['baseline']:.3f}" if entry.get("baseline") is not None else f"{entry['estimate']:.3f}"
-    return text + ("" if against_baseline(entry) in ("yes", None) else " **not above**")
+    text = f"{entry['estimate']:.3f}"
+    if entry.get("control") is not None:
+        text += f" vs {entry['control_score']:.3f} ({entry['control']})"
+    return text + ("" if against_controls(entry) in ("yes", None) else " **not above controls**")
 
 
 def table_threshold_rules(results: Sequence[RunResult], explainers: Sequence[str], stats: dict[str, Any]) -> pd.DataFrame:
@@ -36,7 +38,7 @@ def table_threshold_rules(results: Sequence[RunResult], explainers: Sequence[str
         baseline = loc.baseline
         per_run = stats.get("runs", {}).get(r.run_id, {}).get("localisation", {})
         for name in explainers:
-            if name == baseline or name not in loc.explainers:
+            if name == baseline or name in loc.controls or name not in loc.explainers:
                 continue
             row = {**run_columns(r), "explainer": name}
             for metric, label in rule_columns(r):
@@ -50,13 +52,15 @@ def table_threshold_rules(results: Sequence[RunResult], explainers: Sequence[str
 
 
 def threshold_section(results: Sequence[RunResult], explainers: Sequence[str], stats: dict[str, Any],
-                      baseline: str, table: str) -> list[str]:
-    """Markdown lines of the section (``table``: the rendered table)."""
+                      baseline: str, table: str, level: str = "95%") -> list[str]:
+    """Markdown lines of the section (``table``: the rendered table; ``level``: the
+    intervals' confidence, as the spec sets it)."""
     return ["## LL under each threshold rule", "",
             "The study gives no threshold for turning a Grad-CAM map into a region, so no rule here is the study's. "
-            "Each cell: the explainer's LL vs the `" + baseline + "` baseline's under the same rule, on the same "
-            "patches; **not above** where the 95% interval of their paired difference does not lie above 0. "
+            "Each cell: the explainer's LL vs the strongest model-free control's under the same rule, on the same "
+            f"patches (named); **not above controls** where the {level} interval of the paired advantage (the "
+            "strongest control taken in each resample) does not lie above 0. "
             "Rules: a fixed value; `otsu`, each map cut at its own Otsu threshold; `validation`, the value "
             "(0.05 ... 0.95) that maximises the LL on the run's validation split, chosen separately for the explainer "
-            "and for the baseline (shown as explainer / baseline), never on the test split. Each run's figure "
+            "and for the `" + baseline + "` baseline (shown as explainer / baseline), never on the test split. Each run's figure "
             "*LL against the threshold* draws the whole curve.", "", table, ""]

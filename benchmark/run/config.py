@@ -117,13 +117,9 @@ def plugin_code(spec: Spec, regs: "Registries") -> dict[str, str]:
     serves it): what enters the run ids. Names the registry does not know are left out
     (validation reports them)."""
     from benchmark.errors import UserError
+    from benchmark.spec.plugin_fields import named_plugins
 
-    named = [("dataset", spec.dataset.plugin)] + [("strategy", s.name) for s in spec.matrix.strategy]
-    named += [("backbone", b.name) for b in spec.matrix.backbone]
-    named += [("normaliser", n.name) for n in spec.normalisers()]
-    named += [("explainer", e.name) for e in spec.explain.scored()]
-    loc = spec.explain.localisation
-    named += [("localisation", m.name) for m in [loc.metric, *loc.metrics]]
+    named = [(p.kind, p.name) for p in named_plugins(spec.model_copy(update={"loggers": [], "whole_image": None}))]
     out = {}
     for kind, name in named:
         try:

@@ -21,6 +21,7 @@ import numpy as np
 
 from benchmark import provenance
 from benchmark.errors import UserError
+from benchmark.events import Events
 from benchmark.files import finite
 from benchmark.registry.loading import Registries
 from benchmark.run.config import RunConfig, spec_hash
@@ -92,12 +93,13 @@ def weights_hash(model: Any) -> str:
 
 
 def execute_run(run: RunConfig, data: PreparedData, regs: Registries, store: RunStore, *,
-                on_epoch: Callable[..., None] | None = None, checkpoint_every_s: float = 30.0) -> RunResult:
+                on_epoch: Callable[..., None] | None = None, checkpoint_every_s: float = 30.0,
+                events: Events | None = None) -> RunResult:
     """Train, evaluate and explain one run; save and return its result."""
     from benchmark import memory
     from benchmark.evaluation.evaluate import evaluate_run
     from benchmark.models.grouping import count_parameters, weight_layers
-    from benchmark.training.session import resolve_device, train_run
+    from benchmark.training.session import resolve_device, train_on_permuted_labels, train_run
 
     spec = run.spec
     started = dt.datetime.now(dt.timezone.utc)
@@ -108,12 +110,17 @@ def execute_run(run: RunConfig, data: PreparedData, regs: Registries, store: Run
     with store.training_lock(trained_path):  # one process trains a training key at a time
         trained = train_run(run, data.patches.images, table["label"].to_numpy(), data.split, regs, trained_path,
                             on_epoch=on_epoch, checkpoint_every_s=checkpoint_every_s)
+    permuted = None
+    if spec.explain.sanity.enabled and spec.explain.sanity.label_permutation:  # Adebayo et al.'s data randomisation
+        permuted_path = store.trained_path(f"{run.training_key}-permuted", data.hash)
+        with store.training_lock(permuted_path):
+            permuted = train_on_permuted_labels(run, data.patches.images, table["label"].to_numpy(), data.split,
+                                                regs, permuted_path, spec.explain.sanity.seed,
+                                                checkpoint_every_s=checkpoint_every_s).backbone
     t_train = time.perf_counter() - t0
     try:
-        evaluation = evaluate_run(trained, spec, table, data.patches.masks, regs)
-        for name, arrays in evaluation.gallery.items():  # before the result, which marks the run done
-            store.save_arrays(run.run_id, f"gallery-{name}", arrays)
-        for name, arrays in evaluation.panels.items():
+        evaluation = evaluate_run(trained, spec, table, data.patches.masks, regs, events, run.run_id, permuted)
+        for name, arrays in evaluation.arrays.items():  # before the result, which marks the run done
             store.save_arrays(run.run_id, name, arrays)
     except (UserError, KeyboardInterrupt):
         raise
@@ -124,7 +131,7 @@ def execute_run(run: RunConfig, data: PreparedData, regs: Registries, store: Run
     t_total = time.perf_counter() - t0
 
     backbone, groups = trained.backbone, trained.backbone.groups
-    proba = np.asarray(evaluation.result["predictions"]["proba"])
+    proba = np.asarray(evaluation.predictions.proba)
     result = RunResult.model_validate({
         "run_id": run.run_id,
         "label": run.label,
@@ -148,7 +155,10 @@ def execute_run(run: RunConfig, data: PreparedData, regs: Registries, store: Run
         "normaliser": {"name": run.normaliser, "uses_labels": bool(trained.normaliser.uses_labels),
                        "state": trained.normaliser.state_dict()},
         "training": finite(trained.fit.to_dict()),
-        **finite(evaluation.result),
+        **{part: finite(record.model_dump()) if record is not None else None
+           for part, record in (("test", evaluation.test), ("localisation", evaluation.localisation),
+                                ("predictions", evaluation.predictions), ("faithfulness", evaluation.faithfulness),
+                                ("sanity", evaluation.sanity), ("verdicts", evaluation.verdicts))},
         "fingerprint": hashlib.sha256(proba.tobytes()).hexdigest()[:16],
         "provenance": {"git_revision": provenance.git_revision(), "versions": provenance.versions(),
                        "device": provenance.device_description(trained.device), "seed": run.seed,

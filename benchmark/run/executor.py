@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Protocol, Sequence
 
+from benchmark.events import Events
 from benchmark.registry.loading import Registries
 from benchmark.run.config import RunConfig
 from benchmark.run.data import PreparedData
@@ -31,6 +32,7 @@ class RunContext:
     prepared: dict[str, PreparedData]  # patch variant -> data
     home: Path
     checkpoint_every_s: float = 30.0
+    events: Events = field(default_factory=Events)  # what the stages inside a run announce (evaluation steps)
 
     def data(self, run: RunConfig) -> PreparedData:
         return self.prepared[run.variant]
@@ -75,7 +77,7 @@ class LocalExecutor:
         try:
             result = execute_locked(run, data, context.regs, context.store, wait=wait, on_start=start,
                                     on_epoch=lambda record, max_epochs: events.epoch(run, record, max_epochs),
-                                    checkpoint_every_s=context.checkpoint_every_s)
+                                    checkpoint_every_s=context.checkpoint_every_s, events=context.events)
         except EvaluationFailed as failure:
             self.failures.append(failure)
             events.failed(run, failure)

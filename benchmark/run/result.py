@@ -15,18 +15,32 @@ import math
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from benchmark.errors import UserError
+from benchmark.evaluation.records import (  # noqa: F401 (the result's parts, importable from here too)
+    Averages,
+    ClassScores,
+    Curve,
+    ExplainerScores,
+    ExplainerVerdicts,
+    Faithfulness,
+    FaithfulnessMetricInfo,
+    FaithfulnessScores,
+    Localisation,
+    MetricScores,
+    Predictions,
+    Sanity,
+    SanityCurve,
+    SanityTest,
+    TestMetrics,
+    ValidationChoice,
+    Verdicts,
+)
+from benchmark.record import Record
 
 #: the shape of a stored result; results of another version are refused with a message
-SCHEMA_VERSION = 3
-
-
-class Record(BaseModel):
-    """Results are read-only once made; unknown keys are an error (a damaged or foreign file)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+SCHEMA_VERSION = 4
 
 
 # --------------------------------------------------------------------------- data and model
@@ -103,95 +117,6 @@ class TrainingInfo(Record):
         return next((h for h in self.history if h.epoch == number), None)
 
 
-# --------------------------------------------------------------------------- test metrics
-class ClassScores(Record):
-    precision: float
-    recall: float
-    f1: float
-    support: int
-    auc: float | None
-
-
-class Averages(Record):
-    precision: float
-    recall: float
-    f1: float
-    support: float
-
-
-class TestMetrics(Record):
-    n: int
-    accuracy: float
-    macro_f1: float
-    weighted_f1: float
-    per_class: dict[str, ClassScores]
-    averages: dict[str, Averages]
-    auc_average: float | None
-    confusion_matrix: list[list[int]]
-    confusion_matrix_row_percent: list[list[float]]
-
-
-# --------------------------------------------------------------------------- localisation
-class Curve(Record):
-    thresholds: list[float]
-    ll: list[float | None]
-
-
-class ValidationChoice(Curve):
-    n: int
-    chosen: float | None
-    fallback: float | None = None
-
-
-class MetricScores(Record):
-    mean: float | None
-    scores: list[float]
-
-
-class ExplainerScores(Record):
-    ll: float | None
-    threshold: dict[str, Any]  # the LL's rule as applied (a validation rule resolved to its value)
-    n_correct_lesions: int
-    n_scored: int
-    n_zero_maps: int
-    zero_map_index: list[int]
-    patch_index: list[int]
-    scores: list[float]
-    metrics: dict[str, MetricScores]
-    curve: Curve
-    validation: ValidationChoice | None = None
-
-
-class SanityExplainer(Record):
-    spearman: list[float]
-    flagged: bool
-
-
-class Sanity(Record):
-    n_patches: int
-    steps: list[str]
-    flag_above: float
-    explainers: dict[str, SanityExplainer]
-
-
-class Localisation(Record):
-    metric: str
-    threshold: dict[str, Any]
-    rules: dict[str, dict[str, Any]]  # metric name -> further threshold rule
-    metrics: list[str]
-    baseline: str
-    explainers: dict[str, ExplainerScores]
-    sanity: Sanity | None = None
-    declined: list[str] = Field(default_factory=list)  # explainers whose factory declined this model
-    panels: list[str] = Field(default_factory=list)  # array names of the explainers' own figures (PanelContext)
-
-
-class Predictions(Record):
-    patch_id: list[int]
-    label: list[int]
-    proba: list[list[float]]
-
-
 # --------------------------------------------------------------------------- the whole
 class Provenance(Record):
     git_revision: str | None
@@ -233,6 +158,9 @@ class RunResult(Record):
     training: TrainingInfo
     test: TestMetrics
     localisation: Localisation
+    faithfulness: Faithfulness | None = None
+    sanity: Sanity | None = None
+    verdicts: Verdicts | None = None
     predictions: Predictions
     fingerprint: str
     provenance: Provenance

@@ -24,6 +24,7 @@ from rich.progress import (
 
 from benchmark.data.audit import Audit
 from benchmark.errors import UserError
+from benchmark.events import Done, Event, Events
 from benchmark.files import atomic_write_json
 from benchmark.registry.loading import registries
 from benchmark.run.config import RunConfig, describe_variant, expand
@@ -135,7 +136,14 @@ def run_spec(spec: Spec, home: Path, reports_dir: Path, console: Console, checkp
                 progress.update(tasks[run.run_id], info="evaluation failed (training kept)")
             progress.console.print(f"  [red]{failure.message}[/]", highlight=False)
 
-        context = RunContext(spec, regs, store, prepared, home, checkpoint_every_s)
+        def evaluation_step(event: Event) -> None:  # the evaluation's steps, inside a run
+            if isinstance(event, Done):
+                if event.subject in tasks:
+                    progress.update(tasks[event.subject], info=f"{event.stage}: {event.summary}")
+                line(f"  run {event.subject}: {event.stage} {event.summary} ({event.seconds:.1f} s)")
+
+        context = RunContext(spec, regs, store, prepared, home, checkpoint_every_s,
+                             events=Events().subscribe(evaluation_step))
         failures = make_executor(executor, address).execute(todo, context, RunEvents(started, epoch, finished,
                                                                                      waiting, failed)) if todo else []
     if spec.whole_image is not None and not failures:  # the second stage: whole mammograms from the patch runs

@@ -207,28 +207,13 @@ def check_plugin_names(spec: Spec, lines: _Lines | None = None) -> list[str]:
     """Every plugin the spec names must be registered and its options valid for it."""
     from benchmark.registry.calls import validated_options
     from benchmark.registry.loading import EXTRA_PLUGINS, registries
+    from benchmark.spec.plugin_fields import named_plugins
 
     regs = registries(spec.plugins)
-    wanted: list[tuple[tuple[Any, ...], str, Any]] = [
-        (("dataset", "plugin"), "dataset", spec.dataset.plugin),
-        (("explain", "localisation", "metric"), "localisation", spec.explain.localisation.metric),
-    ]
-    if spec.normaliser is not None:
-        wanted.append((("normaliser",), "normaliser", spec.normaliser))
-    wanted += [(("matrix", "normaliser", i), "normaliser", n) for i, n in enumerate(spec.matrix.normaliser or [])]
-    wanted += [(("matrix", "backbone", i), "backbone", n) for i, n in enumerate(spec.matrix.backbone)]
-    wanted += [(("matrix", "strategy", i), "strategy", n) for i, n in enumerate(spec.matrix.strategy)]
-    wanted += [(("explain", "explainers", i), "explainer", n) for i, n in enumerate(spec.explain.explainers)]
-    wanted += [(("explain", "baseline"), "explainer", spec.explain.baseline)]
-    wanted += [(("loggers", i), "logger", n) for i, n in enumerate(spec.loggers)]
-    if spec.whole_image is not None:
-        wanted += [(("whole_image", "models", i), "whole_model", n) for i, n in enumerate(spec.whole_image.models)]
-    wanted += [(("explain", "localisation", "metrics", i), "localisation", n)
-               for i, n in enumerate(spec.explain.localisation.metrics)]
     problems = []
-    for loc, kind, ref in wanted:
+    for named in named_plugins(spec):
+        loc, kind, name, options = named.loc, named.kind, named.name, named.options
         where = lambda loc: lines.where(loc) if lines else ""  # noqa: E731
-        name, options = (ref, {}) if isinstance(ref, str) else (ref.name, ref.options)
         try:
             entry = regs.get(kind, name)
             if options:

@@ -97,7 +97,7 @@ class ValidationSplit(Strict):
 
 
 class DatasetSpec(Strict):
-    plugin: str
+    plugin: str = Field(json_schema_extra={"plugin": "dataset"})
     options: dict[str, Any] = Field(default_factory=dict)
     patches: PatchParams = PatchParams()
     validation: ValidationSplit = ValidationSplit()
@@ -143,11 +143,11 @@ class Matrix(Strict):
     and, for ablations, of normaliser (``normaliser``) and patch-cutting variant
     (``patches``: changes to ``dataset.patches``, e.g. ``{lesion_margin: 0.5}``)."""
 
-    backbone: list[PluginRef] = Field(min_length=1)
-    strategy: list[PluginRef] = Field(min_length=1)
+    backbone: list[PluginRef] = Field(min_length=1, json_schema_extra={"plugin": "backbone"})
+    strategy: list[PluginRef] = Field(min_length=1, json_schema_extra={"plugin": "strategy"})
     hparams: list[HParams] = Field(default_factory=lambda: [HParams()], min_length=1)
     seed: list[Seed] = Field(default_factory=lambda: [0], min_length=1)
-    normaliser: list[PluginRef] | None = Field(None, min_length=1, description="normalisers to compare (instead of "
+    normaliser: list[PluginRef] | None = Field(None, min_length=1, json_schema_extra={"plugin": "normaliser"}, description="normalisers to compare (instead of "
                                                                                "the top-level normaliser)")
     patches: list[dict[str, Any]] | None = Field(None, min_length=1, description="patch-cutting variants to compare")
     overrides: list[Override] = Field(default_factory=list)
@@ -258,12 +258,13 @@ class Localisation(Strict):
     further localisation scores (``metrics``), each computed for every explainer and for
     the baseline on the same patches."""
 
-    metric: PluginRef = PluginRef(name="iou")
+    metric: PluginRef = Field(PluginRef(name="iou"), json_schema_extra={"plugin": "localisation"})
     threshold: Threshold = Threshold()
     threshold_rules: list[Threshold] = Field(
         default_factory=lambda: [Threshold(rule="otsu"), Threshold(rule="validation")],
         description="further rules the LL is also reported under")
-    metrics: list[PluginRef] = Field(default_factory=lambda: [PluginRef(name=n) for n in DEFAULT_LOCALISATION_METRICS])
+    metrics: list[PluginRef] = Field(default_factory=lambda: [PluginRef(name=n) for n in DEFAULT_LOCALISATION_METRICS],
+                                     json_schema_extra={"plugin": "localisation"})
 
     def rules(self) -> list[Threshold]:
         """The LL's rule, then each further rule once."""
@@ -274,40 +275,131 @@ class Localisation(Strict):
         return f"{self.metric.label()}@{rule.label()}"
 
 
+#: the sanity tests (``explain.sanity.tests``), each described where it is computed
+SANITY_TESTS = ("top-down", "bottom-up", "independent", "random-logit")
+
+
 class Sanity(Strict):
-    """Model-parameter randomisation test (Adebayo et al. 2018): the model's layer groups
-    are re-initialised from the head down, one more per step, and each explainer's maps
-    of ``patches`` test patches are compared with the trained model's (Spearman rank
-    correlation). An explainer still above ``flag_above`` once every group is random
-    does not depend on what the model learned and is flagged in the report."""
+    """Is the map a function of the model? (Adebayo et al. 2018; Sixt et al. 2020; Binder
+    et al. 2023, Quantus.) Each test compares every explainer's maps of ``patches``
+    correctly classified test patches with the maps of a changed model (or target) by
+    Spearman rank correlation and SSIM: ``top-down`` re-initialises the layer groups from
+    the head down, one more per step (passes when the maps differ once every group is
+    random); ``bottom-up`` from the input up (passes when they differ once the input-side
+    group alone is random); ``independent`` one group at a time (passes when they differ
+    for most groups); ``random-logit`` explains another class than the predicted one
+    (passes when the maps differ: a class-sensitive map must). ``label_permutation``
+    adds Adebayo et al.'s data-randomisation test: the same run trained on permuted
+    labels (a second training), its maps compared with the trained model's. Maps
+    "differ" when both similarities are below their flag (``flag_above`` for Spearman,
+    ``ssim_flag_above`` for SSIM); an explainer that fails a test is flagged."""
 
     enabled: bool = True
     patches: int = Field(16, ge=2, le=1024)
-    flag_above: float = Field(0.5, gt=-1.0, lt=1.0)
+    flag_above: float = Field(0.5, gt=-1.0, lt=1.0, description="Spearman correlation at or above which maps are "
+                                                              "still alike")
+    ssim_flag_above: float = Field(0.5, gt=-1.0, lt=1.0, description="SSIM at or above which maps are still alike")
+    tests: list[Literal["top-down", "bottom-up", "independent", "random-logit"]] = Field(
+        default_factory=lambda: list(SANITY_TESTS), description="the tests to run (data randomisation: "
+                                                                "label_permutation)")
+    label_permutation: bool = Field(False, description="also train the run on permuted labels and compare its maps")
     seed: Seed = 0
 
 
-class Explain(Strict):
-    """Explainers scored by the localisation metrics. ``baseline`` (random maps) is
-    always computed as the chance level, listed or not."""
+#: the faithfulness metrics reported unless a spec lists its own
+DEFAULT_FAITHFULNESS_METRICS = ["road-morf", "road-lerf", "road-combined", "deletion", "insertion"]
 
-    explainers: list[PluginRef] = Field(default_factory=lambda: [PluginRef(name="gradcam-batched")], min_length=1)
-    baseline: PluginRef = PluginRef(name="random")
+
+class Faithfulness(Strict):
+    """Does the model use the region a map highlights? Each ``metrics`` entry (a
+    faithfulness plugin: ``cbis-bench plugins --kind faithfulness``) scores every
+    explainer's and every control's maps of the same correctly classified test lesion
+    patches (``patches`` of them at most, evenly spread)."""
+
+    metrics: list[PluginRef] = Field(
+        default_factory=lambda: [PluginRef(name=n) for n in DEFAULT_FAITHFULNESS_METRICS],
+        json_schema_extra={"plugin": "faithfulness"})
+    patches: int = Field(128, ge=1, le=1_000_000)
+
+
+class Verdict(Strict):
+    """One verdict per correctly classified test lesion patch and explainer: *localised*
+    when the IoU of its map's region (``threshold``) with the mask is above the strongest
+    control's on that patch by ``margin``; *faithful* when removing its top ``removal`` %
+    of pixels (noisy linear imputation) lowers the predicted class's probability more,
+    by ``faithful_margin``, than removing the top ``removal`` % of a smooth random map
+    (the mean over ``draws`` of them: blobs of the same share, placed without looking)."""
+
+    threshold: Threshold = Field(default_factory=lambda: Threshold(rule="otsu"),
+                                 description="the rule that makes a map a region for the localised verdict")
+    margin: float = Field(0.05, ge=0.0, le=1.0)
+    removal: float = Field(20.0, gt=0.0, lt=100.0)
+    faithful_margin: float = Field(0.0, ge=0.0, le=1.0)
+    draws: int = Field(4, ge=1, le=64)
+    seed: Seed = 0
+
+    @field_validator("threshold")
+    @classmethod
+    def _resolved(cls, value: Threshold) -> Threshold:
+        if value.rule == "validation":
+            raise ValueError("the verdict's rule is applied per patch: 'validation' is not one (use otsu, a value, "
+                             "top-percent or mask-area)")
+        return value
+
+
+class Agreement(Strict):
+    """Repeatability and reproducibility (Arun et al. 2021): the maps of the same test
+    lesion patch (explained for its true class) from runs that differ only in seed, and
+    from runs of other backbones or strategies, compared by SSIM and Spearman, beside the
+    same statistic between maps of randomly paired different patches (the floor). Maps
+    are stored at ``size`` pixels a side; ``patches`` of them are compared at most."""
+
+    enabled: bool = True
+    patches: int = Field(128, ge=2, le=100_000)
+    size: int = Field(64, ge=8, le=1024)
+    seed: Seed = 0
+
+
+#: the model-free maps every score is set beside unless a spec lists its own
+DEFAULT_CONTROLS = ["constant", "centre", "intensity", "edges", "random"]
+
+
+class Explain(Strict):
+    """Explainers scored by the localisation and faithfulness metrics, beside model-free
+    ``controls`` at the same settings: a score is evidence about the model only where it
+    beats the strongest control. ``baseline`` (random maps) is always computed and shown
+    as the chance level, listed or not."""
+
+    explainers: list[PluginRef] = Field(default_factory=lambda: [PluginRef(name="gradcam-batched")], min_length=1,
+                                        json_schema_extra={"plugin": "explainer"})
+    baseline: PluginRef = Field(PluginRef(name="random"), json_schema_extra={"plugin": "explainer"})
+    controls: list[PluginRef] = Field(default_factory=lambda: [PluginRef(name=n) for n in DEFAULT_CONTROLS],
+                                      json_schema_extra={"plugin": "explainer"},
+                                      description="model-free maps (explainer plugins) every score is set beside")
     localisation: Localisation = Localisation()
+    faithfulness: Faithfulness = Faithfulness()
+    verdict: Verdict = Verdict()
+    agreement: Agreement = Agreement()
     batch_size: int = Field(32, ge=1, le=4096)
     sanity: Sanity = Sanity()
     gallery: int = Field(3, ge=0, le=16, description="patches per row of the report's saliency gallery")
 
     def scored(self) -> list[PluginRef]:
-        """The listed explainers, then the baseline (each once)."""
-        return list({ref.label(): ref for ref in [*self.explainers, self.baseline]}.values())
+        """The listed explainers, then the controls and the baseline (each once)."""
+        return list({ref.label(): ref for ref in [*self.explainers, *self.controls, self.baseline]}.values())
 
     def scored_explainers(self) -> list[str]:
         """Labels of :meth:`scored`: how results name them."""
         return labels(self.scored())
 
+    def control_labels(self) -> list[str]:
+        """The model-free maps: the controls, then the baseline (each once)."""
+        return list(dict.fromkeys(labels([*self.controls, self.baseline])))
+
     def explainer_labels(self) -> list[str]:
-        return labels(self.explainers)
+        """The explainers under evaluation (one also listed as a control counts as a control)."""
+        controls = set(self.control_labels())
+        return [label for label in labels(self.explainers) if label not in controls]
 
     @property
     def baseline_label(self) -> str:
@@ -345,7 +437,7 @@ class WholeImage(Strict):
 
     patch_runs: Literal["all", "selected"] = Field(
         "selected", description="every patch run, or the one the selection keeps per cell (needs select:)")
-    models: list[str] = Field(min_length=1, description="registered whole-image models (cbis-bench plugins): "
+    models: list[str] = Field(min_length=1, json_schema_extra={"plugin": "whole_model"}, description="registered whole-image models (cbis-bench plugins): "
                               "each is built on every chosen patch run")
     image_size: tuple[Annotated[int, Field(ge=32, le=8192)], Annotated[int, Field(ge=32, le=8192)]] = Field(
         (1152, 896), description="[height, width] every mammogram is resized to (Shen et al. 2019: 1152 x 896)")
@@ -384,14 +476,15 @@ class Spec(Strict):
     description: str = ""
     plugins: list[str] = Field(default_factory=list, description="extra plugin modules to load")
     dataset: DatasetSpec
-    normaliser: PluginRef | None = Field(None, description="the normaliser of every run (or matrix.normaliser)")
+    normaliser: PluginRef | None = Field(None, json_schema_extra={"plugin": "normaliser"},
+                                         description="the normaliser of every run (or matrix.normaliser)")
     matrix: Matrix
     select: Select | None = Field(None, description="keep the best hyperparameter set of each cell for the tables")
     training: Training = Training()
     explain: Explain = Explain()
     report: Report = Report()
     resources: Resources = Resources()
-    loggers: list[PluginRef] = Field(default_factory=list, description="where each finished run is also recorded "
+    loggers: list[PluginRef] = Field(default_factory=list, json_schema_extra={"plugin": "logger"}, description="where each finished run is also recorded "
                                      "(tensorboard, mlflow, ...); never part of a run id")
     whole_image: WholeImage | None = Field(None, description="the whole-mammogram stage after the patch runs")
     #: the ``--set`` overrides this spec was loaded with (already applied; the report names them)

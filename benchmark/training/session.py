@@ -67,3 +67,15 @@ def train_run(run: RunConfig, images: np.ndarray, labels: np.ndarray, split: np.
                       cfg, generator, checkpoint_path, checkpoint_every_s, on_epoch)
     fit = trainer.fit()
     return TrainedRun(backbone, normaliser, splits, indices, phases, frozen, fit, device, determinism)
+
+
+def train_on_permuted_labels(run: RunConfig, images: np.ndarray, labels: np.ndarray, split: np.ndarray,
+                             regs: Registries, checkpoint_path: Path | None, seed: int, *,
+                             checkpoint_every_s: float = 30.0) -> TrainedRun:
+    """The run trained exactly as it is, on its training and validation patches' labels
+    shuffled among them (seeded): a model that learnt nothing true about the images, for
+    the sanity check's data randomisation (Adebayo et al. 2018). The test labels stay."""
+    shuffled = np.asarray(labels).copy()
+    training = np.flatnonzero(np.isin(split, ("train", "val")))
+    shuffled[training] = np.random.default_rng(seed).permutation(shuffled[training])
+    return train_run(run, images, shuffled, split, regs, checkpoint_path, checkpoint_every_s=checkpoint_every_s)

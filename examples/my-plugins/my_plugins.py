@@ -3,9 +3,9 @@ of every plugin kind, written against ``benchmark.api`` alone.
 
 Install it (``pip install ./examples/my-plugins``) and ``cbis-bench plugins`` lists
 ``tiny-net``, ``head-then-all``, ``per-image``, ``input-gradient``, ``centre-of-mass``,
-``toy-blobs``, ``jsonl-file`` and the whole-image model ``thumbnail``; any spec can then
-name them (``tests/test_example_plugins.py`` runs one that uses the seven patch-stage
-items).
+the faithfulness metric ``top-decile-drop``, ``toy-blobs``, ``jsonl-file`` and the
+whole-image model ``thumbnail``; any spec can then name them
+(``tests/test_example_plugins.py`` runs one that uses the eight patch-stage items).
 """
 
 from __future__ import annotations
@@ -88,6 +88,18 @@ def centre_of_mass(maps: np.ndarray, masks: np.ndarray, threshold=None) -> np.nd
     ys = (maps.sum(axis=2) * np.arange(h)).sum(axis=1) / total
     xs = (maps.sum(axis=1) * np.arange(w)).sum(axis=1) / total
     return masks.astype(bool)[np.arange(n), ys.round().astype(int), xs.round().astype(int)].astype(float)
+
+
+# -- a faithfulness metric: perturb where the map points, watch the target probability ------
+def top_decile_drop(model, inputs, maps, targets) -> np.ndarray:
+    """The drop in the target class's probability when the map's top 10% of pixels are
+    replaced by noisy linear imputation (one ROAD step, with the harness's helpers)."""
+    from benchmark.api import noisy_linear_imputation, removal_masks, target_probability
+
+    removed = removal_masks(maps, 10.0)
+    before = target_probability(model, inputs, targets)
+    after = target_probability(model, noisy_linear_imputation(inputs, removed), targets)
+    return (before - after).cpu().numpy()
 
 
 # -- a dataset: finds images, lesions and masks; the core cuts and caches the patches --------
@@ -224,6 +236,11 @@ def register_explainers(register):
 @hookimpl
 def register_localisation_metrics(register):
     register("centre-of-mass", centre_of_mass)
+
+
+@hookimpl
+def register_faithfulness_metrics(register):
+    register("top-decile-drop", top_decile_drop)
 
 
 @hookimpl

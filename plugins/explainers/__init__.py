@@ -1,5 +1,7 @@
 """Saliency explainers: pytorch-grad-cam's CAM methods (the references), Grad-CAM batched
-on the device (the fast path for the LL score) and random maps (the chance level).
+on the device (the fast path for the LL score), random maps (the chance level) and the
+model-free controls every score is set beside (``controls.py``) and Captum's attribution
+methods (``captum_methods.py``).
 
 Every explainer is called with normalised images on the model's device and one target
 class per image, and returns maps in [0, 1] at input resolution. The core has put the
@@ -23,6 +25,15 @@ CAM_METHODS = {
 }
 
 
+#: the model-free controls: registered name, class, what the map is
+CONTROLS = (
+    ("constant", "ConstantMaps", "every pixel 1 (the whole patch)"),
+    ("centre", "CentreMaps", "a Gaussian centred on the patch, sigma a quarter of the side"),
+    ("intensity", "IntensityMaps", "the patch's brightness before normalisation, min-max scaled"),
+    ("edges", "EdgeMaps", "Sobel gradient magnitude of the patch, min-max scaled"),
+)
+
+
 @hookimpl
 def register_explainers(register):
     for name, method in CAM_METHODS.items():
@@ -35,3 +46,9 @@ def register_explainers(register):
 
     register("random", "plugins.explainers.random_maps:RandomMaps", options=RandomMapsOptions,
              description="smooth random maps: the chance level of every localisation score")
+    for name, cls, what in CONTROLS:
+        register(name, f"plugins.explainers.controls:{cls}", description=f"model-free control: {what}")
+    from plugins.explainers.captum_methods import METHODS
+
+    for name, (cls, options, what) in METHODS.items():
+        register(name, f"plugins.explainers.captum_methods:{cls}", options=options, description=what)

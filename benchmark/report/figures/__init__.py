@@ -2,7 +2,7 @@
 no pyplot state, no display needed) from stored results and the run store's arrays.
 
 One module per kind: confusion-matrix heatmaps, ROC curves, training curves, the
-saliency gallery. Files are written atomically and without a timestamp, so rebuilding a
+saliency gallery, ROAD curves, the per-lesion verdicts, the run x run agreement. Files are written atomically and without a timestamp, so rebuilding a
 report from the same store gives the same bytes.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from benchmark.files import atomic_write_json
 from benchmark.hashing import stable_hash
@@ -20,7 +20,7 @@ from benchmark.run.store import RunStore
 
 FOLDER = "figures"
 #: bump when a figure's drawing changes, so stored figures are redrawn
-FIGURES_VERSION = 3
+FIGURES_VERSION = 4
 STAMP = "figures.json"
 
 
@@ -35,11 +35,13 @@ def run_figures(result: RunResult, explainers: Sequence[str], store: RunStore | 
     Gallery arrays missing from the store (an older run) are skipped."""
     from benchmark.report.figures.canvas import save
     from benchmark.report.figures.confusion import confusion_figure
+    from benchmark.report.figures.faithfulness_curves import faithfulness_figure, has_curves
     from benchmark.report.figures.gallery import gallery_figure
     from benchmark.report.figures.panel import panel_figure
     from benchmark.report.figures.roc import roc_figure
     from benchmark.report.figures.threshold_curve import threshold_figure
     from benchmark.report.figures.training_curves import training_figure
+    from benchmark.report.figures.verdict_gallery import verdict_figure
 
     run_id = result.run_id
     folder = out_dir / FOLDER / run_id
@@ -59,6 +61,15 @@ def run_figures(result: RunResult, explainers: Sequence[str], store: RunStore | 
         if arrays is not None and len(arrays["category"]):
             drawn.append((f"saliency gallery, {name}", f"gallery-{name}.png",
                           gallery_figure(arrays, name, loc.explainers[name].threshold, loc.metric)))
+    if has_curves(result):
+        drawn.append(("ROAD curves: the drop in the predicted class's probability as pixels are removed",
+                      "faithfulness.png", faithfulness_figure(result)))
+    for name in explainers:
+        arrays = store.load_arrays(run_id, f"verdicts-{name}") if store is not None else None
+        verdicts = result.verdicts.explainers.get(name) if result.verdicts is not None else None
+        if arrays is not None and verdicts is not None and len(arrays["group"]):
+            drawn.append((f"one verdict per lesion, {name}", f"verdicts-{name}.png",
+                          verdict_figure(arrays, name, result.verdicts.threshold, verdicts.control)))
     for array_name in loc.panels:  # figures an explainer drew of its own model
         arrays = store.load_arrays(run_id, array_name) if store is not None else None
         if arrays is not None and len(arrays["images"]):
@@ -92,3 +103,16 @@ def _reuse(folder: Path, key: str, out_dir: Path) -> list[FigureFile] | None:
     if stamp.get("key") != key or not all((out_dir / f.path).is_file() for f in figures):
         return None
     return figures
+
+
+def agreement_figures(agreement: Any, out_dir: Path) -> list[FigureFile]:
+    """The run x run agreement heatmap of the report (none without a pair of runs)."""
+    from benchmark.report.figures.agreement_heatmap import agreement_figure
+    from benchmark.report.figures.canvas import save
+
+    path = out_dir / FOLDER / "agreement.png"
+    if agreement is None or not agreement.pairs:
+        path.unlink(missing_ok=True)
+        return []
+    save(agreement_figure(agreement), path)
+    return [FigureFile("agreement of maps between runs (SSIM)", f"{FOLDER}/agreement.png")]
