@@ -96,3 +96,37 @@ def test_gradcam_passes_where_model_free_maps_fail_every_test(tested: tuple) -> 
     assert random_logit.explainers["gradcam-batched"].passed  # another class, another map
     # controls fail by construction and are never reported as an explainer's failure
     assert all(name == "gradcam-batched" for _, name in result.failures())
+
+
+@pytest.mark.slow
+def test_label_permutation_trains_a_second_model_and_compares_its_maps(tmp_path) -> None:
+    """``sanity.label_permutation``: the run trained again on shuffled labels (kept like any
+    trained weights, so a second invocation trains nothing), its maps compared."""
+    import json
+
+    import yaml
+
+    from tests.conftest import ROOT, run_cli
+
+    data = yaml.safe_load((ROOT / "specs" / "fixture.yaml").read_text())
+    data["name"] = "permuted"
+    data["dataset"]["options"]["images"] = 60
+    data["matrix"]["strategy"] = ["simultaneous"]
+    data["training"]["max_epochs"] = 2
+    data["explain"] |= {"explainers": ["gradcam-batched"], "controls": ["random"], "faithfulness": {"metrics": []},
+                        "sanity": {"enabled": True, "patches": 4, "tests": ["top-down"], "label_permutation": True},
+                        "gallery": 0}
+    spec = tmp_path / "permuted.yaml"
+    spec.write_text(yaml.safe_dump(data))
+    args = ("run", str(spec), "--home", str(tmp_path / "home"), "--reports", str(tmp_path / "reports"))
+    ran = run_cli(*args)
+    assert ran.code == 0, ran.output
+    (result,) = json.loads((tmp_path / "reports" / "permuted" / "results.json").read_text())
+    tests = {t["name"]: t for t in result["sanity"]["tests"]}
+    assert set(tests) == {"top-down", "label-permutation"}
+    assert tests["label-permutation"]["steps"] == ["trained on permuted labels"]
+    assert len(tests["label-permutation"]["explainers"]["gradcam-batched"]["spearman"]) == 1
+    trained = sorted(p.name for p in (tmp_path / "home" / "runs" / "trained").glob("*.pt"))
+    assert len(trained) == 2 and sum("-permuted-" in name for name in trained) == 1
+    report = (tmp_path / "reports" / "permuted" / "report.md").read_text()
+    assert "label-permutation" in report
