@@ -139,3 +139,29 @@ def test_validate_command_accepts_the_fixture_spec() -> None:
     result = run_cli("validate", str(FIXTURE_SPEC))
     assert result.code == 0, result.output
     assert "2 run(s)" in result.stdout
+
+
+@pytest.mark.parametrize("path, parts", [
+    ("matrix.hparams[0].lr_head", ("matrix", "hparams", 0, "lr_head")),
+    ("training.weights['torchvision/mobilenet_v2']", ("training", "weights", "torchvision/mobilenet_v2")),
+    ('a["b c"][2]', ("a", "b c", 2)),
+])
+def test_a_field_path_reads_and_prints_one_grammar(path: str, parts: tuple) -> None:
+    from benchmark.spec.field_path import parse, show
+
+    assert parse(path) == parts and parse(show(parts)) == parts
+
+
+@pytest.mark.parametrize("path", ["a..b", ".a", "a.0", "a b", "a[x]", ""])
+def test_a_malformed_field_path_names_where_it_goes_wrong(path: str) -> None:
+    from benchmark.spec.field_path import parse
+
+    with pytest.raises(ValueError, match="field name|empty"):
+        parse(path)
+
+
+def test_a_set_override_reaches_a_key_that_is_no_field_name() -> None:
+    spec = load_spec(FIXTURE_SPEC, overrides=["training.weights['timm/test_resnet']=/w/net.pth",
+                                              "training.weights['vgg16']=/w/vgg.pth"])
+    assert spec.training.weights == {"timm/test_resnet": "/w/net.pth", "vgg16": "/w/vgg.pth"}
+    assert spec.overrides == ("training.weights['timm/test_resnet']=/w/net.pth", "training.weights['vgg16']=/w/vgg.pth")

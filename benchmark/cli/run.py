@@ -3,8 +3,9 @@ interrupted ones resumed), then its report."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import typer
 
@@ -12,29 +13,20 @@ from benchmark.cli.app import HomeOpt, PluginOpt, SetOpt, command, console, home
 from benchmark.errors import UserError
 
 
-def with_overrides(spec: Any, weights: list[str], device: Optional[str], max_epochs: Optional[int]) -> Any:
-    """The spec with the command line's training settings, validated like the YAML."""
-    training = spec.training
-    updates: dict[str, Any] = {}
-    if weights:
-        pairs = dict(training.weights)
-        for item in weights:
-            name, sep, file = item.partition("=")
-            if not sep or not name or not file:
-                raise UserError(f"--weights {item!r}: expected BACKBONE=FILE")
-            pairs[name] = str(Path(file).expanduser().resolve())
-        updates["weights"] = pairs
+def shorthand_overrides(weights: list[str], device: Optional[str], max_epochs: Optional[int]) -> list[str]:
+    """``--weights``, ``--device`` and ``--max-epochs`` as the ``--set`` items they stand
+    for: one override mechanism, so the report's list of overrides is always complete."""
+    items = []
+    for item in weights:
+        name, sep, file = item.partition("=")
+        if not sep or not name or not file or "'" in name:
+            raise UserError(f"--weights {item!r}: expected BACKBONE=FILE")
+        items.append(f"training.weights['{name}']={json.dumps(str(Path(file).expanduser().resolve()))}")
     if device:
-        updates["device"] = device
+        items.append(f"training.device={device}")
     if max_epochs:
-        updates["max_epochs"] = max_epochs
-    if not updates:
-        return spec
-    from benchmark.spec.loader import parse_spec
-
-    data = spec.model_dump()
-    data["training"] = training.model_dump() | updates
-    return parse_spec(data, "command line")
+        items.append(f"training.max_epochs={max_epochs}")
+    return items
 
 
 @command()
@@ -44,9 +36,10 @@ def run(
     set_: list[str] = SetOpt,
     home: Optional[Path] = HomeOpt,
     reports: Path = typer.Option(Path("reports"), help="Folder for reports/<spec name>/."),
-    weights: list[str] = typer.Option([], "--weights", help="BACKBONE=FILE: local pretrained weights (repeatable)."),
-    device: Optional[str] = typer.Option(None, help="Override training.device (cpu, cuda, cuda:1)."),
-    max_epochs: Optional[int] = typer.Option(None, min=1, help="Override training.max_epochs."),
+    weights: list[str] = typer.Option([], "--weights", help="BACKBONE=FILE: local pretrained weights (repeatable; "
+                                                            "short for --set \"training.weights['BACKBONE']=FILE\")."),
+    device: Optional[str] = typer.Option(None, help="cpu, cuda, cuda:1 (short for --set training.device=...)."),
+    max_epochs: Optional[int] = typer.Option(None, min=1, help="Short for --set training.max_epochs=N."),
     checkpoint_every: float = typer.Option(30.0, min=0.0, help="Seconds between resume checkpoints (0: every epoch)."),
     executor: str = typer.Option("local", help="local (one run after another here) or ray (one Ray task per run)."),
     address: Optional[str] = typer.Option(None, help="Ray cluster address (e.g. auto, ray://head:10001); default: start a local instance."),
@@ -61,7 +54,7 @@ def run(
         raise UserError(f"--executor {executor!r}: expected local or ray")
     if address and executor != "ray":
         raise UserError("--address only applies with --executor ray")
-    loaded = with_overrides(load(spec, plugin, set_), weights, device, max_epochs)
+    loaded = load(spec, plugin, [*set_, *shorthand_overrides(weights, device, max_epochs)])
     require_writable({"reports folder (--reports)": reports / loaded.name, "home folder (--home)": home_folder(home)})
     console.print(device_line(loaded.training.device, remote=executor == "ray" and address is not None), highlight=False)
     if executor == "ray":  # join the cluster before the patches are prepared: a refusal is known in seconds

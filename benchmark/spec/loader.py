@@ -15,6 +15,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from benchmark.errors import UnknownNameError, UserError, did_you_mean
+from benchmark.spec.field_path import parse as parse_field_path
+from benchmark.spec.field_path import show as show_field_path
 from benchmark.spec.overrides import apply as apply_overrides
 from benchmark.spec.schema import Spec
 
@@ -51,10 +53,7 @@ class UniqueKeyLoader(yaml.SafeLoader):
 
 
 def _field_path(loc: Iterable[Any]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
+    return show_field_path(loc)
 
 
 class _Lines:
@@ -152,16 +151,6 @@ def _known_fields(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
 _LOCATED = re.compile(r"^(?:Value error, )?@([^:]+): (.*)$", re.S)
 
 
-def _parse_path(path: str) -> tuple[Any, ...]:
-    """``matrix.overrides[0].match`` -> ``("matrix", "overrides", 0, "match")``."""
-    out: list[Any] = []
-    for part in path.split("."):
-        name, *indices = part.split("[")
-        out.append(name)
-        out += [int(i.rstrip("]")) for i in indices]
-    return tuple(out)
-
-
 def format_validation_error(exc: ValidationError, lines: _Lines | None = None, prefix: tuple[Any, ...] = (),
                             model: type[BaseModel] | None = None) -> list[str]:
     out = []
@@ -169,7 +158,7 @@ def format_validation_error(exc: ValidationError, lines: _Lines | None = None, p
         loc = (*prefix, *err["loc"])
         located = _LOCATED.match(str(err.get("msg", "")))
         if located:  # a validator that names its field (schema.located)
-            loc = (*loc, *_parse_path(located.group(1)))
+            loc = (*loc, *parse_field_path(located.group(1)))
             err = {**err, "msg": located.group(2), "type": "located"}
         where = lines.where(loc) if lines else ""
         out.append(f"{where}{_field_path(loc)}: {_describe(err, model)}")

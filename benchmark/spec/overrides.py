@@ -9,26 +9,20 @@ wrong key or value is the same precise message, naming the ``--set`` it came fro
 
 from __future__ import annotations
 
-import re
 from typing import Any, Sequence
 
 import yaml
 
 from benchmark.errors import UserError
-
-_PART = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)$")
-
+from benchmark.spec.field_path import parse as parse_field_path
+from benchmark.spec.field_path import show as show_field_path
 
 def parse_path(key: str) -> tuple[Any, ...]:
     """``matrix.hparams[0].lr_head`` -> ``("matrix", "hparams", 0, "lr_head")``."""
-    out: list[Any] = []
-    for part in key.split("."):
-        match = _PART.match(part)
-        if not match:
-            raise UserError(f"--set {key}: '{part}' is not a field name (write a.b.c, a.b[0].c)")
-        out.append(match.group(1))
-        out += [int(i) for i in re.findall(r"\[(\d+)\]", match.group(2))]
-    return tuple(out)
+    try:
+        return parse_field_path(key)
+    except ValueError as exc:
+        raise UserError(f"--set {key}: {exc}") from None
 
 
 def parse(item: str) -> tuple[tuple[Any, ...], Any]:
@@ -79,7 +73,4 @@ def apply(data: dict[str, Any], overrides: Sequence[str]) -> tuple[dict[str, Any
 
 
 def _shown(path: tuple[Any, ...]) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "the spec"
+    return show_field_path(path, empty="the spec")
