@@ -50,3 +50,19 @@ def run_result(*, label: str = "net / simultaneous / bs16 lr0.001/0.001 / seed 0
         "measurements": {"started": "", "seconds": {}, "memory": {}},
     }
     return RunResult.model_validate(_merge(base, changes))
+
+
+#: The evaluation cut to one LL beside ``random``: no further controls, localisation or
+#: faithfulness metrics, sanity tests or map agreement, one random draw per verdict. For
+#: tests whose point is not the evidence (faults, resumption, selection, the CLI), so that
+#: each spends its seconds on what it tests; the evidence has its own tests.
+LEAN_EXPLAIN: dict[str, Any] = {
+    "controls": ["random"], "faithfulness": {"metrics": []}, "verdict": {"draws": 1},
+    "sanity": {"enabled": False}, "agreement": {"enabled": False}, "localisation": {"metrics": []},
+}
+
+
+def lean(spec: dict[str, Any], **explain: Any) -> dict[str, Any]:
+    """``spec`` (a parsed spec file, left unchanged) with :data:`LEAN_EXPLAIN` merged into
+    its ``explain`` section, then ``explain`` (a test's own choices) over that."""
+    return _merge(spec, {"explain": _merge(_merge(spec.get("explain", {}), LEAN_EXPLAIN), explain)})

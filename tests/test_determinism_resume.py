@@ -24,7 +24,8 @@ from benchmark.run.execute import weights_hash
 from benchmark.spec.loader import parse_spec
 from benchmark.training.session import train_run
 from plugins.datasets.cbis_ddsm import CbisDdsm
-from tests.conftest import CLI, ROOT
+from tests.conftest import CLI, ROOT, run_cli
+from tests.factories import LEAN_EXPLAIN
 
 SPEC = {
     "name": "determinism",
@@ -35,7 +36,7 @@ SPEC = {
                "hparams": [{"batch_size": 8, "lr_head": 3e-3, "lr_last_block": 1e-3}]},
     "training": {"pretrained": False, "max_epochs": 3, "device": "cpu", "augment": ["hflip", "rot90"],
                  "early_stopping": {"patience": 10, "min_delta": 0.0}},
-    "explain": {"explainers": ["gradcam"]},
+    "explain": {"explainers": ["gradcam"]} | LEAN_EXPLAIN,
 }
 
 
@@ -95,7 +96,7 @@ def test_interrupted_training_resumes_to_the_same_weights(patches, tmp_path: Pat
 
 @pytest.mark.slow
 def test_killed_cli_run_resumes_when_run_again(tmp_path: Path) -> None:
-    spec_data = SPEC | {"training": SPEC["training"] | {"max_epochs": 40}}
+    spec_data = SPEC | {"training": SPEC["training"] | {"max_epochs": 16}}
     spec_data["matrix"] = SPEC["matrix"] | {"strategy": ["simultaneous"]}
     spec = tmp_path / "resume.yaml"
     spec.write_text(yaml.safe_dump(spec_data))
@@ -125,11 +126,12 @@ def test_killed_cli_run_resumes_when_run_again(tmp_path: Path) -> None:
     assert checkpoint is not None and checkpoint.exists()
     assert not list(run_dir.glob("*/result.json"))
 
-    resumed = subprocess.run(cli("killed"), cwd=ROOT, env=env | {"COLUMNS": "200"}, capture_output=True, text=True)
-    assert resumed.returncode == 0, resumed.stderr
+    # the killed process is the point; resuming and the straight run need no process of their own
+    resumed = run_cli(*cli("killed")[len(CLI):])
+    assert resumed.code == 0, resumed.output
     assert "resuming run" in resumed.stdout and "from epoch" in resumed.stdout
-    straight = subprocess.run(cli("straight"), cwd=ROOT, env=env, capture_output=True, text=True)
-    assert straight.returncode == 0, straight.stderr
+    straight = run_cli(*cli("straight")[len(CLI):])
+    assert straight.code == 0, straight.output
     a = json.loads(next(run_dir.glob("*/result.json")).read_text())
     b = json.loads(next((tmp_path / "straight" / "runs" / "determinism").glob("*/result.json")).read_text())
     assert a["model"]["weights_hash"] == b["model"]["weights_hash"]

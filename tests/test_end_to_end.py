@@ -7,6 +7,7 @@ report holds Tables I-IV and the cited Petrini row.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from pathlib import Path
@@ -105,14 +106,6 @@ def test_report_has_intervals_comparisons_evidence_and_figures(first_run: Path) 
         assert min(pixels.shape) > 200 and pixels.std() > 10  # drawn, not blank
 
 
-def test_second_run_from_scratch_is_identical(first_run: Path, tmp_path: Path) -> None:
-    result = run_cli("run", SPEC, "--home", str(tmp_path / "home"), "--reports", str(tmp_path / "reports"))
-    assert result.code == 0, result.output
-    a = json.loads((first_run / "reports" / "fixture" / "results.json").read_text())
-    b = json.loads((tmp_path / "reports" / "fixture" / "results.json").read_text())
-    assert _without_measurements(a) == _without_measurements(b)
-
-
 def test_rerun_skips_finished_runs_and_report_rebuilds(first_run: Path) -> None:
     report = first_run / "reports" / "fixture" / "report.md"
     before = report.read_text()
@@ -135,12 +128,15 @@ def test_report_without_runs_is_a_clear_error(tmp_path: Path) -> None:
     assert result.code == 2 and "no finished run of spec 'fixture'" in result.stderr
 
 
-def test_ray_executor_gives_the_local_results(first_run: Path, tmp_path: Path) -> None:
-    """Each run as a task on a local Ray instance (2 CPUs): the same results as the local executor."""
-    pytest.importorskip("ray")
-    result = run_cli("run", SPEC, "--executor", "ray", "--home", str(tmp_path / "home"), "--reports", str(tmp_path / "reports"))
+def test_a_second_run_from_scratch_on_ray_is_identical(first_run: Path, tmp_path: Path) -> None:
+    """The spec again from an empty store, each run a task on a local Ray instance (2 CPUs):
+    the same results as the session's local run, bit for bit apart from what is measured.
+    One run proves both that a run from scratch repeats and that the Ray executor changes
+    nothing; where Ray is not installed the second run is local (repetition still tested)."""
+    executor = ["--executor", "ray"] if importlib.util.find_spec("ray") else []
+    result = run_cli("run", SPEC, *executor, "--home", str(tmp_path / "home"), "--reports", str(tmp_path / "reports"))
     assert result.code == 0, result.output
-    assert result.stdout.count("done: ") == 2
+    assert result.stdout.count("done: ") == 2 or not executor
     a = json.loads((first_run / "reports" / "fixture" / "results.json").read_text())
     b = json.loads((tmp_path / "reports" / "fixture" / "results.json").read_text())
     assert _without_measurements(a) == _without_measurements(b)

@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from tests.conftest import CLI, ROOT, run_cli
+from tests.factories import LEAN_EXPLAIN
 
 SPEC = {
     "name": "tiny",
@@ -26,7 +27,7 @@ SPEC = {
     "matrix": {"backbone": ["timm/test_resnet"], "strategy": ["simultaneous"],
                "hparams": [{"batch_size": 8, "lr_head": 3e-3, "lr_last_block": 1e-3}]},
     "training": {"pretrained": False, "max_epochs": 2, "device": "cpu"},
-    "explain": {"explainers": ["gradcam"], "gallery": 1},
+    "explain": {"explainers": ["gradcam"], "gallery": 1} | LEAN_EXPLAIN,
 }
 
 
@@ -99,6 +100,23 @@ def test_an_override_changes_the_run_id_and_the_result(tiny_home: tuple[Path, Pa
     edited_spec.write_text(yaml.safe_dump(edited))
     out = run(edited_spec, tmp_path / "home")
     assert "already done" in out
+
+
+def test_device_and_max_epochs_are_set_overrides_the_report_lists(tmp_path: Path) -> None:
+    """``--device`` and ``--max-epochs`` are short for ``--set``: the report made with them
+    beside a ``--set`` lists all three, and the run is the one the same ``--set`` gives."""
+    spec = write_spec(tmp_path)
+    run(spec, tmp_path / "home", "--set", "matrix.seed=[5]", "--device", "cpu", "--max-epochs", "1")
+    report = (tmp_path / "home" / "reports" / "tiny" / "report.md").read_text()
+    assert ("- `--set` overrides of tiny: `matrix.seed=[5]`, `training.device=cpu`, `training.max_epochs=1`"
+            in report), report[report.index("## Provenance"):]
+    (stored,) = results(tmp_path / "home", "tiny").values()
+    assert stored["training"]["best_epoch"] <= 1 and stored["config"]["seed"] == 5
+    spelled_out = run(spec, tmp_path / "home", "--set", "matrix.seed=[5]", "--set", "training.device=cpu",
+                      "--set", "training.max_epochs=1")
+    assert "already done" in spelled_out  # one override mechanism: the same run
+    bad = run_cli("run", str(spec), "--home", str(tmp_path / "home"), "--device", "gpu")
+    assert bad.code == 2 and "training.device" in bad.stderr and "--set training.device=gpu" in bad.stderr, bad.output
 
 
 # ----------------------------------------------------------------------------- loggers

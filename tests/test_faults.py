@@ -14,18 +14,18 @@ import torch
 import yaml
 
 from tests.conftest import CLI, ROOT, run_cli
+from tests.factories import lean
 
 FIXTURE = yaml.safe_load((ROOT / "specs" / "fixture.yaml").read_text())
 
 
 def _spec(tmp_path: Path, name: str = "faults", **training: object) -> tuple[Path, dict]:
-    """A small fixture spec: one strategy, two epochs, no sanity check."""
-    data = json.loads(json.dumps(FIXTURE))
+    """A small fixture spec: one strategy, two epochs, the lean evaluation."""
+    data = lean(FIXTURE, explainers=["gradcam-batched"], gallery=1)
     data["name"] = name
     data["dataset"]["options"]["images"] = 60
     data["matrix"]["strategy"] = ["simultaneous"]
     data["training"] |= {"max_epochs": 2, **training}
-    data["explain"] |= {"explainers": ["gradcam-batched"], "sanity": {"enabled": False}, "gallery": 1}
     path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(data))
     return path, data
@@ -46,6 +46,7 @@ def _leftovers(folder: Path) -> list[Path]:
 def test_two_runs_on_one_home_give_the_single_run_results(tmp_path: Path) -> None:
     spec, data = _spec(tmp_path)
     data["matrix"]["strategy"] = ["simultaneous", "gradual-unfreezing"]
+    data["dataset"]["options"]["images"] = 30  # four trainings in two processes on two cores
     spec.write_text(yaml.safe_dump(data))
     env = os.environ | {"NO_COLOR": "1", "COLUMNS": "200"}
     home = tmp_path / "shared-home"

@@ -91,7 +91,8 @@ def test_a_spec_trains_from_real_weights_offline(tmp_path: Path) -> None:
         "normaliser: imagenet\n"
         "matrix: {backbone: [torchvision/mobilenet_v2], strategy: [simultaneous], hparams: [{batch_size: 16}]}\n"
         "training: {pretrained: true, max_epochs: 1, device: cpu}\n"
-        "explain: {explainers: [gradcam]}\n")
+        "explain: {explainers: [gradcam], controls: [random], faithfulness: {metrics: []}, sanity: {enabled: false},"
+        " agreement: {enabled: false}, localisation: {metrics: []}, verdict: {draws: 1}}\n")  # the lean evaluation
     env = {"CBIS_BENCH_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "TORCH_HOME": str(tmp_path / "torch-home")}
     missing = run_cli("run", str(spec), "--home", str(tmp_path / "home"), env=env)
     assert missing.code == 2 and MOBILENET_FILE in missing.stderr and "Traceback" not in missing.output
@@ -102,4 +103,6 @@ def test_a_spec_trains_from_real_weights_offline(tmp_path: Path) -> None:
 
     (result,) = json.loads((tmp_path / "reports" / "mobilenet" / "results.json").read_text())
     assert result["model"]["pretrained"] == str(weights.resolve())
+    report = (tmp_path / "reports" / "mobilenet" / "report.md").read_text()  # --weights is short for --set
+    assert f"`training.weights['torchvision/mobilenet_v2']={json.dumps(str(weights.resolve()))}`" in report
     assert result["model"]["frozen_groups"] > 0

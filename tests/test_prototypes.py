@@ -149,13 +149,17 @@ def test_an_unknown_wrapped_backbone_is_refused_at_validation_with_the_closest_n
 
 
 # ------------------------------------------------------------------------------ end to end
-#: the two specs a user runs (docs/prototypes.md), each once per module: about 30 s apiece on 2 idle cores
+#: the two specs a user runs (docs/prototypes.md), each once per module
 CLEAN, CONFOUNDED = ROOT / "specs" / "prototypes-fixture.yaml", ROOT / "specs" / "prototypes-confounded.yaml"
+#: what these tests read is the prototype maps' LL beside random's and the sanity tests: the
+#: further controls, faithfulness and map agreement (tested on the fixture spec) are left out
+LEAN = ("--set", "explain.controls=[random]", "--set", "explain.faithfulness.metrics=[]",
+        "--set", "explain.agreement.enabled=false")
 
 
 def _run(spec: Path, base: Path, *overrides: str) -> Path:
     where = ("--home", str(base / "home"), "--reports", str(base / "reports"))
-    result = run_cli("run", str(spec), *where, *overrides)
+    result = run_cli("run", str(spec), *where, *LEAN, *overrides)
     assert result.code == 0, result.output
     return base
 
@@ -197,7 +201,7 @@ def test_the_fixture_spec_sets_the_prototype_network_beside_the_cnn(clean_run: P
     for caption in ("prototype gallery", "this looks like that"):
         line = next(ln for ln in report.splitlines() if ln.startswith(f"![{caption}"))
         assert (folder / line.split("](")[1].rstrip(")")).stat().st_size > 0
-    again = run_cli("run", str(CLEAN), "--home", str(clean_run / "home"), "--reports", str(clean_run / "reports"))
+    again = run_cli("run", str(CLEAN), "--home", str(clean_run / "home"), "--reports", str(clean_run / "reports"), *LEAN)
     assert again.code == 0 and "already done" in again.output, again.output
 
 

@@ -20,6 +20,7 @@ from benchmark.registry.calls import PluginOutputError, build_backbone, metric, 
 from benchmark.run.config import expand
 from benchmark.spec.loader import SpecError, load_spec, parse_spec
 from tests.conftest import ROOT, run_cli
+from tests.factories import lean
 
 FIXTURE = yaml.safe_load((ROOT / "specs" / "fixture.yaml").read_text())
 
@@ -252,10 +253,10 @@ def test_editing_a_plugin_changes_the_ids_of_the_runs_it_touches(tmp_path: Path,
 
 @pytest.mark.slow
 def test_rerun_recomputes_and_an_old_result_is_a_message(tmp_path: Path) -> None:
-    data = json.loads(json.dumps(FIXTURE))
+    data = lean(FIXTURE, explainers=["gradcam-batched"])
     data["matrix"]["strategy"] = ["simultaneous"]
     data["training"]["max_epochs"] = 2
-    data["explain"] |= {"explainers": ["gradcam-batched"], "sanity": {"enabled": False}}
+    data["dataset"]["options"]["images"] = 40
     spec = tmp_path / "tiny.yaml"
     spec.write_text(yaml.safe_dump(data))
     args = ("run", str(spec), "--home", str(tmp_path / "home"), "--reports", str(tmp_path / "reports"))

@@ -16,13 +16,14 @@ from benchmark.selection import select
 from benchmark.spec.loader import parse_spec
 from benchmark.spec.schema import Select
 from tests.conftest import ROOT, run_cli
+from tests.factories import lean
 from tests.factories import run_result
 
 pytestmark = pytest.mark.slow
 
 
 def _spec(**changes):
-    data = yaml.safe_load((ROOT / "specs" / "fixture.yaml").read_text())
+    data = lean(yaml.safe_load((ROOT / "specs" / "fixture.yaml").read_text()))
     data["matrix"]["hparams"] = [{"batch_size": 16, "lr_head": 3e-3, "lr_last_block": 1e-3},
                                  {"batch_size": 8, "lr_head": 3e-3, "lr_last_block": 1e-3}]
     data["matrix"]["seed"] = [0, 1]
@@ -75,6 +76,7 @@ def test_a_spec_with_selection_and_ablation_axes_reports_them(tmp_path: Path) ->
                            "patches": [{"lesion_margin": 0.5}, {"lesion_margin": 0.0}]})
     del data["normaliser"]
     data["training"]["max_epochs"] = 2
+    data["dataset"]["options"]["images"] = 60
     data["explain"]["sanity"] = {"enabled": False}
     data["explain"]["explainers"] = ["gradcam-batched"]
     spec = tmp_path / "select.yaml"
