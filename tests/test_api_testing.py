@@ -236,10 +236,19 @@ class TensorState(Greyed):
         return {"mean": torch.full((3,), 0.5)}
 
 
-def test_a_normaliser_changing_the_shape_or_keeping_tensors_in_its_state_fails() -> None:
+class ZeroDeviation(Greyed):
+    """Divides by a deviation it never fitted: 0 / 0 everywhere."""
+
+    def __call__(self, images, labels=None):
+        return (images - images) / torch.zeros(())
+
+
+def test_a_normaliser_changing_the_shape_returning_nan_or_keeping_tensors_in_its_state_fails() -> None:
     with pytest.raises(ContractError, match=r"normaliser 'Greyed' .* must return finite images of the shape it was "
                                             r"given, \(4, 3, 32, 32\); got shape \(4, 1, 32, 32\)"):
         check_normaliser(Greyed)
+    with pytest.raises(ContractError, match=r"normaliser 'ZeroDeviation' .*; got NaN or inf"):
+        check_normaliser(ZeroDeviation)
     with pytest.raises(ContractError, match=r"normaliser 'TensorState' .* state_dict\(\) must hold JSON values only"):
         check_normaliser(TensorState)
 

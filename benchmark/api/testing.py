@@ -29,15 +29,14 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, Mapping
 
 import numpy as np
 
 from benchmark.data.classes import CLASSES
 from benchmark.errors import PluginOutputError, UserError
 from benchmark.plugin_types import Backbone
-from benchmark.registry import Entry
-from benchmark.registry import calls
+from benchmark.registry import Entry, calls
 from benchmark.spec.schema import HParams, PluginRef, Threshold
 
 if TYPE_CHECKING:
@@ -147,7 +146,7 @@ def _maps(n: int, size: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
 class _FixedNormaliser:
     """Network input for checks that need one: a fixed standardisation, no labels."""
 
-    uses_labels = False
+    uses_labels: ClassVar[bool] = False
 
     def fit(self, chunks: Any) -> None:
         return None

@@ -140,8 +140,8 @@ def check_logits(where: str, logits: Any, batch: int, num_classes: int) -> None:
         raise PluginOutputError(f"{where}: the model returned {type(logits).__name__}; expected a tensor of logits "
                                 f"of shape ({batch}, {num_classes})")
     if shape != (batch, num_classes):
-        raise PluginOutputError(f"{where}: the classifier's output has shape {shape}, expected ({batch}, {num_classes}) "
-                                f"for {num_classes} classes (one logit per class and image)")
+        raise PluginOutputError(f"{where}: the classifier's output has shape {shape}, expected "
+                                f"({batch}, {num_classes}) for {num_classes} classes (one logit per class and image)")
     if not bool(logits.detach().isfinite().all()):
         raise PluginOutputError(f"{where}: the classifier's output holds NaN or inf")
 
@@ -183,11 +183,16 @@ def check_normalised(where: str, before: Any, after: Any) -> None:
     """A normaliser's answer: a finite tensor of the shape it was given."""
     import torch
 
-    if not isinstance(after, torch.Tensor) or after.shape != before.shape or not bool(torch.isfinite(after).all()):
-        got = f"shape {tuple(after.shape)}" if isinstance(after, torch.Tensor) else type(after).__name__
-        raise PluginOutputError(f"{where} must return finite images of the shape it was given, "
-                                f"{tuple(before.shape)}; got {got}"
-                                + (" with NaN or inf" if got.startswith("shape") and after.shape == before.shape else ""))
+    if not isinstance(after, torch.Tensor):
+        got = type(after).__name__
+    elif after.shape != before.shape:
+        got = f"shape {tuple(after.shape)}"
+    elif not bool(torch.isfinite(after).all()):
+        got = "NaN or inf"
+    else:
+        return
+    raise PluginOutputError(f"{where} must return finite images of the shape it was given, {tuple(before.shape)}; "
+                            f"got {got}")
 
 
 def check_normaliser_state(where: str, state: Any) -> None:
