@@ -12,7 +12,7 @@ CONSTRAINTS := requirements/constraints.txt
 TORCH ?= torch==2.14.1 torchvision==0.29.1
 LOCK_VENV ?= /tmp/cbis-bench-lock-venv
 
-.PHONY: install run test test-fast regression golden rehearsal gpu-check lock docker-smoke clean
+.PHONY: install run test test-fast bench regression golden rehearsal gpu-check lock docker-smoke clean
 
 install: $(VENV)/.installed
 
@@ -47,6 +47,13 @@ test: install
 
 test-fast: install
 	$(BIN)/python -m pytest -m "not slow"
+
+# Speed of the hot kernels (tests/benchmarks, pytest-benchmark; `make test` skips them):
+# each run is saved under .benchmarks/ and compared with the last saved one when there is
+# one. Figures only: nothing here fails on a time. See docs/benchmarks.md.
+bench: install
+	$(BIN)/python -m pytest tests/benchmarks --benchmark-only --benchmark-autosave --benchmark-storage=.benchmarks \
+		$(if $(wildcard .benchmarks/*/*.json),--benchmark-compare)
 
 # The regression gate: the fixture numbers against the committed golden file.
 regression: install

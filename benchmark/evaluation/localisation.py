@@ -62,9 +62,12 @@ def _checked(maps: Any, n: int, size: tuple[int, int], explainer: Explainer) -> 
     maps = np.asarray(maps, dtype=np.float32)
     where = getattr(explainer, "description", None) or f"explainer {type(explainer).__name__}"
     if maps.shape != (n, *size):
-        raise PluginOutputError(f"{where} returned maps of shape {maps.shape}; expected {(n, *size)}")
+        raise PluginOutputError(f"{where} returned maps of shape {maps.shape}; expected {(n, *size)}: one map per "
+                                "image, at the input's height and width")
     if n and (not np.isfinite(maps).all() or maps.min() < -RANGE_TOLERANCE or maps.max() > 1 + RANGE_TOLERANCE):
-        raise PluginOutputError(f"{where} returned values outside [0, 1] (or not finite)")
+        seen = (f"from {maps.min():.3g} to {maps.max():.3g}" if np.isfinite(maps).all() else "with NaN or inf")
+        raise PluginOutputError(f"{where} returned values outside [0, 1] (or not finite): {seen}; every map must be "
+                                "finite and lie in [0, 1]")
     return np.clip(maps, 0.0, 1.0)
 
 

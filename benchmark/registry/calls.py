@@ -119,7 +119,8 @@ def check_backbone(entry: Entry, backbone: Any, num_classes: int) -> None:
     try:
         check_partition(backbone.model, backbone.groups)
     except ValueError as exc:
-        raise PluginOutputError(f"{where}: its layer groups do not partition the model's parameters: {exc}") from None
+        raise PluginOutputError(f"{where}: its layer groups do not partition the model's parameters ({exc}); "
+                                "every parameter must be in exactly one group") from None
     modules = {id(m) for m in backbone.model.modules()}
     if id(backbone.target_layer) not in modules:
         raise PluginOutputError(f"{where}: its target layer is not a module of its model")
@@ -129,6 +130,20 @@ def check_backbone(entry: Entry, backbone: Any, num_classes: int) -> None:
             raise PluginOutputError(f"{where}: its features hold parameters that are not the model's")
     if backbone.frozen is not None and not 0 <= backbone.frozen < len(backbone.groups) - 1:
         raise PluginOutputError(f"{where}: frozen={backbone.frozen} must leave a feature group and the head to train")
+
+
+def check_logits(where: str, logits: Any, batch: int, num_classes: int) -> None:
+    """The classifier's answer to a batch: finite logits of shape (batch, num_classes).
+    (Training would otherwise fail later, at the loss, with a message about targets.)"""
+    shape = tuple(getattr(logits, "shape", ()))
+    if not hasattr(logits, "shape") or not hasattr(logits, "detach"):
+        raise PluginOutputError(f"{where}: the model returned {type(logits).__name__}; expected a tensor of logits "
+                                f"of shape ({batch}, {num_classes})")
+    if shape != (batch, num_classes):
+        raise PluginOutputError(f"{where}: the classifier's output has shape {shape}, expected "
+                                f"({batch}, {num_classes}) for {num_classes} classes (one logit per class and image)")
+    if not bool(logits.detach().isfinite().all()):
+        raise PluginOutputError(f"{where}: the classifier's output holds NaN or inf")
 
 
 # --------------------------------------------------------------------------- strategies
@@ -164,12 +179,38 @@ def make_normaliser(regs: "Registries", ref: "PluginRef | str") -> Any:
     return normaliser
 
 
-def check_normalised(entry_name: str, before: Any, after: Any) -> None:
+def check_normalised(where: str, before: Any, after: Any) -> None:
+    """A normaliser's answer: a finite tensor of the shape it was given."""
     import torch
 
-    if not isinstance(after, torch.Tensor) or after.shape != before.shape or not bool(torch.isfinite(after).all()):
-        raise PluginOutputError(f"normaliser '{entry_name}' must return finite images of the shape it was given "
-                                f"({tuple(before.shape)})")
+    if not isinstance(after, torch.Tensor):
+        got = type(after).__name__
+    elif after.shape != before.shape:
+        got = f"shape {tuple(after.shape)}"
+    elif not bool(torch.isfinite(after).all()):
+        got = "NaN or inf"
+    else:
+        return
+    raise PluginOutputError(f"{where} must return finite images of the shape it was given, {tuple(before.shape)}; "
+                            f"got {got}")
+
+
+def check_normaliser_state(where: str, state: Any) -> None:
+    """``state_dict()`` goes into the run's results.json the way the store writes it
+    (pydantic's JSON mode, non-finite floats as null): it must survive that."""
+    import json
+
+    from pydantic import TypeAdapter
+
+    from benchmark.files import finite
+
+    if not isinstance(state, dict):
+        raise PluginOutputError(f"{where}: state_dict() returned {type(state).__name__}; expected a dict")
+    try:
+        json.dumps(finite(TypeAdapter(dict[str, Any]).dump_python(state, mode="json")), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise PluginOutputError(f"{where}: state_dict() must hold JSON values only (numbers, strings, lists, dicts: "
+                                f"it is stored in results.json); {str(exc).splitlines()[0]}") from None
 
 
 # --------------------------------------------------------------------------- explainers

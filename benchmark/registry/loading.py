@@ -188,8 +188,8 @@ def _call_register_hooks(pm: pluggy.PluginManager, plugin: Any, plugin_name: str
         def register(name: str, obj: Any, *, aliases: tuple[str, ...] = (), description: str = "",
                      options: Any = None, wraps: bool = False, kind: str = kind) -> None:
             try:
-                regs[kind].add(_entry(kind, name, obj, aliases, description, options, plugin_name, source, provenance,
-                                      wraps))
+                regs[kind].add(checked_entry(kind, name, obj, aliases, description, options, plugin_name, source,
+                                             provenance, wraps))
             except UserError as exc:
                 regs.failures.append(PluginFailure(plugin_name, source, exc.message))
 
@@ -201,9 +201,11 @@ def _call_register_hooks(pm: pluggy.PluginManager, plugin: Any, plugin_name: str
             regs.failures.append(PluginFailure(plugin_name, source, _short_traceback(exc, getattr(plugin, "__name__", None))))
 
 
-def _entry(kind: str, name: Any, obj: Any, aliases: tuple[str, ...], description: str, options: Any, plugin: str,
-           source: str, provenance: str, wraps: bool = False) -> Entry:
-    """A checked entry (raises :class:`UserError` naming the plugin when it is refused)."""
+def checked_entry(kind: str, name: Any, obj: Any, aliases: tuple[str, ...], description: str, options: Any,
+                  plugin: str, source: str, provenance: str, wraps: bool = False) -> Entry:
+    """A checked entry (raises :class:`UserError` naming the plugin when it is refused):
+    what ``register`` does with each item, and what ``benchmark.api.testing`` does with
+    an object a plugin author checks before registering it."""
     if not isinstance(name, str) or not name:
         raise UserError(f"plugin '{plugin}' registered a {kind} without a name")
     if obj is None:

@@ -28,6 +28,8 @@ OpenCV) load on first use, so importing this module stays cheap.
   ``generate_tree``), ``stable_hash``, ``lock`` and ``touch`` (mark a cache entry used),
   ``build_backbone`` (another registered backbone, for a backbone that wraps one) and
   ``frozen_groups`` (how many leading groups of a backbone the core freezes).
+* Contract checkers for a plugin's own tests: ``benchmark.api.testing`` (imported on its
+  own: ``from benchmark.api.testing import check_backbone``).
 """
 
 from __future__ import annotations
