@@ -182,6 +182,38 @@ def test_a_backbone_breaking_its_contract_in_a_run_is_a_message_naming_it(tmp_pa
     assert "Traceback" not in result.output
 
 
+THREE_OUTPUTS = """
+from torch import nn
+from benchmark.api import Backbone, LayerGroup, hookimpl
+
+
+def three_outputs(num_classes, pretrained=False, weights=None):
+    body = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU())
+    head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3))  # ignores num_classes
+    return Backbone(nn.Sequential(body, head), [LayerGroup("body", [body]), LayerGroup("head", [head])], body[0])
+
+
+@hookimpl
+def register_backbones(register):
+    register("three-outputs", three_outputs)
+"""
+
+
+def test_a_classifier_with_the_wrong_number_of_outputs_stops_before_training(tmp_path: Path) -> None:
+    """The model's answer is checked on two training patches before the first epoch: the
+    message names the backbone and the shape it should give, not the loss's targets."""
+    (tmp_path / "three_outputs_plugin.py").write_text(THREE_OUTPUTS)
+    data = lean(FIXTURE)
+    data["matrix"] |= {"backbone": ["three-outputs"], "strategy": ["simultaneous"]}
+    data["plugins"] = ["three_outputs_plugin"]
+    spec = tmp_path / "three.yaml"
+    spec.write_text(yaml.safe_dump(data))
+    result = run_cli("run", str(spec), "--home", str(tmp_path / "home"), env={"PYTHONPATH": str(tmp_path)})
+    assert result.code == 2, result.output
+    assert "backbone 'three-outputs': the classifier's output has shape (2, 3), expected (2, 5)" in result.stderr
+    assert "Traceback" not in result.output and not list((tmp_path / "home").glob("runs/trained/*.pt"))
+
+
 def test_an_unknown_plugin_module_exits_2(tmp_path: Path) -> None:
     spec = tmp_path / "spec.yaml"
     spec.write_text(yaml.safe_dump(FIXTURE))

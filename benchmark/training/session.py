@@ -15,11 +15,11 @@ import torch
 
 from benchmark.data.classes import CLASSES
 from benchmark.plugin_types import Backbone, Normaliser, Phase
-from benchmark.registry.calls import build_backbone, make_normaliser, make_phases
+from benchmark.registry.calls import build_backbone, check_logits, check_normaliser_state, make_normaliser, make_phases
 from benchmark.registry.loading import Registries
 from benchmark.run.config import RunConfig
 from benchmark.training.determinism import configure, seed_everything
-from benchmark.training.device_data import DeviceSplit, fit_chunks
+from benchmark.training.device_data import DeviceSplit, fit_chunks, to_input
 from benchmark.training.freezing import frozen_groups
 from benchmark.training.loop import FitResult, Trainer
 
@@ -43,6 +43,21 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def check_outputs(run: RunConfig, backbone: Backbone, normaliser: Normaliser, train: DeviceSplit) -> None:
+    """Before any epoch: the fitted normaliser's state can be stored and the model answers
+    two training patches with finite logits, one per class. A plugin that breaks either is
+    then a message naming it, not a failure at the loss or after training when the result
+    is written. (An eval-mode forward without gradients: no state or random draw moves.)"""
+    check_normaliser_state(f"normaliser '{run.normaliser_ref.label()}'", normaliser.state_dict())
+    labels = train.labels[:2]
+    was_training = backbone.model.training
+    backbone.model.eval()
+    with torch.no_grad():
+        logits = backbone.model(to_input(train.images[:2], labels, normaliser))
+    backbone.model.train(was_training)
+    check_logits(f"backbone '{run.backbone_ref.label()}'", logits, len(labels), len(CLASSES))
+
+
 def train_run(run: RunConfig, images: np.ndarray, labels: np.ndarray, split: np.ndarray, regs: Registries,
               checkpoint_path: Path | None, *, on_epoch: Callable[..., None] | None = None,
               checkpoint_every_s: float = 30.0) -> TrainedRun:
@@ -62,6 +77,7 @@ def train_run(run: RunConfig, images: np.ndarray, labels: np.ndarray, split: np.
     splits = {name: DeviceSplit.from_arrays(images[idx], labels[idx], device) for name, idx in indices.items()}
     normaliser = make_normaliser(regs, run.normaliser_ref)
     normaliser.fit(fit_chunks(splits["train"]))
+    check_outputs(run, backbone, normaliser, splits["train"])
 
     trainer = Trainer(backbone.model, backbone.groups, phases, normaliser, splits["train"], splits["val"], run.hparams,
                       cfg, generator, checkpoint_path, checkpoint_every_s, on_epoch)
