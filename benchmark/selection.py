@@ -11,8 +11,8 @@ accuracy (higher is better). Only the validation split decides; test numbers nev
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence
 
 from benchmark.run.config import RunConfig
 from benchmark.run.result import RunResult

@@ -4,7 +4,8 @@ report marks every result that used it as label-leaking)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     import torch
@@ -15,7 +16,7 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-def _as(device_like: "torch.Tensor", values: Any) -> "torch.Tensor":
+def _as(device_like: torch.Tensor, values: Any) -> torch.Tensor:
     import torch
 
     return torch.as_tensor(values, dtype=device_like.dtype, device=device_like.device)

@@ -24,9 +24,10 @@ from __future__ import annotations
 import resource
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the measurement's imports stay out of `cbis-bench --help`
     from benchmark.data.catalogue import Catalogue, ImageRecord

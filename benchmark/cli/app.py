@@ -13,8 +13,9 @@ from __future__ import annotations
 import errno
 import functools
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -47,7 +48,7 @@ HOME_ENV = "CBIS_BENCH_HOME"
 STORAGE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
 
 
-def home_folder(home: Optional[Path]) -> Path:
+def home_folder(home: Path | None) -> Path:
     return Path(home or os.environ.get(HOME_ENV) or ".cbis-bench")
 
 

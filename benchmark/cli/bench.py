@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import statistics
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.table import Table
@@ -31,8 +30,8 @@ def bench_train(
     deterministic: bool = typer.Option(True, help="Deterministic algorithms (the harness default)."),
     strategy: str = typer.Option("simultaneous", help="Strategy whose last phase decides what trains."),
     augment: list[str] = typer.Option([], help="On-device augmentation for the harness loop (repeatable)."),
-    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the figures to this JSON file."),
-    whole: Optional[str] = typer.Option(None, help="HxW: a trained whole-image model (--whole-model) on images of "
+    json_out: Path | None = typer.Option(None, "--json", help="Also write the figures to this JSON file."),
+    whole: str | None = typer.Option(None, help="HxW: a trained whole-image model (--whole-model) on images of "
                                                    "that size, e.g. 1152x896, instead of patches."),
     whole_model: str = typer.Option("shen", help="With --whole: the whole-image model (a registered one that trains "
                                                  "a network)."),
@@ -63,11 +62,11 @@ def bench_train(
 
 @command(bench_app, "prepare")
 def bench_prepare(
-    spec: Optional[Path] = typer.Argument(None, help="Spec whose dataset is measured [default: specs/bench-prepare.yaml, "
+    spec: Path | None = typer.Argument(None, help="Spec whose dataset is measured [default: specs/bench-prepare.yaml, "
                                                      "a generated full-resolution tree]."),
     repeats: int = typer.Option(5, min=1, help="Timed repeats of decode and prepare (medians are reported)."),
-    workers: Optional[int] = typer.Option(None, min=1, help="Processes [default: every core]."),
-    home: Optional[Path] = HomeOpt,
+    workers: int | None = typer.Option(None, min=1, help="Processes [default: every core]."),
+    home: Path | None = HomeOpt,
 ) -> None:
     """Patch preparation against pure decoding of the same files, same cores, same run."""
     from benchmark.bench.prepare import GOAL_RATIO, default_spec, run_prepare_bench
@@ -111,7 +110,7 @@ def bench_explain(
     candidate: str = typer.Option("gradcam-batched", help="Explainer compared with it."),
     road_batch: int = typer.Option(8, min=0, help="Images ROAD is timed on (0: no ROAD)."),
     road_repeats: int = typer.Option(1, min=1, help="Timed ROAD passes per implementation."),
-    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the figures to this JSON file."),
+    json_out: Path | None = typer.Option(None, "--json", help="Also write the figures to this JSON file."),
 ) -> None:
     """LL-evaluation images/s of two Grad-CAM implementations, and ROAD's of
     pytorch-grad-cam's and the batched one, same model, inputs and maps."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -24,7 +24,7 @@ def print_audit(audit: Any) -> None:
 
 @command()
 def prepare(spec: Path = typer.Argument(..., help="The spec file (YAML)."), plugin: list[str] = PluginOpt, set_: list[str] = SetOpt,
-            home: Optional[Path] = HomeOpt) -> None:
+            home: Path | None = HomeOpt) -> None:
     """Prepare (or find in the cache) the spec's patches and print the audit."""
     from rich.progress import Progress
 

@@ -4,7 +4,7 @@ interrupted ones resumed), then its report."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -12,7 +12,7 @@ from benchmark.cli.app import HomeOpt, PluginOpt, SetOpt, command, console, home
 from benchmark.errors import UserError
 
 
-def with_overrides(spec: Any, weights: list[str], device: Optional[str], max_epochs: Optional[int]) -> Any:
+def with_overrides(spec: Any, weights: list[str], device: str | None, max_epochs: int | None) -> Any:
     """The spec with the command line's training settings, validated like the YAML."""
     training = spec.training
     updates: dict[str, Any] = {}
@@ -42,14 +42,14 @@ def run(
     spec: Path = typer.Argument(..., help="The spec file (YAML)."),
     plugin: list[str] = PluginOpt,
     set_: list[str] = SetOpt,
-    home: Optional[Path] = HomeOpt,
+    home: Path | None = HomeOpt,
     reports: Path = typer.Option(Path("reports"), help="Folder for reports/<spec name>/."),
     weights: list[str] = typer.Option([], "--weights", help="BACKBONE=FILE: local pretrained weights (repeatable)."),
-    device: Optional[str] = typer.Option(None, help="Override training.device (cpu, cuda, cuda:1)."),
-    max_epochs: Optional[int] = typer.Option(None, min=1, help="Override training.max_epochs."),
+    device: str | None = typer.Option(None, help="Override training.device (cpu, cuda, cuda:1)."),
+    max_epochs: int | None = typer.Option(None, min=1, help="Override training.max_epochs."),
     checkpoint_every: float = typer.Option(30.0, min=0.0, help="Seconds between resume checkpoints (0: every epoch)."),
     executor: str = typer.Option("local", help="local (one run after another here) or ray (one Ray task per run)."),
-    address: Optional[str] = typer.Option(None, help="Ray cluster address (e.g. auto, ray://head:10001); default: start a local instance."),
+    address: str | None = typer.Option(None, help="Ray cluster address (e.g. auto, ray://head:10001); default: start a local instance."),
     rerun: bool = typer.Option(False, "--rerun", help="Recompute every run: forget its result and trained weights first."),
 ) -> None:
     """Run every cell of a spec's matrix (skipping finished runs) and write its report."""

@@ -11,7 +11,7 @@ Each image's windows themselves are drawn by the preparation, seeded by the imag
 
 from __future__ import annotations
 
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 

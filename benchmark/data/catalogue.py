@@ -41,7 +41,7 @@ class ImageRecord:
     meta: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ImageRecord":
+    def from_dict(cls, data: dict[str, Any]) -> ImageRecord:
         return cls(**{**data, "lesions": tuple(Lesion(**lesion) for lesion in data["lesions"])})
 
 
@@ -84,7 +84,7 @@ class Catalogue:
                 "reader": self.reader, "source_digest": self.source_digest, "fingerprint": self.fingerprint()}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Catalogue":
+    def from_dict(cls, data: dict[str, Any]) -> Catalogue:
         return cls([ImageRecord.from_dict(r) for r in data["records"]], Audit.from_dict(data["audit"]), data["source"],
                    data["reader"], data["source_digest"], data.get("fingerprint", ""))
 

@@ -49,7 +49,7 @@ class Box:
     def width(self) -> int:
         return self.x1 - self.x0
 
-    def shifted(self, dy: int, dx: int) -> "Box":
+    def shifted(self, dy: int, dx: int) -> Box:
         return Box(self.y0 + dy, self.x0 + dx, self.y1 + dy, self.x1 + dx)
 
 

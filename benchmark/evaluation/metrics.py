@@ -8,7 +8,8 @@ A class absent from the test labels has no AUC (reported as missing, not as 0.5)
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from sklearn.metrics import (

@@ -8,8 +8,8 @@ binomtest``), otherwise the continuity-corrected chi-square, as is customary.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 

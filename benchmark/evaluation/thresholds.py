@@ -15,7 +15,8 @@ be filled with them. Pixels tied with the k-th value are all kept.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 

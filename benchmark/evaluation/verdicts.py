@@ -17,7 +17,7 @@ model needing it (localised, not faithful).
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import torch

@@ -18,8 +18,9 @@ import dataclasses
 import functools
 import importlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from benchmark.errors import UnknownNameError, UserError, did_you_mean
 from benchmark.registry import gate

@@ -5,7 +5,8 @@ scores (the random baseline's among them), and the figures its explainers drew o
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 

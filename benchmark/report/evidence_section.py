@@ -5,7 +5,8 @@ strongest model-free control at the same settings; only an interval above it cou
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from benchmark.evaluation.records import VERDICT_GROUPS, Agreement
 from benchmark.report import evidence_tables

@@ -4,7 +4,8 @@ verdicts, the sanity tests, and the repeatability of maps across runs."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 

@@ -3,7 +3,8 @@ runs on the same test set (from :mod:`benchmark.report.statistics`)."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 

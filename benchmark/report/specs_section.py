@@ -3,7 +3,7 @@ were evaluated on the same test patches (only those are compared pair by pair)."
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import pandas as pd
 

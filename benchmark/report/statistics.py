@@ -17,8 +17,9 @@ The output is plain data (written to ``statistics.json``); the report's tables r
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -47,7 +48,7 @@ class RunVectors:
     replicates: dict[Any, np.ndarray] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, result: RunResult) -> "RunVectors":
+    def of(cls, result: RunResult) -> RunVectors:
         pred = result.predictions
         return cls(result, np.asarray(pred.label, dtype=int), np.asarray(pred.proba, dtype=float),
                    {int(p): i for i, p in enumerate(pred.patch_id)})

@@ -9,7 +9,8 @@ their numbers as printed (kept as text).
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 

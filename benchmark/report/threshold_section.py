@@ -5,7 +5,8 @@ and a figure of LL against the threshold per run (``figures/threshold_curve.py``
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 

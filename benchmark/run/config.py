@@ -112,7 +112,7 @@ class RunConfig:
         return " / ".join(parts)
 
 
-def plugin_code(spec: Spec, regs: "Registries") -> dict[str, str]:
+def plugin_code(spec: Spec, regs: Registries) -> dict[str, str]:
     """``"kind name" -> provenance`` of every plugin item the spec names (the code that
     serves it): what enters the run ids. Names the registry does not know are left out
     (validation reports them)."""
@@ -130,7 +130,7 @@ def plugin_code(spec: Spec, regs: "Registries") -> dict[str, str]:
     return out
 
 
-def expand(spec: Spec, regs: "Registries | None" = None) -> list[RunConfig]:
+def expand(spec: Spec, regs: Registries | None = None) -> list[RunConfig]:
     """All runs of a spec, in matrix order, duplicates removed. ``regs`` (default: the
     registries of the spec's plugins) gives the plugins' provenance for the run ids."""
     if regs is None:

@@ -14,8 +14,9 @@ import contextlib
 import datetime as dt
 import hashlib
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -102,7 +103,7 @@ def execute_run(run: RunConfig, data: PreparedData, regs: Registries, store: Run
     from benchmark.training.session import resolve_device, train_on_permuted_labels, train_run
 
     spec = run.spec
-    started = dt.datetime.now(dt.timezone.utc)
+    started = dt.datetime.now(dt.UTC)
     host_reset = memory.reset_peaks(resolve_device(spec.training.device))
     t0 = time.perf_counter()
     table = data.patches.table

@@ -7,9 +7,10 @@ through the same :class:`RunEvents` (the progress display, log lines).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Protocol
 
 from benchmark.events import Events
 from benchmark.registry.loading import Registries

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from benchmark.errors import UserError
 from benchmark.files import LOCK_SUFFIX, lock_path, try_lock

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime, timezone
+from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from benchmark.errors import UserError
 from benchmark.files import atomic_write_json, lock
@@ -115,7 +116,7 @@ def send(loggers: list[tuple[str, Logger]], results: Iterable[RunResult], store:
                                            hint="The results and the report are written; the next 'cbis-bench run' of "
                                                 "the spec sends the runs not yet recorded.") from exc
                     done[label] = {"fingerprint": result.fingerprint,
-                                   "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+                                   "at": datetime.now(UTC).isoformat(timespec="seconds")}
                     atomic_write_json(marker, done)
                     sent[label] += 1
     finally:

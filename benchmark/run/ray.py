@@ -20,9 +20,10 @@ from __future__ import annotations
 import importlib.util
 import os
 import sysconfig
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from benchmark.errors import UserError
 from benchmark.registry.loading import EXTRA_PLUGINS

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from rich.console import Console
 from rich.progress import (
@@ -67,7 +68,6 @@ def run_spec(spec: Spec, home: Path, reports_dir: Path, console: Console, checkp
     from benchmark.run.data import prepare_data
     from benchmark.run.executor import RunContext, RunEvents
     from benchmark.run.executor import executor as make_executor
-
     from benchmark.run.loggers import build_loggers, send
 
     regs = registries(spec.plugins)

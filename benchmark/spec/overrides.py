@@ -10,7 +10,8 @@ wrong key or value is the same precise message, naming the ``--set`` it came fro
 from __future__ import annotations
 
 import re
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import yaml
 

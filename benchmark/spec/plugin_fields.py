@@ -5,8 +5,9 @@ read one list, and a new plugin-naming field needs no second edit elsewhere."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from pydantic import BaseModel
 

@@ -52,7 +52,7 @@ class PluginRef(Strict):
         return f"{self.name}[{','.join(f'{k}={v}' for k, v in sorted(self.options.items()))}]"
 
 
-def labels(refs: "list[PluginRef]") -> list[str]:
+def labels(refs: list[PluginRef]) -> list[str]:
     return [ref.label() for ref in refs]
 
 
@@ -78,7 +78,7 @@ class PatchParams(Strict):
     background_images: Literal["benign-without-callback"] = "benign-without-callback"
 
     @model_validator(mode="after")
-    def _one_background_rule(self) -> "PatchParams":
+    def _one_background_rule(self) -> PatchParams:
         if self.background_count is not None:
             if "background_per_image" in self.model_fields_set:
                 raise ValueError("give background_per_image or background_count, not both")
@@ -220,7 +220,7 @@ class Threshold(Strict):
     value: float = 0.5
 
     @model_validator(mode="after")
-    def _in_range(self) -> "Threshold":
+    def _in_range(self) -> Threshold:
         if self.rule == "value" and not 0.0 < self.value < 1.0:
             raise ValueError("a 'value' threshold lies strictly between 0 and 1")
         if self.rule == "top-percent" and not 0.0 < self.value < 100.0:
@@ -455,7 +455,7 @@ class WholeImage(Strict):
     gallery: int = Field(4, ge=0, le=16, description="whole images in the report's heatmap gallery")
 
     @model_validator(mode="after")
-    def _batches(self) -> "WholeImage":
+    def _batches(self) -> WholeImage:
         if self.effective_batch is not None and self.effective_batch % self.batch_size:
             raise ValueError(located("whole_image.effective_batch", f"must be a multiple of batch_size "
                                      f"({self.batch_size}), got {self.effective_batch}"))
@@ -495,7 +495,7 @@ class Spec(Strict):
         return self._overrides
 
     @model_validator(mode="after")
-    def _consistent(self) -> "Spec":
+    def _consistent(self) -> Spec:
         if (self.normaliser is None) == (self.matrix.normaliser is None):
             raise ValueError(located("normaliser", "give the normaliser either at the top level (normaliser: NAME) or "
                                      "as a matrix axis (matrix.normaliser: [NAME, ...]), not both and not neither"))

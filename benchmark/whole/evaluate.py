@@ -9,7 +9,8 @@ resampled within each label, and two models scored on the same images share resa
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import io
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,7 +31,7 @@ class PytorchGradCam:
         self.method = getattr(pytorch_grad_cam, method)
         self.batch_size = batch_size
 
-    def __call__(self, images: "torch.Tensor", targets: "torch.Tensor") -> np.ndarray:
+    def __call__(self, images: torch.Tensor, targets: torch.Tensor) -> np.ndarray:
         from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
         cam = self.method(model=self.backbone.model, target_layers=[self.backbone.target_layer])

@@ -35,7 +35,7 @@ class CurveOptions(BaseModel):
     batch_size: int = Field(128, ge=1, le=65536, description="perturbed images per forward pass")
 
 
-def _blurred(inputs: "torch.Tensor", sigma_share: float) -> "torch.Tensor":
+def _blurred(inputs: torch.Tensor, sigma_share: float) -> torch.Tensor:
     """A Gaussian blur of each channel (reflected borders), sigma a share of the side."""
     import torch
     import torch.nn.functional as F
@@ -52,7 +52,7 @@ def _blurred(inputs: "torch.Tensor", sigma_share: float) -> "torch.Tensor":
     return flat.reshape(n, c, h, w)
 
 
-def _curve(model: Any, inputs: "torch.Tensor", maps: "torch.Tensor", targets: "torch.Tensor", o: CurveOptions,
+def _curve(model: Any, inputs: torch.Tensor, maps: torch.Tensor, targets: torch.Tensor, o: CurveOptions,
            insertion: bool) -> FaithfulnessScores:
     import torch
 

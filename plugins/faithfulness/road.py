@@ -52,7 +52,7 @@ class RoadOptions(BaseModel):
 _last: dict[bool, tuple[Any, ...]] = {}
 
 
-def road_curve(model: "torch.nn.Module", inputs: "torch.Tensor", maps: "torch.Tensor", targets: "torch.Tensor",
+def road_curve(model: torch.nn.Module, inputs: torch.Tensor, maps: torch.Tensor, targets: torch.Tensor,
                percentiles: list[float], most_relevant: bool, noise: float, seed: int, batch_size: int) -> np.ndarray:
     """(N, len(percentiles)): the drop in the target probability after removing each
     percentage of pixels, most (or least) relevant first."""

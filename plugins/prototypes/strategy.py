@@ -19,7 +19,7 @@ hands on its final weights (``carry="last"``), as the authors trained; with the 
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 

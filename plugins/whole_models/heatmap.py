@@ -19,8 +19,9 @@ classifier, as every training patch was (lesion boxes were stretched to it).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch

@@ -9,9 +9,10 @@ report from the same store gives the same bytes.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from benchmark.files import atomic_write_json
 from benchmark.hashing import stable_hash

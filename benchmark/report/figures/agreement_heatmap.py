@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 
-def agreement_figure(agreement: Agreement) -> "Figure":
+def agreement_figure(agreement: Agreement) -> Figure:
     explainers = [e for e in agreement.explainers if any(p.explainer == e for p in agreement.pairs)]
     runs = agreement.runs
     n = len(runs)

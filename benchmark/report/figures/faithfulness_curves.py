@@ -31,7 +31,7 @@ def has_curves(result: RunResult) -> bool:
     return bool(_panels(result))
 
 
-def faithfulness_figure(result: RunResult) -> "Figure":
+def faithfulness_figure(result: RunResult) -> Figure:
     faith = result.faithfulness
     assert faith is not None
     loc = result.localisation

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 PANEL = 1.9  # inches per patch
 
 
-def gallery_figure(arrays: dict[str, np.ndarray], explainer: str, threshold: dict[str, Any], metric: str) -> "Figure":
+def gallery_figure(arrays: dict[str, np.ndarray], explainer: str, threshold: dict[str, Any], metric: str) -> Figure:
     from matplotlib.lines import Line2D
 
     maps = arrays["maps"].astype(np.float32)

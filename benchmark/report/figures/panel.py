@@ -22,7 +22,7 @@ def _wrapped(caption: str) -> str:
     return "\n".join(textwrap.fill(line, CAPTION_CHARS) or line for line in caption.split("\n"))
 
 
-def panel_figure(arrays: dict[str, np.ndarray], explainer: str) -> "Figure":
+def panel_figure(arrays: dict[str, np.ndarray], explainer: str) -> Figure:
     from matplotlib.patches import Rectangle
 
     images, boxes, captions = arrays["images"], arrays["boxes"], arrays["captions"]

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 
-def roc_figure(result: RunResult) -> "Figure":
+def roc_figure(result: RunResult) -> Figure:
     from sklearn.metrics import RocCurveDisplay
 
     labels = np.asarray(result.predictions.label)

@@ -5,7 +5,8 @@ the value chosen on the validation split (dotted) where a rule asked for one."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from benchmark.report.figures.canvas import new_figure
 from benchmark.run.result import RunResult
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 
-def threshold_figure(result: RunResult, explainers: Sequence[str]) -> "Figure":
+def threshold_figure(result: RunResult, explainers: Sequence[str]) -> Figure:
     loc = result.localisation
     baseline = loc.baseline
     fig = new_figure(5.2, 3.6)

@@ -25,7 +25,7 @@ def _phases(history: list[dict[str, Any]]) -> list[tuple[str, int, int]]:
     return spans
 
 
-def training_figure(result: RunResult) -> "Figure":
+def training_figure(result: RunResult) -> Figure:
     history = [h.model_dump() for h in result.training.history]
     best = result.training.best_epoch
     epochs = [h["epoch"] for h in history]

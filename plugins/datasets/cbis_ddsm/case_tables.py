@@ -46,7 +46,7 @@ class DicomPath:
     file_name: str
 
     @classmethod
-    def parse(cls, cell: str) -> "DicomPath | None":
+    def parse(cls, cell: str) -> DicomPath | None:
         parts = [p for p in str(cell).strip().replace("\\", "/").split("/") if p]
         if len(parts) < 4:
             return None

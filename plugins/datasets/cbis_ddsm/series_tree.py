@@ -8,8 +8,9 @@ every layout (``resolve.py``).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, Protocol
+from typing import Protocol
 
 from benchmark.api import Audit
 from plugins.datasets.cbis_ddsm.case_tables import DicomPath
