@@ -9,7 +9,8 @@ OpenCV) load on first use, so importing this module stays cheap.
   (``benchmark/registry/hookspecs.py`` documents each kind).
 * Plugin types: :class:`Backbone`, :class:`LayerGroup`, :class:`Phase` (with its
   ``loss`` and ``action`` hooks and :class:`PhaseContext`),
-  :class:`Normaliser`, :class:`Explainer` (with the :class:`PanelContext` of its panels), :class:`Dataset`, :class:`LocalisationMetric`,
+  :class:`Normaliser`, :class:`Explainer` (with the :class:`PanelContext` of its panels),
+  :class:`Dataset`, :class:`LocalisationMetric`,
   :class:`FaithfulnessMetric` (and the :class:`FaithfulnessScores` it may return),
   :class:`Logger` (with the :class:`LoggedRun` it receives), :class:`WholeImageContext` and
   :class:`WholeImageOutput` (a whole-image model's input and answer).
@@ -99,8 +100,9 @@ _LAZY = {
 
 __all__ = [
     "hookimpl", "Register", "UserError", "did_you_mean",
-    "Backbone", "BackboneFactory", "LayerGroup", "Phase", "PhaseContext", "PanelContext", "StrategyFn", "Normaliser", "Explainer", "ExplainerFactory",
-    "LocalisationMetric", "FaithfulnessMetric", "FaithfulnessScores", "Dataset", "Logger", "LoggedRun", "HParams", "Threshold",
+    "Backbone", "BackboneFactory", "LayerGroup", "Phase", "PhaseContext", "PanelContext", "StrategyFn", "Normaliser",
+    "Explainer", "ExplainerFactory", "LocalisationMetric", "FaithfulnessMetric", "FaithfulnessScores", "Dataset",
+    "Logger", "LoggedRun", "HParams", "Threshold",
     "WholeImageContext", "WholeImageOutput", "WholeModelFn",
     "Audit", "Catalogue", "ImageRecord", "Lesion", "CLASSES", "lesion_class",
     *_LAZY,

@@ -89,5 +89,5 @@ def select(runs: Sequence[RunConfig], results: Mapping[str, RunResult], config: 
             scored.append(Candidate(key, tuple(r.run_id for r in members), mean, len(scores)))
         ranked = [c for c in scored if c.score is not None]
         best = min(ranked, key=lambda c: c.score if lower_is_better else -c.score) if ranked else None  # type: ignore[operator]
-        chosen_cells.append(Cell(dict(zip(config.within, values)), tuple(scored), best))
+        chosen_cells.append(Cell(dict(zip(config.within, values, strict=True)), tuple(scored), best))
     return Selection(config.by, tuple(config.within), tuple(chosen_cells))

@@ -74,7 +74,8 @@ def _decode(record: ImageRecord) -> int:
     from benchmark.data.parallel import worker_state
 
     (dataset,) = worker_state()
-    paths = [(dataset.read_image, record.image_path)] + [(dataset.read_mask, l.mask_path) for l in record.lesions]
+    paths = [(dataset.read_image, record.image_path)]
+    paths += [(dataset.read_mask, lesion.mask_path) for lesion in record.lesions]
     pixels = 0
     for read, path in paths:
         try:

@@ -48,14 +48,19 @@ def bench_train(
         shape = (int(height), int(width))
     result = measure(backbone, batch, size, steps, repeats, device, deterministic, strategy, augment=tuple(augment),
                      whole=shape, whole_model=whole_model)
-    table = Table(title=f"training throughput: {backbone}, batch {batch}, {result['size']}px{f' whole images ({whole_model})' if whole else ''}, {result['mode']}, {result['device']}")
+    whole_images = f" whole images ({whole_model})" if whole else ""
+    table = Table(title=f"training throughput: {backbone}, batch {batch}, {result['size']}px{whole_images}, "
+                        f"{result['mode']}, {result['device']}")
     table.add_column("loop")
     table.add_column("median images/s", justify="right")
     table.add_column("all repeats")
-    table.add_row("raw PyTorch", f"{result['raw_median']:.1f}", " ".join(f"{v:.1f}" for v in result["raw_images_per_s"]))
-    table.add_row("harness", f"{result['harness_median']:.1f}", " ".join(f"{v:.1f}" for v in result["harness_images_per_s"]))
+    table.add_row("raw PyTorch", f"{result['raw_median']:.1f}",
+                  " ".join(f"{v:.1f}" for v in result["raw_images_per_s"]))
+    table.add_row("harness", f"{result['harness_median']:.1f}",
+                  " ".join(f"{v:.1f}" for v in result["harness_images_per_s"]))
     console.print(table)
-    console.print(f"ratio harness / raw: [bold]{result['ratio']:.3f}[/] (trainable: {', '.join(result['trainable_groups'])})")
+    console.print(f"ratio harness / raw: [bold]{result['ratio']:.3f}[/] "
+                  f"(trainable: {', '.join(result['trainable_groups'])})")
     if json_out:
         json_out.write_text(json.dumps(result, indent=1))
 
@@ -76,8 +81,8 @@ def bench_prepare(
     loaded = load(spec_path, [])
     folder = home_folder(home)
     with console.status("") as status:
-        result = run_prepare_bench(loaded, registries(loaded.plugins), folder / "cache", repeats=repeats, workers=workers,
-                                   say=lambda text: status.update(f"bench prepare: {text}"))
+        result = run_prepare_bench(loaded, registries(loaded.plugins), folder / "cache", repeats=repeats,
+                                   workers=workers, say=lambda text: status.update(f"bench prepare: {text}"))
     med = statistics.median
     table = Table("measure", "median (s)", "runs (s)", title=f"bench prepare: {spec_path}")
     for name, runs in (("decode only", result.decode_s), ("prepare", result.prepare_s),
@@ -121,8 +126,8 @@ def bench_explain(
     table = Table("explainer", "images/s (median)", "s/batch median [min, max]", "zero maps",
                   title=f"LL evaluation, {backbone} at {size} px, batch {batch}, {figures['device']}")
     for name, row in figures["results"].items():
-        table.add_row(name, f"{row['images_per_s']:,.1f}", f"{row['median_s']:.3f} [{row['min_s']:.3f}, {row['max_s']:.3f}]",
-                      f"{row['zero_maps']}/{batch}")
+        table.add_row(name, f"{row['images_per_s']:,.1f}",
+                      f"{row['median_s']:.3f} [{row['min_s']:.3f}, {row['max_s']:.3f}]", f"{row['zero_maps']}/{batch}")
     console.print(table)
     console.print(f"{candidate} / {reference}: {figures['ratio']:.2f}x; max abs difference of the maps "
                   f"{figures['max_abs_diff']:.2e} (repeats {repeats}, warm-up {warmup})")

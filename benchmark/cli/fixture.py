@@ -20,7 +20,8 @@ def fixture(
     width: int = typer.Option(256, min=96, help="Mammogram width in pixels (3000 for full resolution)."),
     variant: str = typer.Option("clean", help="clean, or confounded (class written around the lesion, not in it)."),
     layout: str = typer.Option("kaggle", help="kaggle (csv/, jpeg/), tcia-classic or tcia-descriptive (DICOM)."),
-    full_resolution: bool = typer.Option(False, "--full-resolution", help="Mammograms of about 5000 x 3000 (benchmarks)."),
+    full_resolution: bool = typer.Option(False, "--full-resolution",
+                                         help="Mammograms of about 5000 x 3000 (benchmarks)."),
 ) -> None:
     """Write a synthetic CBIS-DDSM-like tree (any of the three release layouts, real quirks)."""
     from rich.progress import Progress

@@ -49,8 +49,10 @@ def run(
     max_epochs: int | None = typer.Option(None, min=1, help="Override training.max_epochs."),
     checkpoint_every: float = typer.Option(30.0, min=0.0, help="Seconds between resume checkpoints (0: every epoch)."),
     executor: str = typer.Option("local", help="local (one run after another here) or ray (one Ray task per run)."),
-    address: str | None = typer.Option(None, help="Ray cluster address (e.g. auto, ray://head:10001); default: start a local instance."),
-    rerun: bool = typer.Option(False, "--rerun", help="Recompute every run: forget its result and trained weights first."),
+    address: str | None = typer.Option(None, help="Ray cluster address (e.g. auto, ray://head:10001); "
+                                                  "default: start a local instance."),
+    rerun: bool = typer.Option(False, "--rerun",
+                               help="Recompute every run: forget its result and trained weights first."),
 ) -> None:
     """Run every cell of a spec's matrix (skipping finished runs) and write its report."""
     from benchmark.devices import device_line
@@ -63,7 +65,8 @@ def run(
         raise UserError("--address only applies with --executor ray")
     loaded = with_overrides(load(spec, plugin, set_), weights, device, max_epochs)
     require_writable({"reports folder (--reports)": reports / loaded.name, "home folder (--home)": home_folder(home)})
-    console.print(device_line(loaded.training.device, remote=executor == "ray" and address is not None), highlight=False)
+    console.print(device_line(loaded.training.device, remote=executor == "ray" and address is not None),
+                  highlight=False)
     if executor == "ray":  # join the cluster before the patches are prepared: a refusal is known in seconds
         from benchmark.run.ray import connect
 

@@ -63,7 +63,8 @@ class Catalogue:
         """Identifies the source data: paths, labels, splits, each file's size and mtime,
         and how pixels are decoded."""
         if not self._fingerprint:
-            h = hashlib.sha256(json.dumps({"reader": self.reader, "source": self.source_digest}, sort_keys=True).encode())
+            h = hashlib.sha256(json.dumps({"reader": self.reader, "source": self.source_digest},
+                                          sort_keys=True).encode())
             for rec in sorted(self.records, key=lambda r: r.image_id):
                 payload = {k: v for k, v in asdict(rec).items() if k != "meta"}
                 h.update(json.dumps(payload, sort_keys=True).encode())

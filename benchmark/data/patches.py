@@ -132,7 +132,8 @@ def breast_cells(image: np.ndarray, scale: int) -> np.ndarray:
     return cv2.erode(breast, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_CONSTANT, borderValue=0).astype(bool)
 
 
-def background_boxes(image: np.ndarray, lesions: list[Box], side: int, count: int, rng: np.random.Generator) -> list[Box]:
+def background_boxes(image: np.ndarray, lesions: list[Box], side: int, count: int,
+                     rng: np.random.Generator) -> list[Box]:
     """Up to ``count`` non-overlapping windows inside the breast and clear of every box in
     ``lesions`` (grown by a tenth of the window)."""
     h, w = image.shape

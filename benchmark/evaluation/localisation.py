@@ -140,7 +140,8 @@ def _zero_maps(maps: np.ndarray) -> np.ndarray:
     return maps.reshape(len(maps), -1).max(axis=1) <= 0 if len(maps) else np.zeros(0, bool)
 
 
-def score_maps(maps: np.ndarray, masks: np.ndarray, metrics: Mapping[str, Metric], threshold: Threshold) -> dict[str, np.ndarray]:
+def score_maps(maps: np.ndarray, masks: np.ndarray, metrics: Mapping[str, Metric],
+               threshold: Threshold) -> dict[str, np.ndarray]:
     """Every metric's score per map; a map that is zero everywhere scores 0 on each."""
     zero = _zero_maps(maps)
     out = {}
@@ -186,7 +187,8 @@ def score_localisation(maps: np.ndarray, chosen: np.ndarray, masks: np.ndarray, 
     ll_fn = {scoring.ll_metric: scoring.metrics[scoring.ll_metric]}
     scores = score_maps(maps, masks, scoring.metrics, primary)
     for rule in scoring.rules:
-        scores[scoring.rule_metric(rule)] = score_maps(maps, masks, ll_fn, thresholds.resolved(rule, value))[scoring.ll_metric]
+        rule_scores = score_maps(maps, masks, ll_fn, thresholds.resolved(rule, value))
+        scores[scoring.rule_metric(rule)] = rule_scores[scoring.ll_metric]
     ll = scores.pop(scoring.ll_metric)
     curve = thresholds.curve(lambda m, k, threshold: score_maps(m, k, ll_fn, threshold)[scoring.ll_metric], maps, masks)
     return ExplainerScores.model_validate({

@@ -20,7 +20,8 @@ def leaf_modules_with_params(model: nn.Module) -> list[tuple[str, nn.Module]]:
     return [(n, m) for n, m in model.named_modules() if any(True for _ in m.parameters(recurse=False))]
 
 
-def groups_from_ids(model: nn.Module, group_of: dict[str, int], names: dict[int, str] | None = None) -> list[LayerGroup]:
+def groups_from_ids(model: nn.Module, group_of: dict[str, int],
+                    names: dict[int, str] | None = None) -> list[LayerGroup]:
     """``group_of`` maps leaf module names to group ids; ids are sorted, input to output."""
     buckets: dict[int, list[nn.Module]] = defaultdict(list)
     modules = dict(model.named_modules())

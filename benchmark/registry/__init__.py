@@ -138,4 +138,5 @@ class Registry:
     def miss_message(self, name: str) -> str:
         known = self.names()
         shown = ", ".join(known[:20]) + (" ..." if len(known) > 20 else "")
-        return f"Unknown {self.kind} '{name}'.{did_you_mean(name, known + list(self._aliases))} Available: {shown} ({len(known)} total)"
+        return (f"Unknown {self.kind} '{name}'.{did_you_mean(name, known + list(self._aliases))} "
+                f"Available: {shown} ({len(known)} total)")

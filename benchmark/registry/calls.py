@@ -146,7 +146,8 @@ def make_phases(regs: Registries, ref: PluginRef | str, backbone: Backbone, froz
         if phase.epochs is not None and not (isinstance(phase.epochs, int) and phase.epochs >= 1):
             raise PluginOutputError(f"{where}: phase '{phase.name}' has epochs={phase.epochs!r}; expected None or >= 1")
         if phase.carry not in ("best", "last"):
-            raise PluginOutputError(f"{where}: phase '{phase.name}' has carry={phase.carry!r}; expected 'best' or 'last'")
+            raise PluginOutputError(f"{where}: phase '{phase.name}' has carry={phase.carry!r}; "
+                                    "expected 'best' or 'last'")
         if bad or not (phase.learning_rates or phase.action):
             raise PluginOutputError(f"{where}: phase '{phase.name}' trains no group, or names groups that do not "
                                     f"exist or rates that are not positive: {bad}")
@@ -239,7 +240,8 @@ class CheckedFaithfulness:
         n = len(maps)
         if scores.shape != (n,) or not np.isfinite(scores).all():
             raise PluginOutputError(f"{self.where} must return one finite score per map: shape ({n},), "
-                                    f"got shape {scores.shape}" + ("" if np.isfinite(scores).all() else " with NaN or inf"))
+                                    f"got shape {scores.shape}"
+                                    + ("" if np.isfinite(scores).all() else " with NaN or inf"))
         curve = None if out.curve is None else _as_numpy(out.curve)
         steps = [float(v) for v in out.steps]
         if curve is not None and (curve.shape != (n, len(steps)) or not np.isfinite(curve).all()):

@@ -250,8 +250,9 @@ def build_markdown(report: ReportInput) -> str:
         out += _run_section(r, report.figures.get(r.run_id, []))
     if report.selection is not None:
         out += ["## Appendix: every run and the hyperparameter selection", "",
-                f"Selection {report.selection.describe()}: in each cell, the hyperparameter set with the best validation "
-                "score (mean over seeds) is kept; test numbers are shown for the record and decide nothing.", "",
+                f"Selection {report.selection.describe()}: in each cell, the hyperparameter set with the best "
+                "validation score (mean over seeds) is kept; test numbers are shown for the record and decide "
+                "nothing.", "",
                 md_table(table_all_runs(report.selection, report.runs, {r.run_id: r for r in report.results},
                                         report.explainers()[0])), ""]
     out += report.whole
@@ -323,13 +324,15 @@ def _agreement(report: ReportInput, previous: Path, store: RunStore | None,
     except (OSError, json.JSONDecodeError, ValueError):
         pass
     by_id = {r.run_id: r for r in report.shown}
-    labels = {int(p): int(lab) for r in report.shown for p, lab in zip(r.predictions.patch_id, r.predictions.label)}
+    labels = {int(p): int(lab) for r in report.shown
+              for p, lab in zip(r.predictions.patch_id, r.predictions.label, strict=True)}
 
     def load(run_id: str, explainer: str) -> Any:
         source = stores.get(by_id[run_id].spec, store)
         return source.load_arrays(run_id, f"maps-{explainer}") if source is not None else None
 
-    runs = [(r.run_id, {k: v for k, v in r.config.items() if k != "plugin_code"}, test_set_key(r)) for r in report.shown]
+    runs = [(r.run_id, {k: v for k, v in r.config.items() if k != "plugin_code"}, test_set_key(r))
+            for r in report.shown]
     return agreement(runs, report.explainers(), load, labels, config, report.spec.report.bootstrap)
 
 
@@ -365,8 +368,10 @@ def write_report(report: ReportInput, out_dir: Path, store: RunStore | None = No
     atomic_write_json(out_dir / "results.json", [r.to_json() for r in report.results])
     atomic_write_json(out_dir / "statistics.json", report.stats)
     if report.agreement is not None:
-        atomic_write_json(out_dir / "agreement.json", report.agreement.model_dump(mode="json") | {"key": _agreement_key(report)})
-    atomic_write_text(out_dir / "results.csv", tables.results_frame(report.results, report.stats, kept).to_csv(index=False))
+        atomic_write_json(out_dir / "agreement.json",
+                          report.agreement.model_dump(mode="json") | {"key": _agreement_key(report)})
+    atomic_write_text(out_dir / "results.csv",
+                      tables.results_frame(report.results, report.stats, kept).to_csv(index=False))
     path = out_dir / "report.md"
     atomic_write_text(path, build_markdown(report))
     return path

@@ -64,8 +64,8 @@ class RunConfig:
         return self.strategy_ref.label()
 
     def _training_plugins(self) -> dict[str, str]:
-        keep = (f"dataset {self.spec.dataset.plugin}", f"backbone {self.backbone_ref.name}", f"strategy {self.strategy_ref.name}",
-                f"normaliser {self.normaliser_ref.name}")
+        keep = (f"dataset {self.spec.dataset.plugin}", f"backbone {self.backbone_ref.name}",
+                f"strategy {self.strategy_ref.name}", f"normaliser {self.normaliser_ref.name}")
         return {k: v for k, v in self.plugins.items() if k in keep}
 
     def training(self) -> dict[str, Any]:
@@ -83,7 +83,8 @@ class RunConfig:
 
     def resolved(self) -> dict[str, Any]:
         """Everything that determines the result (and so the id), as plain data."""
-        return self.training() | {"explain": self.spec.explain.model_dump(), "plugin_code": dict(sorted(self.plugins.items()))}
+        return self.training() | {"explain": self.spec.explain.model_dump(),
+                                  "plugin_code": dict(sorted(self.plugins.items()))}
 
     @property
     def training_key(self) -> str:

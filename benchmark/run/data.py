@@ -39,7 +39,8 @@ class PreparedData:
     @functools.cached_property
     def hash(self) -> str:
         """Identity of the data a run sees: pixels, masks, manifest and the split."""
-        return stable_hash({"patches": self.patches.content_hash(), "split": hashlib.sha256("".join(self.split).encode()).hexdigest()}, 16)
+        return stable_hash({"patches": self.patches.content_hash(),
+                            "split": hashlib.sha256("".join(self.split).encode()).hexdigest()}, 16)
 
     def indices(self, name: str) -> np.ndarray:
         return np.flatnonzero(self.split == name)

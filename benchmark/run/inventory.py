@@ -162,7 +162,8 @@ def stored_states(home: Path) -> list[RunState]:
                 out.append(RunState(spec_folder.name, folder.name, "", "running elsewhere"))
             elif (error := store.load_error(folder.name)) is not None:
                 out.append(RunState(spec_folder.name, folder.name, "", "failed", age_days=_age_days(folder),
-                                    size_bytes=size_of(folder), message=f"{error.get('stage')}: {error.get('message')}"))
+                                    size_bytes=size_of(folder),
+                                    message=f"{error.get('stage')}: {error.get('message')}"))
     return out + _training_only(runs, claimed)
 
 

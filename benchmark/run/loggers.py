@@ -6,8 +6,8 @@ the spec goes to each logger once, as a :class:`LoggedRun` (flat parameters, eve
 epoch's metrics, the final metrics, the report's figures of the run); a marker in the
 run's folder (``logged.json``) remembers which loggers have which result, so a second
 ``cbis-bench run`` sends nothing twice, a logger added to the spec later receives the
-runs that finished before it, and a run computed again (``--rerun``) is sent again. Loggers only read results: nothing they do enters a
-result or a run id.
+runs that finished before it, and a run computed again (``--rerun``) is sent again. Loggers
+only read results: nothing they do enters a result or a run id.
 """
 
 from __future__ import annotations

@@ -50,8 +50,9 @@ class RunsFailed(UserError):
 
 def _progress(console: Console) -> Progress:
     """Progress bars on a terminal; elsewhere (CI logs, a pipe) none: one line per event."""
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
-                    TimeElapsedColumn(), console=console, transient=False, disable=not console.is_terminal)
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[info]}"), TimeElapsedColumn(), console=console, transient=False,
+                    disable=not console.is_terminal)
 
 
 def forget(spec: Spec, store: RunStore, data_hashes: Sequence[str]) -> None:
@@ -88,7 +89,8 @@ def run_spec(spec: Spec, home: Path, reports_dir: Path, console: Console, checkp
             prep = progress.add_task(name, total=None, info="")
             data = prepare_data(spec, regs, home / "cache", params=params,
                                 progress=lambda d, t, task=prep: progress.update(task, completed=d, total=t))
-            progress.update(prep, total=1, completed=1, info=f"{len(data.patches)} patches" + (" (cache)" if data.cache_hit else ""))
+            progress.update(prep, total=1, completed=1,
+                            info=f"{len(data.patches)} patches" + (" (cache)" if data.cache_hit else ""))
             line(f"{name}: {len(data.patches)} patches" + (" (from the cache)" if data.cache_hit else "")
                  + f" in {data.seconds:.1f} s")
             for warning in data.warnings:

@@ -109,7 +109,8 @@ def _interpolate(value: Any, loc: tuple[Any, ...], problems: list[tuple[tuple[An
                 return os.environ[name]
             if default is not None:
                 return default
-            problems.append((loc, f"environment variable {name} is not set and has no default (write ${{{name}:-default}})"))
+            problems.append((loc, f"environment variable {name} is not set and has no default "
+                                  f"(write ${{{name}:-default}})"))
             return m.group(0)
 
         return _VAR.sub(repl, value)
@@ -262,7 +263,8 @@ def load_spec(path: str | Path, check_plugins: bool = True, overrides: Sequence[
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise SpecError(path, [f"line {line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the spec as UTF-8"]) from None
+        raise SpecError(path, [f"line {line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); "
+                               "save the spec as UTF-8"]) from None
     try:
         data = yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
     except DuplicateKeyError as exc:

@@ -134,7 +134,8 @@ class Override(Strict):
     def _known(cls, value: dict[str, float | int]) -> dict[str, float | int]:
         unknown = sorted(set(value) - set(HParams.model_fields))
         if unknown:
-            raise ValueError(f"unknown hyperparameter(s) {', '.join(unknown)}; expected some of {', '.join(HParams.model_fields)}")
+            raise ValueError(f"unknown hyperparameter(s) {', '.join(unknown)}; "
+                             f"expected some of {', '.join(HParams.model_fields)}")
         return value
 
 
@@ -147,8 +148,9 @@ class Matrix(Strict):
     strategy: list[PluginRef] = Field(min_length=1, json_schema_extra={"plugin": "strategy"})
     hparams: list[HParams] = Field(default_factory=lambda: [HParams()], min_length=1)
     seed: list[Seed] = Field(default_factory=lambda: [0], min_length=1)
-    normaliser: list[PluginRef] | None = Field(None, min_length=1, json_schema_extra={"plugin": "normaliser"}, description="normalisers to compare (instead of "
-                                                                               "the top-level normaliser)")
+    normaliser: list[PluginRef] | None = Field(None, min_length=1, json_schema_extra={"plugin": "normaliser"},
+                                               description="normalisers to compare (instead of "
+                                                           "the top-level normaliser)")
     patches: list[dict[str, Any]] | None = Field(None, min_length=1, description="patch-cutting variants to compare")
     overrides: list[Override] = Field(default_factory=list)
     exclude: list[dict[Literal["backbone", "strategy", "normaliser", "seed"], str | int]] = Field(
@@ -242,14 +244,16 @@ class Threshold(Strict):
                 "otsu": "otsu", "validation": "validation"}[self.rule]
 
     def describe(self) -> str:
+        validation = "thresholded at the value chosen on the validation split (per run and explainer)"
         return {"value": f"thresholded at {self.value:g}", "top-percent": f"cut to its top {self.value:g}% of pixels",
                 "mask-area": "cut to as many top pixels as the mask has",
                 "otsu": "thresholded by Otsu's method (each map on its own)",
-                "validation": "thresholded at the value chosen on the validation split (per run and explainer)"}[self.rule]
+                "validation": validation}[self.rule]
 
 
 #: the localisation scores reported beside LL unless a spec lists its own
-DEFAULT_LOCALISATION_METRICS = ["iou-sweep", "pointing-game", "energy-pointing-game", "relevance-mass", "relevance-rank"]
+DEFAULT_LOCALISATION_METRICS = ["iou-sweep", "pointing-game", "energy-pointing-game", "relevance-mass",
+                                "relevance-rank"]
 
 
 class Localisation(Strict):
@@ -437,8 +441,9 @@ class WholeImage(Strict):
 
     patch_runs: Literal["all", "selected"] = Field(
         "selected", description="every patch run, or the one the selection keeps per cell (needs select:)")
-    models: list[str] = Field(min_length=1, json_schema_extra={"plugin": "whole_model"}, description="registered whole-image models (cbis-bench plugins): "
-                              "each is built on every chosen patch run")
+    models: list[str] = Field(min_length=1, json_schema_extra={"plugin": "whole_model"},
+                              description="registered whole-image models (cbis-bench plugins): "
+                                          "each is built on every chosen patch run")
     image_size: tuple[Annotated[int, Field(ge=32, le=8192)], Annotated[int, Field(ge=32, le=8192)]] = Field(
         (1152, 896), description="[height, width] every mammogram is resized to (Shen et al. 2019: 1152 x 896)")
     window: int | None = Field(None, ge=8, le=4096, description="heatmap window side (default: dataset.patches.size)")
@@ -484,8 +489,9 @@ class Spec(Strict):
     explain: Explain = Explain()
     report: Report = Report()
     resources: Resources = Resources()
-    loggers: list[PluginRef] = Field(default_factory=list, json_schema_extra={"plugin": "logger"}, description="where each finished run is also recorded "
-                                     "(tensorboard, mlflow, ...); never part of a run id")
+    loggers: list[PluginRef] = Field(default_factory=list, json_schema_extra={"plugin": "logger"},
+                                     description="where each finished run is also recorded "
+                                                 "(tensorboard, mlflow, ...); never part of a run id")
     whole_image: WholeImage | None = Field(None, description="the whole-mammogram stage after the patch runs")
     #: the ``--set`` overrides this spec was loaded with (already applied; the report names them)
     _overrides: tuple[str, ...] = PrivateAttr(default=())

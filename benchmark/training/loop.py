@@ -214,7 +214,8 @@ class Trainer:
                 if self.on_epoch:
                     self.on_epoch(record, max_epochs)
                 done = stopper.should_stop and not keep_last
-                if self.checkpoint_path is not None and (done or time.monotonic() - last_save >= self.checkpoint_every_s):
+                due = done or time.monotonic() - last_save >= self.checkpoint_every_s
+                if self.checkpoint_path is not None and due:
                     self._save(p_index, phase_epoch + 1, optimizer, stopper, best_state, result)
                     last_save = time.monotonic()
                 if done:

@@ -37,7 +37,8 @@ def sensitivity_at(labels: np.ndarray, scores: np.ndarray, specificity: float) -
     return float(tpr[ok].max()) if ok.any() else 0.0
 
 
-def classification(labels: np.ndarray, scores: np.ndarray, boot: Bootstrap, specificities: Sequence[float]) -> dict[str, Any]:
+def classification(labels: np.ndarray, scores: np.ndarray, boot: Bootstrap,
+                   specificities: Sequence[float]) -> dict[str, Any]:
     """AUC [interval], ROC points and sensitivity at each specificity, of one model."""
     from sklearn.metrics import roc_curve
 

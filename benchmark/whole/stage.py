@@ -167,13 +167,15 @@ def _train(spec: Spec, run: RunConfig, model: Any, normaliser: Any, whole: Whole
                       lr_decay=run.hparams.lr_decay, weight_decay=run.hparams.weight_decay)
     phases = make_phases(regs, run.strategy_ref, model, frozen_groups(model), hparams)
     config = spec.training.model_copy(update={"max_epochs": wi.epochs, "eval_batch_size": wi.batch_size})
-    splits = {name: DeviceSplit.from_arrays(whole.images[whole.indices(name)], whole.labels[whole.indices(name)], device)
+    splits = {name: DeviceSplit.from_arrays(whole.images[whole.indices(name)], whole.labels[whole.indices(name)],
+                                            device)
               for name in ("train", "val")}
     trainer = Trainer(model.model, model.groups, phases, normaliser, splits["train"], splits["val"], hparams, config,
                       generator, checkpoint_path, 30.0,
                       lambda record, most: say(f"    epoch {record.epoch}: val loss {record.val_loss:.4f}"))
     fit = trainer.fit()
-    return {"training": fit.to_dict(), "phases": [p.name for p in phases], "effective_batch": wi.batch_size * wi.accumulate}
+    return {"training": fit.to_dict(), "phases": [p.name for p in phases],
+            "effective_batch": wi.batch_size * wi.accumulate}
 
 
 def run_whole_stage(spec: Spec, regs: Registries, store: RunStore, prepared: dict[str, Any], home: Path,
@@ -257,6 +259,6 @@ def _gallery_rows(labels: np.ndarray, masks: np.ndarray, count: int) -> np.ndarr
     has = masks.reshape(len(masks), -1).any(1)
     malignant = [i for i in range(len(labels)) if labels[i] == 1 and has[i]]
     benign = [i for i in range(len(labels)) if labels[i] == 0 and has[i]]
-    turns = [i for pair in zip(malignant, benign) for i in pair]
+    turns = [i for pair in zip(malignant, benign, strict=False) for i in pair]  # alternate while both have one
     rest = malignant[len(turns) // 2:] + benign[len(turns) // 2:]
     return np.asarray((turns + rest)[:count], dtype=int)

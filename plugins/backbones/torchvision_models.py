@@ -39,7 +39,8 @@ def _load_weights(model: Any, name: str, backbone: str, weights: str | Path | No
         try:
             state = torch.hub.load_state_dict_from_url(url, map_location="cpu", progress=False)
         except Exception as exc:
-            raise UserError(missing_weights_message(backbone, name, url), hint=f"({type(exc).__name__}: {str(exc)[:200]})") from None
+            raise UserError(missing_weights_message(backbone, name, url),
+                            hint=f"({type(exc).__name__}: {str(exc)[:200]})") from None
         source = f"torchvision:{url}"
     else:
         state = torch.load(file, map_location="cpu", weights_only=True)

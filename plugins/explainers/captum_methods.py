@@ -132,7 +132,8 @@ class Occlusion(CaptumMethod):
         window = max(1, round(self.window * side))
         stride = max(1, round(self.stride * side))
         with torch.no_grad():
-            return Method(self.model).attribute(images.detach(), sliding_window_shapes=(images.shape[1], window, window),
+            return Method(self.model).attribute(images.detach(),
+                                                sliding_window_shapes=(images.shape[1], window, window),
                                                 strides=(images.shape[1], stride, stride), baselines=0.0,
                                                 target=targets, perturbations_per_eval=self.per_eval)
 

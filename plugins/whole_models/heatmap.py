@@ -74,7 +74,8 @@ def tissue(image: np.ndarray, window: int, stride: int) -> np.ndarray:
     """(gy, gx) True where the window is mostly breast."""
     h, w = image.shape
     inside = image > TISSUE_LEVEL
-    return np.array([[inside[y:y + window, x:x + window].mean() >= TISSUE_FRACTION for x in positions(w, window, stride)]
+    return np.array([[inside[y:y + window, x:x + window].mean() >= TISSUE_FRACTION
+                      for x in positions(w, window, stride)]
                      for y in positions(h, window, stride)])
 
 

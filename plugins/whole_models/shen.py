@@ -68,7 +68,8 @@ def shen_backbone(patch: Backbone, top_channels: int) -> Backbone:
     channels = feature_channels(patch.features)
     model = ShenModel(patch.features, channels, top_channels).to(next(patch.features.parameters()).device)
     groups = _feature_groups(patch, patch.features) + [LayerGroup("top", [model.top, model.head])]
-    return Backbone(model=model, groups=groups, target_layer=model.top[-1], pretrained=f"patch run ({patch.pretrained})",
+    return Backbone(model=model, groups=groups, target_layer=model.top[-1],
+                    pretrained=f"patch run ({patch.pretrained})",
                     info={"target_layer": "top.1", "head": "2 conv blocks, global average pooling, linear"})
 
 

@@ -2,8 +2,9 @@
 no pyplot state, no display needed) from stored results and the run store's arrays.
 
 One module per kind: confusion-matrix heatmaps, ROC curves, training curves, the
-saliency gallery, ROAD curves, the per-lesion verdicts, the run x run agreement. Files are written atomically and without a timestamp, so rebuilding a
-report from the same store gives the same bytes.
+saliency gallery, ROAD curves, the per-lesion verdicts, the run x run agreement. Files are
+written atomically and without a timestamp, so rebuilding a report from the same store gives
+the same bytes.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ class FigureFile:
     path: str  # relative to the report folder
 
 
-def run_figures(result: RunResult, explainers: Sequence[str], store: RunStore | None, out_dir: Path) -> list[FigureFile]:
+def run_figures(result: RunResult, explainers: Sequence[str], store: RunStore | None,
+                out_dir: Path) -> list[FigureFile]:
     """Draw one run's figures under ``out_dir/figures/<run id>/``; return them in order.
     Gallery arrays missing from the store (an older run) are skipped."""
     from benchmark.report.figures.canvas import save

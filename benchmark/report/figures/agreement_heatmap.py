@@ -22,7 +22,7 @@ def agreement_figure(agreement: Agreement) -> Figure:
     side = max(2.6, 0.55 * n + 1.6)
     fig = new_figure(side * len(explainers) + 0.6, side)
     axes = fig.subplots(1, len(explainers), squeeze=False)[0]
-    for ax, explainer in zip(axes, explainers):
+    for ax, explainer in zip(axes, explainers, strict=True):
         grid = np.full((n, n), np.nan)
         floor = np.full((n, n), np.nan)
         np.fill_diagonal(grid, 1.0)

@@ -98,7 +98,9 @@ class Resolver:
 
     def _where(self, cell: DicomPath) -> str:
         folder = self._folder(cell)
-        return str(folder) if folder is not None else f"series {cell.series_uid} (subject {cell.subject}): not in the tree"
+        if folder is not None:
+            return str(folder)
+        return f"series {cell.series_uid} (subject {cell.subject}): not in the tree"
 
     def _check_description(self, path: Path, header: FileHeader, role: str) -> None:
         """Count an empty or contradicting description once per file (a mammogram with
@@ -160,7 +162,8 @@ class Resolver:
                 self.audit.count("rows resolved: crop", effect="resolved")
                 self._check_description(crop, candidates[crop], "crop")
             if mask is None:
-                self.audit.event(MASK_MISSING, where, "; ".join(dict.fromkeys(self._where(c) for c in cells)), effect="dropped")
+                self.audit.event(MASK_MISSING, where, "; ".join(dict.fromkeys(self._where(c) for c in cells)),
+                                 effect="dropped")
                 continue
             self.audit.count("rows resolved: ROI mask", effect="resolved")
             self._check_swaps(row, mask, where)
