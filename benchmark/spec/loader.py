@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from benchmark.errors import UnknownNameError, UserError, did_you_mean
 from benchmark.spec.overrides import apply as apply_overrides
 from benchmark.spec.schema import Spec
+from benchmark.spec.unique_keys import DuplicateKeyError, UniqueKeyLoader
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -30,25 +31,6 @@ class SpecError(UserError):
         self.problems = problems
         plural = "s" if len(problems) != 1 else ""
         super().__init__(f"{path}: {len(problems)} problem{plural}\n" + "\n".join(f"  - {p}" for p in problems))
-
-
-class DuplicateKeyError(yaml.YAMLError):
-    """A key given twice in one mapping (YAML would silently keep the last)."""
-
-
-class UniqueKeyLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, refusing a key given twice in one mapping."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: dict[Any, int] = {}
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            line = key_node.start_mark.line + 1
-            if key in seen:
-                raise DuplicateKeyError(f"line {line}: key '{key}' given twice in one mapping (first on line "
-                                        f"{seen[key]}); YAML would silently keep the last")
-            seen[key] = line
-        return super().construct_mapping(node, deep=deep)
 
 
 def _field_path(loc: Iterable[Any]) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from benchmark.errors import UserError
+from benchmark.spec.unique_keys import UniqueKeyLoader
 
 _PART = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)$")
 
@@ -37,8 +38,6 @@ def parse(item: str) -> tuple[tuple[Any, ...], Any]:
     key, sep, raw = item.partition("=")
     if not sep or not key.strip():
         raise UserError(f"--set {item!r}: expected KEY=VALUE, e.g. --set training.max_epochs=3")
-    from benchmark.spec.loader import UniqueKeyLoader
-
     try:
         value = yaml.load(raw, Loader=UniqueKeyLoader) if raw.strip() else None  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as exc:
