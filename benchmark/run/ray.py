@@ -1,5 +1,5 @@
 """The Ray executor: each run of a spec becomes one Ray task, anywhere on a cluster
-(the ``ray`` :class:`~benchmark.run.executor.Executor`).
+(the ``ray`` :class:`~benchmark.run.executor_types.Executor`).
 
 The driver prepares the patches once (into the cache under ``--home``) and submits the
 runs not yet in the store; each task, on whichever node Ray picks, reloads the spec,
@@ -29,7 +29,7 @@ from benchmark.errors import UserError
 from benchmark.registry.loading import EXTRA_PLUGINS
 from benchmark.run.config import RunConfig
 from benchmark.run.execute import EvaluationFailed
-from benchmark.run.executor import RunContext, RunEvents
+from benchmark.run.executor_types import RunContext, RunEvents
 from benchmark.spec.schema import Spec
 
 # The harness itself: installed on every node, never shipped (a copy would shadow it).

@@ -67,8 +67,8 @@ def run_spec(spec: Spec, home: Path, reports_dir: Path, console: Console, checkp
              executor: str = "local", address: str | None = None, rerun: bool = False) -> Path:
     """Run the spec's unfinished runs with the chosen executor, then write the report."""
     from benchmark.run.data import prepare_data
-    from benchmark.run.executor import RunContext, RunEvents
     from benchmark.run.executor import executor as make_executor
+    from benchmark.run.executor_types import RunContext, RunEvents
     from benchmark.run.loggers import build_loggers, send
 
     regs = registries(spec.plugins)
