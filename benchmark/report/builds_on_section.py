@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from benchmark.report.figures import FigureFile
+from benchmark.report.markdown_table import md_table
 from benchmark.report.significance_tables import fmt_difference, fmt_interval, fmt_p
 from benchmark.report.statistics import test_set_key
 from benchmark.run.result import RunResult
@@ -59,7 +60,7 @@ def _localisation(pair: tuple[RunResult, RunResult], stats: dict[str, Any]) -> p
 
 
 def builds_on_section(results: Sequence[RunResult], stats: dict[str, Any] | None,
-                      figures: dict[str, list[FigureFile]], md_table: Any) -> list[str]:
+                      figures: dict[str, list[FigureFile]]) -> list[str]:
     """The section's markdown lines (none without such a pair)."""
     pairs = _pairs(results)
     if not pairs or stats is None:

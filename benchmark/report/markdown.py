@@ -5,7 +5,6 @@ retraining. Writes go to temporary files renamed into place."""
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from benchmark.report.baselines import COMPARABILITY_NOTE
 from benchmark.report.builds_on_section import builds_on_section
 from benchmark.report.evidence_section import evidence_section, findings, sanity_warning
 from benchmark.report.figures import FigureFile, agreement_figures, prune_run_figures, run_figures
+from benchmark.report.markdown_table import md_table
 from benchmark.report.selection_section import selection_lines, table_all_runs
 from benchmark.report.specs_section import specs_section
 from benchmark.report.statistics import compute_statistics
@@ -35,32 +35,6 @@ from benchmark.spec.schema import Spec, Threshold
 
 #: figures of a run that the evidence section shows (not repeated in the run's own section)
 EVIDENCE_FIGURES = ("/faithfulness.png",)
-#: columns holding counts or indices: shown without decimals
-INTEGER_COLUMNS = {"batch", "seed", "best epoch", "epochs", "scored", "zero maps", "support", "train", "val", "test",
-                   "total", "count", "lesions", "patches"}
-
-
-def _fmt(value: Any, integer: bool = False) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if integer and isinstance(value, (int, float)):
-        return str(int(value))
-    if isinstance(value, float):
-        return f"{value:.3f}"
-    return str(value)
-
-
-def md_table(frame: pd.DataFrame, index: bool = False) -> str:
-    """The table as markdown, numbers formatted; a ``spec`` column shows only when the
-    rows come from more than one spec."""
-    if "spec" in frame.columns and frame["spec"].nunique(dropna=True) <= 1:
-        frame = frame.drop(columns="spec")
-    shown = frame.copy().astype(object)
-    for column in shown.columns:
-        shown[column] = shown[column].map(lambda v, c=column: _fmt(v, c in INTEGER_COLUMNS))
-    if index:
-        shown.index = shown.index.map(str)
-    return shown.to_markdown(index=index, disable_numparse=True)
 
 
 def _warnings(results: Sequence[RunResult], pending: int) -> list[str]:
@@ -241,10 +215,9 @@ def build_markdown(report: ReportInput) -> str:
                 out += [f"### {AXIS_TITLES[axis]}", "",
                         md_table(table_axis(shown, axis, report.explainers()[0], stats)), ""]
         out += _statistics_sections(report, shown, stats)
-    out += builds_on_section(shown, stats, report.figures, md_table)
+    out += builds_on_section(shown, stats, report.figures)
     if stats is not None:
-        out += evidence_section(shown, report.explainers(), stats, report.agreement, report.figures, report.level,
-                                md_table)
+        out += evidence_section(shown, report.explainers(), stats, report.agreement, report.figures, report.level)
     out += ["## Per-run classification reports, confusion matrices and figures", ""]
     for r in shown:
         out += _run_section(r, report.figures.get(r.run_id, []))

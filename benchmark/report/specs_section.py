@@ -7,14 +7,13 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from benchmark.report.markdown_table import md_table
 from benchmark.report.statistics import test_set_key
 from benchmark.run.result import RunResult
 from benchmark.spec.schema import Spec
 
 
 def specs_section(specs: Sequence[Spec], results: Sequence[RunResult], shown: Sequence[RunResult]) -> list[str]:
-    from benchmark.report.markdown import md_table
-
     keys = {r.run_id: test_set_key(r) for r in shown}
     sets = list(dict.fromkeys(keys.values()))
     rows = []

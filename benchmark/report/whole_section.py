@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from benchmark.report.markdown_table import md_table
 from benchmark.spec.schema import Spec
 
 #: published image-level results on CBIS-DDSM (benign vs malignant), as printed
@@ -135,7 +136,6 @@ def whole_section(spec: Spec, results: Sequence[dict[str, Any]], galleries: dict
     """The section's markdown lines; its figures are written under ``out_dir/figures/whole``."""
     if not results:
         return ["## Whole mammogram", "", "No whole-image result yet.", ""]
-    from benchmark.report.markdown import md_table
 
     level = f"{100 * spec.report.bootstrap.confidence:g}%"
     first = results[0]
