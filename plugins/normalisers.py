@@ -45,7 +45,7 @@ def _moments(chunks: Iterable[tuple[torch.Tensor, torch.Tensor]],
     import torch
 
     groups = classes or 1
-    total = s1 = s2 = None
+    sums: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None  # pixel count, sum, sum of squares
     for images, labels in chunks:
         x = images.double()
         key = labels if classes else torch.zeros_like(labels)
@@ -54,9 +54,10 @@ def _moments(chunks: Iterable[tuple[torch.Tensor, torch.Tensor]],
         c1 = one_hot.T @ x.sum(dim=(2, 3))  # (G, 3)
         c2 = one_hot.T @ (x * x).sum(dim=(2, 3))
         n = one_hot.sum(0) * pixels  # (G,)
-        total, s1, s2 = (n, c1, c2) if total is None else (total + n, s1 + c1, s2 + c2)
-    if total is None:
+        sums = (n, c1, c2) if sums is None else (sums[0] + n, sums[1] + c1, sums[2] + c2)
+    if sums is None:
         raise ValueError("cannot fit a normaliser on an empty split")
+    total, s1, s2 = sums
     count = total.clamp(min=1).unsqueeze(1)
     mean = s1 / count
     std = (s2 / count - mean * mean).clamp(min=1e-12).sqrt()

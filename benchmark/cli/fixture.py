@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import typer
 
@@ -27,7 +28,7 @@ def fixture(
     from rich.progress import Progress
 
     from benchmark.fixture import FixtureConfig, generate_tree
-    from benchmark.fixture.generate import LAYOUTS
+    from benchmark.fixture.generate import LAYOUTS, Layout, Variant
 
     if variant not in ("clean", "confounded"):
         raise UserError(f"--variant {variant!r}: expected clean or confounded")
@@ -35,7 +36,8 @@ def fixture(
         raise UserError(f"--layout {layout!r}: expected one of {', '.join(LAYOUTS)}")
     if full_resolution:
         height, width = FixtureConfig.full_resolution().height, FixtureConfig.full_resolution().width
-    config = FixtureConfig(seed=seed, images=images, height=height, width=width, variant=variant, layout=layout)  # type: ignore[arg-type]
+    config = FixtureConfig(seed=seed, images=images, height=height, width=width,
+                           variant=cast(Variant, variant), layout=cast(Layout, layout))  # both checked above
     with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
         task = progress.add_task("drawing mammograms", total=images)
         generate_tree(out, config, progress=lambda done, total: progress.update(task, completed=done))

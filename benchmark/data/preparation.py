@@ -102,8 +102,8 @@ def _lesion_mask(dataset: Any, lesion: Lesion, shape: tuple[int, int], audit: Au
 
 
 def _prepare_image(record: ImageRecord) -> _ImagePatches:
-    dataset, params, allocation = worker_state()
     params: PatchParams
+    dataset, params, allocation = worker_state()
     wanted = allocation.get(record.image_id, 0) if allocation is not None else params.background_per_image
     out = _ImagePatches([], [], [], Audit())
     audit = out.audit
@@ -122,7 +122,7 @@ def _prepare_image(record: ImageRecord) -> _ImagePatches:
         region = find_lesion(mask) if mask is not None else None
         if mask is not None and region is None:
             audit.event(MASK_EMPTY, f"{lesion.row}: {lesion.mask_path}", effect="dropped")
-        if region is None:
+        if mask is None or region is None:  # no region without a mask
             background_ok = False
             continue
         keep_clear.append(region.extent)

@@ -75,7 +75,7 @@ def explain(model: nn.Module, explainer: Explainer, split: DeviceSplit, indices:
     indices, targets = np.asarray(indices), np.asarray(targets)
     if indices.shape != targets.shape:
         raise ValueError(f"one target per image: {len(targets)} targets for {len(indices)} patches")
-    size = tuple(split.images.shape[-2:])
+    size = (split.images.shape[-2], split.images.shape[-1])
     raw = getattr(explainer, "input", "normalised") == "raw"  # a model-free map of the image as stored
     out = []
     with explaining(model):

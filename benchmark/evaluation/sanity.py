@@ -59,8 +59,9 @@ def randomise_group(group: LayerGroup, seed: int) -> None:
         reset: set[int] = set()
         for top in group.modules:
             for module in top.modules():
-                if callable(getattr(module, "reset_parameters", None)):
-                    module.reset_parameters()
+                reset_parameters = getattr(module, "reset_parameters", None)
+                if callable(reset_parameters):
+                    reset_parameters()
                     reset.update(id(p) for p in module.parameters(recurse=False))
         for p in group.parameters():
             if id(p) not in reset:

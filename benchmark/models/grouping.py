@@ -36,6 +36,7 @@ def timm_groups(model: nn.Module) -> list[LayerGroup]:
     timm model."""
     from timm.models import group_modules
 
+    # torch types nn.Module's dynamic attributes as Tensor | Module; timm models define this method
     matcher = model.group_matcher(coarse=True)  # type: ignore[operator]
     grouped = group_modules(model, matcher)
     group_of = {name: int(gid) for gid, names in grouped.items() for name in names}

@@ -198,7 +198,10 @@ def make_explainer(regs: Registries, ref: PluginRef | str, backbone: Backbone) -
 
 def explainer_factories(regs: Registries, refs: Sequence[PluginRef]) -> dict[str, Callable[[Backbone], Any]]:
     """Label -> a one-argument factory ``backbone -> explainer`` for each ref."""
-    return {ref.label(): (lambda backbone, ref=ref: make_explainer(regs, ref, backbone)[0]) for ref in refs}
+    def factory(ref: PluginRef) -> Callable[[Backbone], Any]:
+        return lambda backbone: make_explainer(regs, ref, backbone)[0]
+
+    return {ref.label(): factory(ref) for ref in refs}
 
 
 # --------------------------------------------------------------------------- localisation metrics

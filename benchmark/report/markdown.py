@@ -90,8 +90,8 @@ class ReportInput:
     under a selection), every finished run, the selection, the audit, statistics, figures."""
 
     spec: Spec
-    shown: Sequence[dict[str, Any]]
-    results: Sequence[dict[str, Any]]
+    shown: Sequence[RunResult]
+    results: Sequence[RunResult]
     selection: Selection | None = None
     runs: Sequence[RunConfig] = ()
     audit: Audit | None = None

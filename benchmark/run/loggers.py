@@ -75,9 +75,9 @@ def final_metrics(result: RunResult) -> dict[str, float]:
     values: dict[str, Any] = {"test/accuracy": test.accuracy, "test/macro_f1": test.macro_f1,
                               "test/weighted_f1": test.weighted_f1, "test/auc_average": test.auc_average,
                               "best_epoch": result.training.best_epoch, "best_val_loss": result.training.best_val_loss}
-    for name, scores in test.per_class.items():
-        values[f"test/f1/{name}"] = scores.f1
-        values[f"test/auc/{name}"] = scores.auc
+    for name, class_scores in test.per_class.items():
+        values[f"test/f1/{name}"] = class_scores.f1
+        values[f"test/auc/{name}"] = class_scores.auc
     for explainer, scores in result.localisation.explainers.items():
         values[f"ll/{explainer}"] = scores.ll
         for metric, metric_scores in scores.metrics.items():

@@ -19,6 +19,7 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
 )
@@ -66,7 +67,7 @@ def forget(spec: Spec, store: RunStore, data_hashes: Sequence[str]) -> None:
 def run_spec(spec: Spec, home: Path, reports_dir: Path, console: Console, checkpoint_every_s: float = 30.0,
              executor: str = "local", address: str | None = None, rerun: bool = False) -> Path:
     """Run the spec's unfinished runs with the chosen executor, then write the report."""
-    from benchmark.run.data import prepare_data
+    from benchmark.run.data import PreparedData, prepare_data
     from benchmark.run.executor import executor as make_executor
     from benchmark.run.executor_types import RunContext, RunEvents
     from benchmark.run.loggers import build_loggers, send
@@ -83,12 +84,15 @@ def run_spec(spec: Spec, home: Path, reports_dir: Path, console: Console, checkp
             console.print(text, highlight=False, soft_wrap=True)
 
     with _progress(console) as progress:
-        prepared = {}
+        prepared: dict[str, PreparedData] = {}
         for changes, params in variants:  # one patch set per patch-cutting variant (a cache hit when shared)
             name = "preparing patches" + (f" ({describe_variant(changes)})" if len(variants) > 1 else "")
             prep = progress.add_task(name, total=None, info="")
-            data = prepare_data(spec, regs, home / "cache", params=params,
-                                progress=lambda d, t, task=prep: progress.update(task, completed=d, total=t))
+
+            def advance(done: int, total: int, task: TaskID = prep) -> None:
+                progress.update(task, completed=done, total=total)
+
+            data = prepare_data(spec, regs, home / "cache", params=params, progress=advance)
             progress.update(prep, total=1, completed=1,
                             info=f"{len(data.patches)} patches" + (" (cache)" if data.cache_hit else ""))
             line(f"{name}: {len(data.patches)} patches" + (" (from the cache)" if data.cache_hit else "")

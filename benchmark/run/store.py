@@ -81,7 +81,9 @@ class RunStore:
     # -- arrays ---------------------------------------------------------------------
     def save_arrays(self, run_id: str, name: str, arrays: Mapping[str, np.ndarray]) -> Path:
         path = self.run_folder(run_id) / array_file_name(name)
-        return atomic_write(path, lambda fh: np.savez_compressed(fh, **arrays))
+        # numpy's stub types savez_compressed(**kwds) beside allow_pickle: bool, so mypy reads any
+        # **mapping as possibly allow_pickle=<array>; every key here is an array's name
+        return atomic_write(path, lambda fh: np.savez_compressed(fh, **arrays))  # type: ignore[arg-type]
 
     def load_arrays(self, run_id: str, name: str) -> dict[str, np.ndarray] | None:
         path = self.run_folder(run_id) / array_file_name(name)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +99,7 @@ def _interpolate(value: Any, loc: tuple[Any, ...], problems: list[tuple[tuple[An
     return value
 
 
-def _describe(err: dict[str, Any], model: type[BaseModel] | None = None) -> str:
+def _describe(err: Mapping[str, Any], model: type[BaseModel] | None = None) -> str:
     kind = err["type"]
     if kind == "extra_forbidden":
         loc = err["loc"]
@@ -126,7 +126,7 @@ def _known_fields(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
         if not (isinstance(current, type) and issubclass(current, BaseModel)) or part not in current.model_fields:
             return []
         ann = current.model_fields[part].annotation
-        args = [a for a in typing.get_args(ann) if isinstance(a, type)] or [ann]
+        args: list[Any] = [a for a in typing.get_args(ann) if isinstance(a, type)] or [ann]
         current = next((a for a in args if isinstance(a, type) and issubclass(a, BaseModel)), args[0])
     if isinstance(current, type) and issubclass(current, BaseModel):
         return list(current.model_fields)

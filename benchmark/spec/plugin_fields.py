@@ -27,7 +27,8 @@ class NamedPlugin:
 
 def _kind(model: BaseModel, field: str) -> str | None:
     extra = type(model).model_fields[field].json_schema_extra
-    return extra.get("plugin") if isinstance(extra, dict) else None  # type: ignore[return-value]
+    kind = extra.get("plugin") if isinstance(extra, dict) else None
+    return kind if isinstance(kind, str) else None
 
 
 def _refs(value: Any, loc: tuple[Any, ...], kind: str) -> Iterator[NamedPlugin]:

@@ -168,7 +168,8 @@ class Matrix(Strict):
 
 
 #: the matrix keys a selection can group by
-AXES = ("backbone", "strategy", "normaliser", "patches")
+Axis = Literal["backbone", "strategy", "normaliser", "patches"]
+AXES: tuple[Axis, ...] = ("backbone", "strategy", "normaliser", "patches")
 
 
 class Select(Strict):
@@ -178,8 +179,7 @@ class Select(Strict):
     in the report's appendix. Chosen on the validation split only."""
 
     by: Literal["val_loss", "val_accuracy"] = "val_loss"
-    within: list[Literal["backbone", "strategy", "normaliser", "patches"]] = Field(
-        default_factory=lambda: ["backbone", "strategy"])
+    within: list[Axis] = Field(default_factory=lambda: list[Axis](["backbone", "strategy"]))
 
 
 class EarlyStopping(Strict):
@@ -280,7 +280,8 @@ class Localisation(Strict):
 
 
 #: the sanity tests (``explain.sanity.tests``), each described where it is computed
-SANITY_TESTS = ("top-down", "bottom-up", "independent", "random-logit")
+SanityTest = Literal["top-down", "bottom-up", "independent", "random-logit"]
+SANITY_TESTS: tuple[SanityTest, ...] = ("top-down", "bottom-up", "independent", "random-logit")
 
 
 class Sanity(Strict):
@@ -303,7 +304,7 @@ class Sanity(Strict):
     flag_above: float = Field(0.5, gt=-1.0, lt=1.0, description="Spearman correlation at or above which maps are "
                                                               "still alike")
     ssim_flag_above: float = Field(0.5, gt=-1.0, lt=1.0, description="SSIM at or above which maps are still alike")
-    tests: list[Literal["top-down", "bottom-up", "independent", "random-logit"]] = Field(
+    tests: list[SanityTest] = Field(
         default_factory=lambda: list(SANITY_TESTS), description="the tests to run (data randomisation: "
                                                                 "label_permutation)")
     label_permutation: bool = Field(False, description="also train the run on permuted labels and compare its maps")
@@ -419,11 +420,15 @@ class Bootstrap(Strict):
     seed: Seed = 0
 
 
+#: the cited results a report can show beside ours (``report.baselines``)
+CitedBaseline = Literal["petrini-2022", "study"]
+
+
 class Report(Strict):
     """Cited rows shown beside ours: ``petrini-2022`` (the study's baseline) and ``study``
     (the reproduced study's own reported results)."""
 
-    baselines: list[Literal["petrini-2022", "study"]] = Field(default_factory=lambda: ["petrini-2022", "study"])
+    baselines: list[CitedBaseline] = Field(default_factory=lambda: list[CitedBaseline](["petrini-2022", "study"]))
     bootstrap: Bootstrap = Bootstrap()
     figures: bool = True
 
@@ -511,8 +516,9 @@ class Spec(Strict):
             raise ValueError(located("whole_image.patch_runs", "'selected' needs a select: section (or say 'all')"))
         m = self.matrix
         for i, override in enumerate(m.overrides):
-            axes = {"backbone": [b.name for b in m.backbone] + labels(m.backbone),
-                    "strategy": [s.name for s in m.strategy] + labels(m.strategy), "seed": m.seed}
+            axes: dict[str, list[str] | list[int]] = {
+                "backbone": [b.name for b in m.backbone] + labels(m.backbone),
+                "strategy": [s.name for s in m.strategy] + labels(m.strategy), "seed": m.seed}
             missing = {k: v for k, v in override.match.items() if v not in axes[k]}
             if missing:
                 k, v = next(iter(missing.items()))
@@ -528,8 +534,10 @@ class Spec(Strict):
         return self
 
     def normalisers(self) -> list[PluginRef]:
-        assert self.normaliser is not None or self.matrix.normaliser is not None
-        return list(self.matrix.normaliser) if self.matrix.normaliser is not None else [self.normaliser]  # type: ignore[list-item]
+        if self.matrix.normaliser is not None:
+            return list(self.matrix.normaliser)
+        assert self.normaliser is not None  # _consistent: one of the two is given
+        return [self.normaliser]
 
     def patch_variants(self) -> list[tuple[dict[str, Any], PatchParams]]:
         """(the variant's changes, the patch parameters it gives) for each patch variant."""

@@ -41,12 +41,14 @@ def whole_folder(store: RunStore) -> Path:
 
 def chosen_runs(spec: Spec, store: RunStore, regs: Registries | None = None) -> list[RunConfig]:
     """The finished patch runs that feed the stage: all, or the selection's kept ones."""
-    runs = [r for r in expand(spec, regs) if store.load(r.run_id) is not None]
+    loaded = [(r, store.load(r.run_id)) for r in expand(spec, regs)]
+    results = {r.run_id: result for r, result in loaded if result is not None}
+    runs = [r for r, result in loaded if result is not None]
     assert spec.whole_image is not None
     if spec.whole_image.patch_runs == "selected" and spec.select is not None:
         from benchmark.selection import select
 
-        kept = select(runs, {r.run_id: store.load(r.run_id) for r in runs}, spec.select).kept()
+        kept = select(runs, results, spec.select).kept()
         runs = [r for r in runs if r.run_id in kept]
     return runs
 
@@ -256,7 +258,7 @@ def _compute(spec: Spec, run: RunConfig, name: str, rid: str, folder: Path, whol
 def _gallery_rows(labels: np.ndarray, masks: np.ndarray, count: int) -> np.ndarray:
     """Images with a lesion, malignant and benign in turn (so the gallery shows both
     labels), ``count`` in all."""
-    has = masks.reshape(len(masks), -1).any(1)
+    has = np.asarray(masks.reshape(len(masks), -1).any(1))
     malignant = [i for i in range(len(labels)) if labels[i] == 1 and has[i]]
     benign = [i for i in range(len(labels)) if labels[i] == 0 and has[i]]
     turns = [i for pair in zip(malignant, benign, strict=False) for i in pair]  # alternate while both have one

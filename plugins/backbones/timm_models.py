@@ -43,7 +43,7 @@ def _create(model_name: str, backbone: str, pretrained: bool, weights: str | Pat
     cfg = timm.models.get_pretrained_cfg(model_name)
     url = getattr(cfg, "url", None) if cfg else None
     file = Path(weights) if weights else find_local_weights(model_name, url)
-    if weights and not file.is_file():  # type: ignore[union-attr]
+    if weights and not Path(weights).is_file():
         raise UserError(f"backbone '{backbone}': weights file {weights} does not exist")
     if file is not None:
         model = timm.create_model(model_name, pretrained=True, pretrained_cfg_overlay={"file": str(file)}, **kwargs)

@@ -29,7 +29,7 @@ def _load_weights(model: Any, name: str, backbone: str, weights: str | Path | No
     except Exception:
         url = None
     file = Path(weights) if weights else find_local_weights(name, url)
-    if weights and not file.is_file():  # type: ignore[union-attr]
+    if weights and not Path(weights).is_file():
         raise UserError(f"backbone '{backbone}': weights file {weights} does not exist")
     if file is None:
         if url is None:

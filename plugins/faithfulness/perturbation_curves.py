@@ -83,4 +83,5 @@ def insertion(model: Any, inputs: Any, maps: Any, targets: Any, **options: Any) 
     return _curve(model, inputs, maps, targets, CurveOptions.model_validate(options), insertion=True)
 
 
+# the registry reads this attribute off the function (hookspecs); mypy types no attribute on a function
 insertion.higher_is_better = False  # type: ignore[attr-defined]

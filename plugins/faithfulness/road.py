@@ -107,4 +107,5 @@ def road_combined(model: Any, inputs: Any, maps: Any, targets: Any, **options: A
     return FaithfulnessScores(curve.mean(axis=1), o.percentiles, curve)
 
 
+# the registry reads this attribute off the function (hookspecs); mypy types no attribute on a function
 road_lerf.higher_is_better = False  # type: ignore[attr-defined]

@@ -67,12 +67,13 @@ def run_figures(result: RunResult, explainers: Sequence[str], store: RunStore | 
     if has_curves(result):
         drawn.append(("ROAD curves: the drop in the predicted class's probability as pixels are removed",
                       "faithfulness.png", faithfulness_figure(result)))
+    all_verdicts = result.verdicts
     for name in explainers:
         arrays = store.load_arrays(run_id, f"verdicts-{name}") if store is not None else None
-        verdicts = result.verdicts.explainers.get(name) if result.verdicts is not None else None
-        if arrays is not None and verdicts is not None and len(arrays["group"]):
+        verdicts = all_verdicts.explainers.get(name) if all_verdicts is not None else None
+        if arrays is not None and all_verdicts is not None and verdicts is not None and len(arrays["group"]):
             drawn.append((f"one verdict per lesion, {name}", f"verdicts-{name}.png",
-                          verdict_figure(arrays, name, result.verdicts.threshold, verdicts.control)))
+                          verdict_figure(arrays, name, all_verdicts.threshold, verdicts.control)))
     for array_name in loc.panels:  # figures an explainer drew of its own model
         arrays = store.load_arrays(run_id, array_name) if store is not None else None
         if arrays is not None and len(arrays["images"]):

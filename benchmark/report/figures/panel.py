@@ -25,10 +25,10 @@ def _wrapped(caption: str) -> str:
 def panel_figure(arrays: dict[str, np.ndarray], explainer: str) -> Figure:
     from matplotlib.patches import Rectangle
 
-    images, boxes, captions = arrays["images"], arrays["boxes"], arrays["captions"]
+    images, boxes = arrays["images"], arrays["boxes"]
     cols = int(arrays["columns"])
     rows = max(1, -(-len(images) // cols))
-    captions = [_wrapped(str(c)) for c in captions]
+    captions = [_wrapped(str(c)) for c in arrays["captions"]]
     lines = max((c.count("\n") + 1 for c in captions), default=1)
     fig = new_figure(TILE * cols + 0.3, (TILE + 0.12 * lines + 0.1) * rows + 0.5)
     grid = fig.subplots(rows, cols, squeeze=False)

@@ -6,7 +6,7 @@ the value chosen on the validation split (dotted) where a rule asked for one."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from benchmark.report.figures.canvas import new_figure
 from benchmark.run.result import RunResult
@@ -29,7 +29,7 @@ def threshold_figure(result: RunResult, explainers: Sequence[str]) -> Figure:
         is_base, is_control = name == baseline, name in controls
         xs = [t for t, v in zip(curve.thresholds, curve.ll, strict=True) if v is not None]
         ys = [v for v in curve.ll if v is not None]
-        style = {"linestyle": "--", "color": "0.45", "linewidth": 1.6} if is_base else \
+        style: dict[str, Any] = {"linestyle": "--", "color": "0.45", "linewidth": 1.6} if is_base else \
             {"linestyle": (0, (1, 1.5)), "color": f"{0.25 + 0.12 * controls.index(name):.2f}", "linewidth": 1.2} \
             if is_control else {"linestyle": "-", "color": f"C{i}", "linewidth": 1.6}
         suffix = " (chance level)" if is_base else " (control)" if is_control else ""

@@ -33,7 +33,8 @@ def _dicom_info(path: Path, audit: Audit) -> dict[str, dict[str, str]]:
         audit.event("dicom_info.csv unreadable (descriptions not cross-checked)", str(path), str(exc))
         return {}
     keys = table["image_path"].str.strip().str.replace(r"^.*?jpeg/", "jpeg/", regex=True)
-    return dict(zip(keys, table[["SeriesDescription", "PatientID"]].to_dict("records"), strict=True))
+    rows = zip(keys, table["SeriesDescription"], table["PatientID"], strict=True)
+    return {key: {"SeriesDescription": description, "PatientID": patient} for key, description, patient in rows}
 
 
 class KaggleTree:

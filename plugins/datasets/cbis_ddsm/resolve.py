@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -135,7 +136,8 @@ class Resolver:
         """One record per full mammogram, with every resolved lesion on it."""
         lesions: dict[Path, list[Lesion]] = defaultdict(list)
         first_row: dict[Path, Any] = {}
-        for row in cases.itertuples(index=False):
+        rows: Iterable[Any] = cases.itertuples(index=False)  # object columns: DicomPath cells, None
+        for row in rows:
             where = f"{row.source_file} row {row.source_row}"
             if row.image_path is None or row.mask_path is None:
                 self.audit.event(BAD_CELL, where, effect="dropped")
