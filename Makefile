@@ -12,7 +12,7 @@ CONSTRAINTS := requirements/constraints.txt
 TORCH ?= torch==2.14.1 torchvision==0.29.1
 LOCK_VENV ?= /tmp/cbis-bench-lock-venv
 
-.PHONY: install run test test-fast regression golden rehearsal gpu-check lock docker-smoke clean
+.PHONY: install run test test-fast lint regression golden rehearsal gpu-check lock docker-smoke clean
 
 install: $(VENV)/.installed
 
@@ -47,6 +47,13 @@ test: install
 
 test-fast: install
 	$(BIN)/python -m pytest -m "not slow"
+
+# Lint, formatting and types; each tool reads its settings from pyproject.toml
+# ([tool.ruff], [tool.mypy], whose files are benchmark and plugins).
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 # The regression gate: the fixture numbers against the committed golden file.
 regression: install
