@@ -12,7 +12,7 @@ CONSTRAINTS := requirements/constraints.txt
 TORCH ?= torch==2.14.1 torchvision==0.29.1
 LOCK_VENV ?= /tmp/cbis-bench-lock-venv
 
-.PHONY: install run test test-fast bench regression golden rehearsal gpu-check lock docker-smoke clean
+.PHONY: install run test test-fast lint bench regression golden rehearsal gpu-check lock docker-smoke clean
 
 install: $(VENV)/.installed
 
@@ -47,6 +47,13 @@ test: install
 
 test-fast: install
 	$(BIN)/python -m pytest -m "not slow"
+
+# Lint, formatting and types; each tool reads its settings from pyproject.toml
+# ([tool.ruff], [tool.mypy], whose files are benchmark and plugins).
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 # Speed of the hot kernels (tests/benchmarks, pytest-benchmark; `make test` skips them):
 # each run is saved under .benchmarks/ and compared with the last saved one when there is

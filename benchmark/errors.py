@@ -8,7 +8,7 @@ known names, in one format: ``Did you mean: resnet50?``.
 from __future__ import annotations
 
 import difflib
-from typing import Iterable
+from collections.abc import Iterable
 
 
 class UserError(Exception):

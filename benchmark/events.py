@@ -6,8 +6,8 @@ An emitter never waits on its subscribers' display and never knows who listens
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class Events:
 
     listeners: list[Listener] = field(default_factory=list)
 
-    def subscribe(self, listener: Listener) -> "Events":
+    def subscribe(self, listener: Listener) -> Events:
         self.listeners.append(listener)
         return self
 

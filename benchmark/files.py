@@ -17,9 +17,10 @@ import json
 import math
 import os
 import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, Callable, Iterator
+from typing import IO, Any
 
 LOCK_SUFFIX = ".lock"
 

@@ -6,17 +6,15 @@ Kept free of heavy imports (torch is only named for type checkers) so that
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import (
     TYPE_CHECKING,
     Any,
-    Callable,
     ClassVar,
-    Iterable,
     Literal,
     Protocol,
-    Sequence,
     runtime_checkable,
 )
 
@@ -36,10 +34,10 @@ class LayerGroup:
     rate as one unit (a VGG block, a ResNet stage, the classifier head)."""
 
     name: str
-    modules: list["torch.nn.Module"]
+    modules: list[torch.nn.Module]
 
-    def parameters(self) -> list["torch.nn.Parameter"]:
-        seen: dict[int, "torch.nn.Parameter"] = {}
+    def parameters(self) -> list[torch.nn.Parameter]:
+        seen: dict[int, torch.nn.Parameter] = {}
         for m in self.modules:
             for p in m.parameters():
                 seen.setdefault(id(p), p)
@@ -60,13 +58,13 @@ class Backbone:
     model, a prototype layer).
     """
 
-    model: "torch.nn.Module"
+    model: torch.nn.Module
     groups: list[LayerGroup]
-    target_layer: "torch.nn.Module"
+    target_layer: torch.nn.Module
     pretrained: str = "none"
     frozen: int | None = None
     info: dict[str, Any] = field(default_factory=dict)
-    features: "torch.nn.Module | None" = None
+    features: torch.nn.Module | None = None
 
 
 BackboneFactory = Callable[..., Backbone]
@@ -96,7 +94,7 @@ class Phase:
     name: str
     learning_rates: dict[int, float]
     loss: Callable[..., Any] | None = None
-    action: Callable[["PhaseContext"], None] | None = None
+    action: Callable[[PhaseContext], None] | None = None
     epochs: int | None = None
     carry: Literal["best", "last"] = "best"
 
@@ -107,9 +105,9 @@ class PhaseContext:
     network input (``batches()`` yields normalised images on the device with their
     labels), and the device."""
 
-    model: "torch.nn.Module"
+    model: torch.nn.Module
     groups: list[LayerGroup]
-    batches: Callable[[], Iterable[tuple["torch.Tensor", "torch.Tensor"]]]
+    batches: Callable[[], Iterable[tuple[torch.Tensor, torch.Tensor]]]
     device: Any
 
 
@@ -125,9 +123,9 @@ class Normaliser(Protocol):
 
     uses_labels: ClassVar[bool]
 
-    def fit(self, chunks: "Iterable[tuple[torch.Tensor, torch.Tensor]]") -> None: ...
+    def fit(self, chunks: Iterable[tuple[torch.Tensor, torch.Tensor]]) -> None: ...
 
-    def __call__(self, images: "torch.Tensor", labels: "torch.Tensor | None" = None) -> "torch.Tensor": ...
+    def __call__(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor: ...
 
     def state_dict(self) -> dict[str, Any]: ...
 
@@ -145,7 +143,7 @@ class Explainer(Protocol):
     of image tiles (see :class:`PanelContext`); the core stores and draws them.
     """
 
-    def __call__(self, images: "torch.Tensor", targets: "torch.Tensor") -> "np.ndarray | torch.Tensor": ...
+    def __call__(self, images: torch.Tensor, targets: torch.Tensor) -> np.ndarray | torch.Tensor: ...
 
 
 @dataclass
@@ -158,11 +156,11 @@ class PanelContext:
     "boxes": int (N, 4) as y0, x0, y1, x1 (-1 for none), "captions": str (N,)}``: tiles
     in reading order, ``columns`` per row."""
 
-    train: "np.ndarray"
-    test: "np.ndarray"
-    test_input: Callable[["np.ndarray"], "torch.Tensor"]
-    labels: "np.ndarray"
-    predictions: "np.ndarray"
+    train: np.ndarray
+    test: np.ndarray
+    test_input: Callable[[np.ndarray], torch.Tensor]
+    labels: np.ndarray
+    predictions: np.ndarray
 
 
 ExplainerFactory = Callable[..., Explainer]
@@ -177,9 +175,9 @@ class FaithfulnessScores:
     (N, len(steps)) the per-map value at each step (the drop in the target probability
     after removing ``steps[k]`` % of the pixels, say), which the report draws averaged."""
 
-    scores: "np.ndarray"
+    scores: np.ndarray
     steps: Sequence[float] = ()
-    curve: "np.ndarray | None" = None
+    curve: np.ndarray | None = None
 
 
 class FaithfulnessMetric(Protocol):
@@ -188,8 +186,8 @@ class FaithfulnessMetric(Protocol):
     tensors on the model's device, to one score per map (numpy or tensor) or a
     :class:`FaithfulnessScores`. ``higher_is_better`` (default True) orients the score."""
 
-    def __call__(self, model: "torch.nn.Module", inputs: "torch.Tensor", maps: "torch.Tensor",
-                 targets: "torch.Tensor") -> "np.ndarray | FaithfulnessScores": ...
+    def __call__(self, model: torch.nn.Module, inputs: torch.Tensor, maps: torch.Tensor,
+                 targets: torch.Tensor) -> np.ndarray | FaithfulnessScores: ...
 
 
 # ----------------------------------------------------------------- whole-image models
@@ -210,13 +208,13 @@ class WholeImageContext:
 
     backbone: Backbone
     normaliser: Normaliser
-    images: "np.ndarray"
-    labels: "np.ndarray"
-    split: Callable[[str], "np.ndarray"]
+    images: np.ndarray
+    labels: np.ndarray
+    split: Callable[[str], np.ndarray]
     patch_size: int
     settings: Any
     device: Any
-    to_input: Callable[["torch.Tensor"], "torch.Tensor"]
+    to_input: Callable[[torch.Tensor], torch.Tensor]
     train: Callable[[Backbone], dict[str, Any]]
     autocast: Callable[[], Any]
     say: Callable[[str], None] = print
@@ -229,8 +227,8 @@ class WholeImageOutput:
     [0, 1] at image size (what the localisation metrics score), and details the result
     records (window, pooling, training record...)."""
 
-    scores: "np.ndarray"
-    maps: "np.ndarray"
+    scores: np.ndarray
+    maps: np.ndarray
     details: dict[str, Any] = field(default_factory=dict)
 
 
@@ -272,12 +270,12 @@ class Dataset(Protocol):
     ``Options`` is a pydantic model validated from the spec's ``dataset.options``.
     """
 
-    Options: ClassVar[type["BaseModel"]]
+    Options: ClassVar[type[BaseModel]]
 
     def __init__(self, options: Any, *, cache_dir: Path) -> None: ...
 
-    def catalogue(self) -> "Catalogue": ...
+    def catalogue(self) -> Catalogue: ...
 
-    def read_image(self, path: Path) -> "np.ndarray": ...
+    def read_image(self, path: Path) -> np.ndarray: ...
 
-    def read_mask(self, path: Path) -> "np.ndarray": ...
+    def read_mask(self, path: Path) -> np.ndarray: ...

@@ -8,7 +8,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-PACKAGES = ("cbis-bench", "torch", "torchvision", "timm", "grad-cam", "numpy", "scikit-learn", "pandas", "opencv-python-headless", "pydicom")
+PACKAGES = ("cbis-bench", "torch", "torchvision", "timm", "grad-cam", "numpy", "scikit-learn", "pandas",
+            "opencv-python-headless", "pydicom")
 
 
 def git_revision() -> str | None:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from benchmark.errors import UserError
 from benchmark.run.result import RunResult, parse_result
@@ -100,5 +101,6 @@ def golden_from(results: Iterable[RunResult], spec: str, tolerances: dict[str, f
     results = list(results)
     prov = results[0].provenance if results else None
     return {"spec": spec, "tolerances": tolerances or DEFAULT_TOLERANCES,
-            "recorded_with": {"device": prov.device if prov else None, "torch": prov.versions.get("torch") if prov else None},
+            "recorded_with": {"device": prov.device if prov else None,
+                              "torch": prov.versions.get("torch") if prov else None},
             "runs": {r.label: key_metrics(r) for r in results}}

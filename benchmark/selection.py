@@ -11,8 +11,8 @@ accuracy (higher is better). Only the validation split decides; test numbers nev
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence
 
 from benchmark.run.config import RunConfig
 from benchmark.run.result import RunResult
@@ -87,7 +87,7 @@ def select(runs: Sequence[RunConfig], results: Mapping[str, RunResult], config: 
                       if (s := validation_score(results[r.run_id], config.by)) is not None]
             mean = sum(scores) / len(scores) if scores else None
             scored.append(Candidate(key, tuple(r.run_id for r in members), mean, len(scores)))
-        ranked = [c for c in scored if c.score is not None]
-        best = min(ranked, key=lambda c: c.score if lower_is_better else -c.score) if ranked else None  # type: ignore[operator]
-        chosen_cells.append(Cell(dict(zip(config.within, values)), tuple(scored), best))
+        ranked = [(c.score if lower_is_better else -c.score, c) for c in scored if c.score is not None]
+        best = min(ranked, key=lambda sc: sc[0])[1] if ranked else None  # the first of the best
+        chosen_cells.append(Cell(dict(zip(config.within, values, strict=True)), tuple(scored), best))
     return Selection(config.by, tuple(config.within), tuple(chosen_cells))

@@ -4,7 +4,8 @@ report marks every result that used it as label-leaking)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     import torch
@@ -15,7 +16,7 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-def _as(device_like: "torch.Tensor", values: Any) -> "torch.Tensor":
+def _as(device_like: torch.Tensor, values: Any) -> torch.Tensor:
     import torch
 
     return torch.as_tensor(values, dtype=device_like.dtype, device=device_like.device)
@@ -38,12 +39,13 @@ class ImageNetNormaliser:
         return {"mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD)}
 
 
-def _moments(chunks: Iterable[tuple[torch.Tensor, torch.Tensor]], classes: int | None) -> tuple[torch.Tensor, torch.Tensor]:
+def _moments(chunks: Iterable[tuple[torch.Tensor, torch.Tensor]],
+             classes: int | None) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-channel mean and std (per class when ``classes`` is given), accumulated in float64."""
     import torch
 
     groups = classes or 1
-    total = s1 = s2 = None
+    sums: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None  # pixel count, sum, sum of squares
     for images, labels in chunks:
         x = images.double()
         key = labels if classes else torch.zeros_like(labels)
@@ -52,9 +54,10 @@ def _moments(chunks: Iterable[tuple[torch.Tensor, torch.Tensor]], classes: int |
         c1 = one_hot.T @ x.sum(dim=(2, 3))  # (G, 3)
         c2 = one_hot.T @ (x * x).sum(dim=(2, 3))
         n = one_hot.sum(0) * pixels  # (G,)
-        total, s1, s2 = (n, c1, c2) if total is None else (total + n, s1 + c1, s2 + c2)
-    if total is None:
+        sums = (n, c1, c2) if sums is None else (sums[0] + n, sums[1] + c1, sums[2] + c2)
+    if sums is None:
         raise ValueError("cannot fit a normaliser on an empty split")
+    total, s1, s2 = sums
     count = total.clamp(min=1).unsqueeze(1)
     mean = s1 / count
     std = (s2 / count - mean * mean).clamp(min=1e-12).sqrt()

@@ -11,7 +11,7 @@ each trainable group its learning rate by depth (``benchmark.training.learning_r
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from benchmark.api import HParams, LayerGroup, Phase, hookimpl, per_depth
 

@@ -9,7 +9,8 @@ OpenCV) load on first use, so importing this module stays cheap.
   (``benchmark/registry/hookspecs.py`` documents each kind).
 * Plugin types: :class:`Backbone`, :class:`LayerGroup`, :class:`Phase` (with its
   ``loss`` and ``action`` hooks and :class:`PhaseContext`),
-  :class:`Normaliser`, :class:`Explainer` (with the :class:`PanelContext` of its panels), :class:`Dataset`, :class:`LocalisationMetric`,
+  :class:`Normaliser`, :class:`Explainer` (with the :class:`PanelContext` of its panels),
+  :class:`Dataset`, :class:`LocalisationMetric`,
   :class:`FaithfulnessMetric` (and the :class:`FaithfulnessScores` it may return),
   :class:`Logger` (with the :class:`LoggedRun` it receives), :class:`WholeImageContext` and
   :class:`WholeImageOutput` (a whole-image model's input and answer).
@@ -101,8 +102,9 @@ _LAZY = {
 
 __all__ = [
     "hookimpl", "Register", "UserError", "did_you_mean",
-    "Backbone", "BackboneFactory", "LayerGroup", "Phase", "PhaseContext", "PanelContext", "StrategyFn", "Normaliser", "Explainer", "ExplainerFactory",
-    "LocalisationMetric", "FaithfulnessMetric", "FaithfulnessScores", "Dataset", "Logger", "LoggedRun", "HParams", "Threshold",
+    "Backbone", "BackboneFactory", "LayerGroup", "Phase", "PhaseContext", "PanelContext", "StrategyFn", "Normaliser",
+    "Explainer", "ExplainerFactory", "LocalisationMetric", "FaithfulnessMetric", "FaithfulnessScores", "Dataset",
+    "Logger", "LoggedRun", "HParams", "Threshold",
     "WholeImageContext", "WholeImageOutput", "WholeModelFn",
     "Audit", "Catalogue", "ImageRecord", "Lesion", "CLASSES", "lesion_class",
     *_LAZY,
@@ -122,32 +124,39 @@ def __dir__() -> list[str]:
     return sorted(__all__)
 
 
-if TYPE_CHECKING:  # for type checkers and editors: the lazy names, eagerly
-    from benchmark.data.catalogue_cache import cached_catalogue  # noqa: F401
-    from benchmark.data.source_digest import digest_paths  # noqa: F401
-    from benchmark.evaluation.imputation import (  # noqa: F401
-        linear_imputation,
-        noisy_linear_imputation,
-        removal_curve_masks,
-        removal_masks,
-        smooth_random_maps,
-    )
-    from benchmark.evaluation.predict import target_probability  # noqa: F401
-    from benchmark.evaluation.thresholds import SWEEP, binarise, top_k_regions  # noqa: F401
-    from benchmark.files import lock, touch  # noqa: F401
-    from benchmark.fixture import FixtureConfig, generate_tree  # noqa: F401
-    from benchmark.hashing import stable_hash  # noqa: F401
-    from benchmark.models.grouping import (  # noqa: F401
-        check_partition,
-        groups_from_ids,
-        leaf_modules_with_params,
-        timm_groups,
-        weight_layers,
-    )
-    from benchmark.models.layers import ForwardFeatures, GlobalMeanPool, PatchClassifier  # noqa: F401
-    from benchmark.models.weights import find_local as find_local_weights  # noqa: F401
-    from benchmark.models.weights import missing_message as missing_weights_message  # noqa: F401
-    from benchmark.models.weights import offline  # noqa: F401
-    from benchmark.registry.calls import build_inner_backbone as build_backbone  # noqa: F401
-    from benchmark.training.freezing import frozen_groups  # noqa: F401
-    from benchmark.training.learning_rates import per_depth  # noqa: F401
+if TYPE_CHECKING:  # for type checkers and editors: the lazy names, eagerly ("x as x": re-exported)
+    from benchmark.data.catalogue_cache import cached_catalogue as cached_catalogue
+    from benchmark.data.source_digest import digest_paths as digest_paths
+    from benchmark.evaluation.imputation import linear_imputation as linear_imputation
+    from benchmark.evaluation.imputation import noisy_linear_imputation as noisy_linear_imputation
+    from benchmark.evaluation.imputation import removal_curve_masks as removal_curve_masks
+    from benchmark.evaluation.imputation import removal_masks as removal_masks
+    from benchmark.evaluation.imputation import smooth_random_maps as smooth_random_maps
+    from benchmark.evaluation.predict import target_probability as target_probability
+    from benchmark.evaluation.thresholds import SWEEP as SWEEP
+    from benchmark.evaluation.thresholds import binarise as binarise
+    from benchmark.evaluation.thresholds import top_k_regions as top_k_regions
+    from benchmark.files import lock as lock
+    from benchmark.files import touch as touch
+    from benchmark.fixture import FixtureConfig as FixtureConfig
+    from benchmark.fixture import generate_tree as generate_tree
+    from benchmark.hashing import stable_hash as stable_hash
+    from benchmark.models.grouping import check_partition as check_partition
+    from benchmark.models.grouping import groups_from_ids as groups_from_ids
+    from benchmark.models.grouping import leaf_modules_with_params as leaf_modules_with_params
+    from benchmark.models.grouping import timm_groups as timm_groups
+    from benchmark.models.grouping import weight_layers as weight_layers
+    from benchmark.models.layers import ForwardFeatures as ForwardFeatures
+    from benchmark.models.layers import GlobalMeanPool as GlobalMeanPool
+    from benchmark.models.layers import PatchClassifier as PatchClassifier
+    from benchmark.models.weights import find_local as _find_local
+    from benchmark.models.weights import missing_message as _missing_message
+    from benchmark.models.weights import offline as offline
+    from benchmark.registry.calls import build_inner_backbone as _build_inner_backbone
+    from benchmark.training.freezing import frozen_groups as frozen_groups
+    from benchmark.training.learning_rates import per_depth as per_depth
+
+    # published under other names than the core's: assigned, which a type checker exports
+    find_local_weights = _find_local
+    missing_weights_message = _missing_message
+    build_backbone = _build_inner_backbone

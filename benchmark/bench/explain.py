@@ -38,7 +38,8 @@ def measure(backbone: str = "resnet50", size: int = 224, batch: int = 64, repeat
     if not re.fullmatch(r"auto|cpu|cuda(:\d+)?|mps", device):
         raise UserError(f"--device {device!r}: expected auto, cpu, cuda, cuda:N or mps")
     regs = registries()  # names are checked before anything heavy is built
-    for kind, name in (("explainer", reference), ("explainer", candidate), ("localisation", metric), ("backbone", backbone)):
+    for kind, name in (("explainer", reference), ("explainer", candidate), ("localisation", metric),
+                       ("backbone", backbone)):
         regs.get(kind, name)
 
     import numpy as np
@@ -71,7 +72,7 @@ def measure(backbone: str = "resnet50", size: int = 224, batch: int = 64, repeat
     for name in (reference, candidate):
         explainer, _ = make_explainer(regs, name, built)
 
-        def step() -> np.ndarray:
+        def step(explainer: Any = explainer) -> np.ndarray:  # bound now: the loop rebinds the name
             with explaining(model):
                 out = explainer(images, targets)
             out = out.detach().float().cpu().numpy() if isinstance(out, torch.Tensor) else np.asarray(out, np.float32)

@@ -24,9 +24,10 @@ from __future__ import annotations
 import resource
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the measurement's imports stay out of `cbis-bench --help`
     from benchmark.data.catalogue import Catalogue, ImageRecord
@@ -73,7 +74,8 @@ def _decode(record: ImageRecord) -> int:
     from benchmark.data.parallel import worker_state
 
     (dataset,) = worker_state()
-    paths = [(dataset.read_image, record.image_path)] + [(dataset.read_mask, l.mask_path) for l in record.lesions]
+    paths = [(dataset.read_image, record.image_path)]
+    paths += [(dataset.read_mask, lesion.mask_path) for lesion in record.lesions]
     pixels = 0
     for read, path in paths:
         try:

@@ -86,7 +86,7 @@ def measure(backbone: str = "resnet50", batch: int = 64, size: int = 224, steps:
         set_trainable(built.groups, trainable)
         _sync(device)
         start = time.perf_counter()
-        for x, y in zip(xs, ys):
+        for x, y in zip(xs, ys, strict=True):
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda):
                 loss = loss_fn(model(x).float(), y)
             optimizer.zero_grad(set_to_none=True)
@@ -114,7 +114,8 @@ def measure(backbone: str = "resnet50", batch: int = 64, size: int = 224, steps:
 
     return {
         "backbone": backbone, "strategy": strategy, "trainable_groups": sorted(built.groups[i].name for i in trainable),
-        "batch": batch, "size": size if whole is None else f"{shape[0]}x{shape[1]}", "whole_image": whole is not None, "steps": steps, "repeats": repeats, "device": device_description(device),
+        "batch": batch, "size": size if whole is None else f"{shape[0]}x{shape[1]}", "whole_image": whole is not None,
+        "steps": steps, "repeats": repeats, "device": device_description(device),
         "mode": ("bf16 + channels_last" if cuda else "fp32") + (", deterministic" if deterministic else ""),
         "raw_images_per_s": raw, "harness_images_per_s": harness,
         "raw_median": raw_median, "harness_median": harness_median, "ratio": harness_median / raw_median,

@@ -13,8 +13,9 @@ from __future__ import annotations
 import errno
 import functools
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -47,7 +48,7 @@ HOME_ENV = "CBIS_BENCH_HOME"
 STORAGE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
 
 
-def home_folder(home: Optional[Path]) -> Path:
+def home_folder(home: Path | None) -> Path:
     return Path(home or os.environ.get(HOME_ENV) or ".cbis-bench")
 
 
@@ -79,7 +80,8 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             if exc.errno not in STORAGE_ERRORS:
                 raise
             where = f"{exc.filename}: " if exc.filename else ""
-            errors.print(f"[bold red]error:[/] {escape(where + str(exc.strerror or exc))}", highlight=False, markup=True, soft_wrap=True)
+            errors.print(f"[bold red]error:[/] {escape(where + str(exc.strerror or exc))}", highlight=False,
+                         markup=True, soft_wrap=True)
             errors.print("Nothing half-written was kept (every file is written whole or not at all). Make room or "
                          "fix the permissions, then run the command again: finished runs are kept and an interrupted "
                          "one resumes from its last checkpoint.", highlight=False, soft_wrap=True)
@@ -105,7 +107,8 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version.")) -> None:
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                      help="Print the version.")) -> None:
     """cbis-bench: run a spec, validate it, list plugins, make fixture data, rebuild reports."""
 
 

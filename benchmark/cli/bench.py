@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import statistics
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.table import Table
@@ -31,8 +30,8 @@ def bench_train(
     deterministic: bool = typer.Option(True, help="Deterministic algorithms (the harness default)."),
     strategy: str = typer.Option("simultaneous", help="Strategy whose last phase decides what trains."),
     augment: list[str] = typer.Option([], help="On-device augmentation for the harness loop (repeatable)."),
-    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the figures to this JSON file."),
-    whole: Optional[str] = typer.Option(None, help="HxW: a trained whole-image model (--whole-model) on images of "
+    json_out: Path | None = typer.Option(None, "--json", help="Also write the figures to this JSON file."),
+    whole: str | None = typer.Option(None, help="HxW: a trained whole-image model (--whole-model) on images of "
                                                    "that size, e.g. 1152x896, instead of patches."),
     whole_model: str = typer.Option("shen", help="With --whole: the whole-image model (a registered one that trains "
                                                  "a network)."),
@@ -49,25 +48,30 @@ def bench_train(
         shape = (int(height), int(width))
     result = measure(backbone, batch, size, steps, repeats, device, deterministic, strategy, augment=tuple(augment),
                      whole=shape, whole_model=whole_model)
-    table = Table(title=f"training throughput: {backbone}, batch {batch}, {result['size']}px{f' whole images ({whole_model})' if whole else ''}, {result['mode']}, {result['device']}")
+    whole_images = f" whole images ({whole_model})" if whole else ""
+    table = Table(title=f"training throughput: {backbone}, batch {batch}, {result['size']}px{whole_images}, "
+                        f"{result['mode']}, {result['device']}")
     table.add_column("loop")
     table.add_column("median images/s", justify="right")
     table.add_column("all repeats")
-    table.add_row("raw PyTorch", f"{result['raw_median']:.1f}", " ".join(f"{v:.1f}" for v in result["raw_images_per_s"]))
-    table.add_row("harness", f"{result['harness_median']:.1f}", " ".join(f"{v:.1f}" for v in result["harness_images_per_s"]))
+    table.add_row("raw PyTorch", f"{result['raw_median']:.1f}",
+                  " ".join(f"{v:.1f}" for v in result["raw_images_per_s"]))
+    table.add_row("harness", f"{result['harness_median']:.1f}",
+                  " ".join(f"{v:.1f}" for v in result["harness_images_per_s"]))
     console.print(table)
-    console.print(f"ratio harness / raw: [bold]{result['ratio']:.3f}[/] (trainable: {', '.join(result['trainable_groups'])})")
+    console.print(f"ratio harness / raw: [bold]{result['ratio']:.3f}[/] "
+                  f"(trainable: {', '.join(result['trainable_groups'])})")
     if json_out:
         json_out.write_text(json.dumps(result, indent=1))
 
 
 @command(bench_app, "prepare")
 def bench_prepare(
-    spec: Optional[Path] = typer.Argument(None, help="Spec whose dataset is measured [default: specs/bench-prepare.yaml, "
+    spec: Path | None = typer.Argument(None, help="Spec whose dataset is measured [default: specs/bench-prepare.yaml, "
                                                      "a generated full-resolution tree]."),
     repeats: int = typer.Option(5, min=1, help="Timed repeats of decode and prepare (medians are reported)."),
-    workers: Optional[int] = typer.Option(None, min=1, help="Processes [default: every core]."),
-    home: Optional[Path] = HomeOpt,
+    workers: int | None = typer.Option(None, min=1, help="Processes [default: every core]."),
+    home: Path | None = HomeOpt,
 ) -> None:
     """Patch preparation against pure decoding of the same files, same cores, same run."""
     from benchmark.bench.prepare import GOAL_RATIO, default_spec, run_prepare_bench
@@ -77,8 +81,8 @@ def bench_prepare(
     loaded = load(spec_path, [])
     folder = home_folder(home)
     with console.status("") as status:
-        result = run_prepare_bench(loaded, registries(loaded.plugins), folder / "cache", repeats=repeats, workers=workers,
-                                   say=lambda text: status.update(f"bench prepare: {text}"))
+        result = run_prepare_bench(loaded, registries(loaded.plugins), folder / "cache", repeats=repeats,
+                                   workers=workers, say=lambda text: status.update(f"bench prepare: {text}"))
     med = statistics.median
     table = Table("measure", "median (s)", "runs (s)", title=f"bench prepare: {spec_path}")
     for name, runs in (("decode only", result.decode_s), ("prepare", result.prepare_s),
@@ -111,7 +115,7 @@ def bench_explain(
     candidate: str = typer.Option("gradcam-batched", help="Explainer compared with it."),
     road_batch: int = typer.Option(8, min=0, help="Images ROAD is timed on (0: no ROAD)."),
     road_repeats: int = typer.Option(1, min=1, help="Timed ROAD passes per implementation."),
-    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the figures to this JSON file."),
+    json_out: Path | None = typer.Option(None, "--json", help="Also write the figures to this JSON file."),
 ) -> None:
     """LL-evaluation images/s of two Grad-CAM implementations, and ROAD's of
     pytorch-grad-cam's and the batched one, same model, inputs and maps."""
@@ -122,8 +126,8 @@ def bench_explain(
     table = Table("explainer", "images/s (median)", "s/batch median [min, max]", "zero maps",
                   title=f"LL evaluation, {backbone} at {size} px, batch {batch}, {figures['device']}")
     for name, row in figures["results"].items():
-        table.add_row(name, f"{row['images_per_s']:,.1f}", f"{row['median_s']:.3f} [{row['min_s']:.3f}, {row['max_s']:.3f}]",
-                      f"{row['zero_maps']}/{batch}")
+        table.add_row(name, f"{row['images_per_s']:,.1f}",
+                      f"{row['median_s']:.3f} [{row['min_s']:.3f}, {row['max_s']:.3f}]", f"{row['zero_maps']}/{batch}")
     console.print(table)
     console.print(f"{candidate} / {reference}: {figures['ratio']:.2f}x; max abs difference of the maps "
                   f"{figures['max_abs_diff']:.2e} (repeats {repeats}, warm-up {warmup})")

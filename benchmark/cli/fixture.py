@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import typer
 
@@ -20,13 +21,14 @@ def fixture(
     width: int = typer.Option(256, min=96, help="Mammogram width in pixels (3000 for full resolution)."),
     variant: str = typer.Option("clean", help="clean, or confounded (class written around the lesion, not in it)."),
     layout: str = typer.Option("kaggle", help="kaggle (csv/, jpeg/), tcia-classic or tcia-descriptive (DICOM)."),
-    full_resolution: bool = typer.Option(False, "--full-resolution", help="Mammograms of about 5000 x 3000 (benchmarks)."),
+    full_resolution: bool = typer.Option(False, "--full-resolution",
+                                         help="Mammograms of about 5000 x 3000 (benchmarks)."),
 ) -> None:
     """Write a synthetic CBIS-DDSM-like tree (any of the three release layouts, real quirks)."""
     from rich.progress import Progress
 
     from benchmark.fixture import FixtureConfig, generate_tree
-    from benchmark.fixture.generate import LAYOUTS
+    from benchmark.fixture.generate import LAYOUTS, Layout, Variant
 
     if variant not in ("clean", "confounded"):
         raise UserError(f"--variant {variant!r}: expected clean or confounded")
@@ -34,7 +36,8 @@ def fixture(
         raise UserError(f"--layout {layout!r}: expected one of {', '.join(LAYOUTS)}")
     if full_resolution:
         height, width = FixtureConfig.full_resolution().height, FixtureConfig.full_resolution().width
-    config = FixtureConfig(seed=seed, images=images, height=height, width=width, variant=variant, layout=layout)  # type: ignore[arg-type]
+    config = FixtureConfig(seed=seed, images=images, height=height, width=width,
+                           variant=cast(Variant, variant), layout=cast(Layout, layout))  # both checked above
     with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
         task = progress.add_task("drawing mammograms", total=images)
         generate_tree(out, config, progress=lambda done, total: progress.update(task, completed=done))

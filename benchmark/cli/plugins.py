@@ -3,8 +3,6 @@ code that serves it; plugins that failed to load, by name."""
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 from rich.table import Table
 
@@ -13,7 +11,7 @@ from benchmark.errors import UserError
 
 
 @command()
-def plugins(kind: Optional[str] = typer.Option(None, help="Only this kind (backbone, strategy, ...)."),
+def plugins(kind: str | None = typer.Option(None, help="Only this kind (backbone, strategy, ...)."),
             plugin: list[str] = PluginOpt) -> None:
     """List every registered plugin item: name, kind, origin and version. Exit 2 when a
     --plugin module cannot be loaded."""

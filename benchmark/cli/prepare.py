@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -23,8 +23,8 @@ def print_audit(audit: Any) -> None:
 
 
 @command()
-def prepare(spec: Path = typer.Argument(..., help="The spec file (YAML)."), plugin: list[str] = PluginOpt, set_: list[str] = SetOpt,
-            home: Optional[Path] = HomeOpt) -> None:
+def prepare(spec: Path = typer.Argument(..., help="The spec file (YAML)."), plugin: list[str] = PluginOpt,
+            set_: list[str] = SetOpt, home: Path | None = HomeOpt) -> None:
     """Prepare (or find in the cache) the spec's patches and print the audit."""
     from rich.progress import Progress
 
@@ -46,5 +46,6 @@ def prepare(spec: Path = typer.Argument(..., help="The spec file (YAML)."), plug
     for name in counts["train"]:
         table.add_row(name, *(str(counts[s][name]) for s in ("train", "val", "test")))
     console.print(table)
-    console.print(f"{len(data.patches)} patches ({'cache hit' if data.cache_hit else 'prepared'} in {data.seconds:.2f} s), "
+    console.print(f"{len(data.patches)} patches ({'cache hit' if data.cache_hit else 'prepared'} "
+                  f"in {data.seconds:.2f} s), "
                   f"key {data.patches.key}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -12,9 +11,9 @@ from benchmark.cli.app import HomeOpt, PluginOpt, SetOpt, command, console, home
 
 @command()
 def report(specs: list[Path] = typer.Argument(..., help="The spec file(s) (YAML): one report over all of them."),
-           plugin: list[str] = PluginOpt, set_: list[str] = SetOpt, home: Optional[Path] = HomeOpt,
+           plugin: list[str] = PluginOpt, set_: list[str] = SetOpt, home: Path | None = HomeOpt,
            reports: Path = typer.Option(Path("reports"), help="Folder for reports/<spec name>/."),
-           out: Optional[Path] = typer.Option(None, "--out", help="Folder of a report over several specs "
+           out: Path | None = typer.Option(None, "--out", help="Folder of a report over several specs "
                                                                  "[default: REPORTS/<name>+<name>].")) -> None:
     """Rebuild a spec's report from the run store, without training; with several specs,
     one report over all of them (paired comparisons only where the test patches are the same)."""

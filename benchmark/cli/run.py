@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -13,7 +12,7 @@ from benchmark.cli.app import HomeOpt, PluginOpt, SetOpt, command, console, home
 from benchmark.errors import UserError
 
 
-def shorthand_overrides(weights: list[str], device: Optional[str], max_epochs: Optional[int]) -> list[str]:
+def shorthand_overrides(weights: list[str], device: str | None, max_epochs: int | None) -> list[str]:
     """``--weights``, ``--device`` and ``--max-epochs`` as the ``--set`` items they stand
     for: one override mechanism, so the report's list of overrides is always complete."""
     items = []
@@ -34,16 +33,18 @@ def run(
     spec: Path = typer.Argument(..., help="The spec file (YAML)."),
     plugin: list[str] = PluginOpt,
     set_: list[str] = SetOpt,
-    home: Optional[Path] = HomeOpt,
+    home: Path | None = HomeOpt,
     reports: Path = typer.Option(Path("reports"), help="Folder for reports/<spec name>/."),
     weights: list[str] = typer.Option([], "--weights", help="BACKBONE=FILE: local pretrained weights (repeatable; "
                                                             "short for --set \"training.weights['BACKBONE']=FILE\")."),
-    device: Optional[str] = typer.Option(None, help="cpu, cuda, cuda:1 (short for --set training.device=...)."),
-    max_epochs: Optional[int] = typer.Option(None, min=1, help="Short for --set training.max_epochs=N."),
+    device: str | None = typer.Option(None, help="cpu, cuda, cuda:1 (short for --set training.device=...)."),
+    max_epochs: int | None = typer.Option(None, min=1, help="Short for --set training.max_epochs=N."),
     checkpoint_every: float = typer.Option(30.0, min=0.0, help="Seconds between resume checkpoints (0: every epoch)."),
     executor: str = typer.Option("local", help="local (one run after another here) or ray (one Ray task per run)."),
-    address: Optional[str] = typer.Option(None, help="Ray cluster address (e.g. auto, ray://head:10001); default: start a local instance."),
-    rerun: bool = typer.Option(False, "--rerun", help="Recompute every run: forget its result and trained weights first."),
+    address: str | None = typer.Option(None, help="Ray cluster address (e.g. auto, ray://head:10001); "
+                                                  "default: start a local instance."),
+    rerun: bool = typer.Option(False, "--rerun",
+                               help="Recompute every run: forget its result and trained weights first."),
 ) -> None:
     """Run every cell of a spec's matrix (skipping finished runs) and write its report."""
     from benchmark.devices import device_line
@@ -56,7 +57,8 @@ def run(
         raise UserError("--address only applies with --executor ray")
     loaded = load(spec, plugin, [*set_, *shorthand_overrides(weights, device, max_epochs)])
     require_writable({"reports folder (--reports)": reports / loaded.name, "home folder (--home)": home_folder(home)})
-    console.print(device_line(loaded.training.device, remote=executor == "ray" and address is not None), highlight=False)
+    console.print(device_line(loaded.training.device, remote=executor == "ray" and address is not None),
+                  highlight=False)
     if executor == "ray":  # join the cluster before the patches are prepared: a refusal is known in seconds
         from benchmark.run.ray import connect
 

@@ -4,7 +4,6 @@ age and size; ``--prune`` lists (and with ``--yes`` removes) what no named spec 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.table import Table
@@ -13,14 +12,15 @@ from benchmark.cli.app import HomeOpt, PluginOpt, SetOpt, command, console, home
 
 
 def _size(n: int) -> str:
+    size = float(n)
     for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GiB"
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GiB"
 
 
-def _number(value: Optional[float]) -> str:
+def _number(value: float | None) -> str:
     return "–" if value is None else f"{value:.3f}"
 
 
@@ -29,7 +29,7 @@ def runs(
     specs: list[Path] = typer.Argument(None, help="Specs whose runs to show (default: every run in the store)."),
     plugin: list[str] = PluginOpt,
     set_: list[str] = SetOpt,
-    home: Optional[Path] = HomeOpt,
+    home: Path | None = HomeOpt,
     prune: bool = typer.Option(False, "--prune", help="List what no named spec uses (runs, trained weights) and cache "
                                                       "entries unused for --older-than days; remove them with --yes."),
     yes: bool = typer.Option(False, "--yes", help="With --prune: remove what is listed."),

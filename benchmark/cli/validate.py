@@ -14,7 +14,8 @@ from benchmark.cli.app import PluginOpt, SetOpt, command, console, load
 @command()
 def validate(spec: Path = typer.Argument(..., help="The spec file (YAML)."), plugin: list[str] = PluginOpt,
              set_: list[str] = SetOpt,
-             show: bool = typer.Option(False, "--show", help="Also print the resolved spec (defaults, --set applied).")) -> None:
+             show: bool = typer.Option(False, "--show",
+                                       help="Also print the resolved spec (defaults, --set applied).")) -> None:
     """Check a spec: fields, types and plugin names. Exit 0 when valid, 2 otherwise."""
     from benchmark.run.config import expand, spec_hash
 

@@ -36,7 +36,7 @@ class Audit:
         if self.counts[key] <= self.max_events_per_kind:
             self.events.append({"kind": key, "where": where, "detail": detail})
 
-    def merge(self, other: "Audit") -> None:
+    def merge(self, other: Audit) -> None:
         for key, n in other.counts.items():
             room = max(0, self.max_events_per_kind - self.counts[key])
             self.events += [e for e in other.events if e["kind"] == key][:room]
@@ -55,6 +55,6 @@ class Audit:
                 "effects": dict(sorted(self.effects.items()))}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Audit":
+    def from_dict(cls, data: dict[str, Any]) -> Audit:
         return cls(Counter(data.get("counts", {})), list(data.get("events", [])), dict(data.get("notes", {})),
                    dict(data.get("effects", {})))

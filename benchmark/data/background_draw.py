@@ -11,16 +11,19 @@ Each image's windows themselves are drawn by the preparation, seeded by the imag
 
 from __future__ import annotations
 
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Literal
 
 import numpy as np
 
 from benchmark.data.catalogue import ImageRecord
 
-SPLITS = ("train", "test")
+#: the splits a background_count names
+DrawSplit = Literal["train", "test"]
+SPLITS: tuple[DrawSplit, ...] = ("train", "test")
 
 
-def allocate(records: Iterable[ImageRecord], counts: Mapping[str, int], seed: int) -> dict[str, int]:
+def allocate(records: Iterable[ImageRecord], counts: Mapping[DrawSplit, int], seed: int) -> dict[str, int]:
     """Windows per image id (only images that give at least one)."""
     records = list(records)
     out: dict[str, int] = {}
@@ -38,7 +41,7 @@ def allocate(records: Iterable[ImageRecord], counts: Mapping[str, int], seed: in
 
 def available(records: Iterable[ImageRecord]) -> dict[str, int]:
     """Background images per split."""
-    found = {s: 0 for s in SPLITS}
+    found: dict[str, int] = {s: 0 for s in SPLITS}
     for r in records:
         if r.background_source:
             found[r.split] = found.get(r.split, 0) + 1

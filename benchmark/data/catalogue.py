@@ -41,7 +41,7 @@ class ImageRecord:
     meta: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ImageRecord":
+    def from_dict(cls, data: dict[str, Any]) -> ImageRecord:
         return cls(**{**data, "lesions": tuple(Lesion(**lesion) for lesion in data["lesions"])})
 
 
@@ -63,7 +63,8 @@ class Catalogue:
         """Identifies the source data: paths, labels, splits, each file's size and mtime,
         and how pixels are decoded."""
         if not self._fingerprint:
-            h = hashlib.sha256(json.dumps({"reader": self.reader, "source": self.source_digest}, sort_keys=True).encode())
+            h = hashlib.sha256(json.dumps({"reader": self.reader, "source": self.source_digest},
+                                          sort_keys=True).encode())
             for rec in sorted(self.records, key=lambda r: r.image_id):
                 payload = {k: v for k, v in asdict(rec).items() if k != "meta"}
                 h.update(json.dumps(payload, sort_keys=True).encode())
@@ -84,7 +85,7 @@ class Catalogue:
                 "reader": self.reader, "source_digest": self.source_digest, "fingerprint": self.fingerprint()}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Catalogue":
+    def from_dict(cls, data: dict[str, Any]) -> Catalogue:
         return cls([ImageRecord.from_dict(r) for r in data["records"]], Audit.from_dict(data["audit"]), data["source"],
                    data["reader"], data["source_digest"], data.get("fingerprint", ""))
 

@@ -10,8 +10,8 @@ rebuilt.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from benchmark.data.catalogue import Catalogue
 from benchmark.files import atomic_write_text, lock, touch

@@ -49,7 +49,7 @@ class Box:
     def width(self) -> int:
         return self.x1 - self.x0
 
-    def shifted(self, dy: int, dx: int) -> "Box":
+    def shifted(self, dy: int, dx: int) -> Box:
         return Box(self.y0 + dy, self.x0 + dx, self.y1 + dy, self.x1 + dx)
 
 
@@ -132,7 +132,8 @@ def breast_cells(image: np.ndarray, scale: int) -> np.ndarray:
     return cv2.erode(breast, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_CONSTANT, borderValue=0).astype(bool)
 
 
-def background_boxes(image: np.ndarray, lesions: list[Box], side: int, count: int, rng: np.random.Generator) -> list[Box]:
+def background_boxes(image: np.ndarray, lesions: list[Box], side: int, count: int,
+                     rng: np.random.Generator) -> list[Box]:
     """Up to ``count`` non-overlapping windows inside the breast and clear of every box in
     ``lesions`` (grown by a tenth of the window)."""
     h, w = image.shape

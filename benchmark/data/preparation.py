@@ -102,8 +102,8 @@ def _lesion_mask(dataset: Any, lesion: Lesion, shape: tuple[int, int], audit: Au
 
 
 def _prepare_image(record: ImageRecord) -> _ImagePatches:
-    dataset, params, allocation = worker_state()
     params: PatchParams
+    dataset, params, allocation = worker_state()
     wanted = allocation.get(record.image_id, 0) if allocation is not None else params.background_per_image
     out = _ImagePatches([], [], [], Audit())
     audit = out.audit
@@ -122,7 +122,7 @@ def _prepare_image(record: ImageRecord) -> _ImagePatches:
         region = find_lesion(mask) if mask is not None else None
         if mask is not None and region is None:
             audit.event(MASK_EMPTY, f"{lesion.row}: {lesion.mask_path}", effect="dropped")
-        if region is None:
+        if mask is None or region is None:  # no region without a mask
             background_ok = False
             continue
         keep_clear.append(region.extent)
@@ -139,7 +139,8 @@ def _prepare_image(record: ImageRecord) -> _ImagePatches:
         audit.count(PATCH_CUT, effect="resolved")
     if record.background_source and wanted:
         if not background_ok:
-            audit.event("background skipped: a lesion mask of the image is unusable", record.image_path, effect="dropped")
+            audit.event("background skipped: a lesion mask of the image is unusable", record.image_path,
+                        effect="dropped")
             return out
         if params.background_size > min(shape):
             audit.event(BACKGROUND_TOO_LARGE, record.image_path, f"image {shape[0]} x {shape[1]}", effect="dropped")
@@ -166,7 +167,8 @@ def _row(record: ImageRecord, class_name: str, abnormality: str, box: Box, has_m
 
 
 def preparation_key(catalogue: Catalogue, params: PatchParams) -> str:
-    return stable_hash({"catalogue": catalogue.fingerprint(), "patches": params.model_dump(), "version": PREPARATION_VERSION}, 16)
+    return stable_hash({"catalogue": catalogue.fingerprint(), "patches": params.model_dump(),
+                        "version": PREPARATION_VERSION}, 16)
 
 
 def _ledger(audit: Audit, records: list[ImageRecord]) -> dict[str, int]:
@@ -222,7 +224,8 @@ def _main_losses(audit: Audit, n: int = 3) -> str:
 
 
 def prepare(dataset: Any, catalogue: Catalogue, params: PatchParams, cache_dir: Path, *,
-            workers: int | None = None, progress: Progress | None = None, use_cache: bool = True) -> tuple[PatchSet, bool]:
+            workers: int | None = None, progress: Progress | None = None,
+            use_cache: bool = True) -> tuple[PatchSet, bool]:
     """The patch set for this catalogue and parameters, from the cache when it is there.
     Returns ``(patches, cache_hit)``. ``use_cache=False`` prepares without reading or
     writing the cache (benchmarks)."""

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 
-def _walk(folder: str, h: "hashlib._Hash") -> None:
+def _walk(folder: str, h: hashlib._Hash) -> None:
     try:
         with os.scandir(folder) as it:
             entries = sorted((e for e in it if not e.name.startswith(".")), key=lambda e: e.name)

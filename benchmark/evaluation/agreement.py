@@ -13,14 +13,14 @@ belongs to the model and the image, not to the training run, agrees well above t
 from __future__ import annotations
 
 import itertools
-from typing import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
 from benchmark.evaluation.bootstrap import percentile_interval, stratified_indices
 from benchmark.evaluation.records import Agreement, AgreementPair
-from benchmark.evaluation.similarity import spearman_per_patch, ssim_per_patch
 from benchmark.evaluation.sanity import sanity_patches
+from benchmark.evaluation.similarity import spearman_per_patch, ssim_per_patch
 from benchmark.spec.schema import Agreement as AgreementSpec
 from benchmark.spec.schema import Bootstrap
 

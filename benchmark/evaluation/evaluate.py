@@ -185,7 +185,8 @@ def evaluate_run(trained: TrainedRun, spec: Spec, table: pd.DataFrame, masks: np
     if len(correct) and subjects:
         def per_patch(name: str) -> np.ndarray:
             entry = explainers[name]
-            return np.asarray(entry.scores if verdict_metric == scoring.ll_metric else entry.metrics[verdict_metric].scores)
+            return np.asarray(entry.scores if verdict_metric == scoring.ll_metric
+                              else entry.metrics[verdict_metric].scores)
 
         verdicts = lesion_verdicts(ex.verdict, verdict_metric, test_idx[correct], {n: per_patch(n) for n in subjects},
                                    {c: per_patch(c) for c in localisation.controls}, drop_top, drop_random)

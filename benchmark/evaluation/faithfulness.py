@@ -8,7 +8,7 @@ explainer and every control is scored on the same patches, so their scores pair.
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import torch

@@ -9,7 +9,8 @@ sure of (explained for the class it predicted: what it looked at when it went wr
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -39,7 +40,7 @@ def choose_examples(scores: dict[str, Any], has_mask: np.ndarray, labels: np.nda
     return positions, category
 
 
-def gallery_arrays(explainer: Explainer, test: "Explained", ll_metric: Callable[..., np.ndarray], threshold: Threshold,
+def gallery_arrays(explainer: Explainer, test: Explained, ll_metric: Callable[..., np.ndarray], threshold: Threshold,
                    positions: np.ndarray, category: np.ndarray, proba: np.ndarray,
                    patch_ids: np.ndarray) -> dict[str, np.ndarray]:
     """Patches, masks, maps (float16), classes and LL score of the chosen examples
@@ -66,7 +67,7 @@ def gallery_arrays(explainer: Explainer, test: "Explained", ll_metric: Callable[
     }
 
 
-def verdict_gallery_arrays(test: "Explained", correct: np.ndarray, maps: np.ndarray, verdicts: Any,
+def verdict_gallery_arrays(test: Explained, correct: np.ndarray, maps: np.ndarray, verdicts: Any,
                            drop_random: np.ndarray, k: int, patch_ids: np.ndarray) -> dict[str, np.ndarray]:
     """Up to ``k`` lesions of each verdict group (``records.VERDICT_GROUPS``), the ones that
     show their group most clearly first (the largest margins of IoU over the control and

@@ -21,7 +21,8 @@ percentile: for a constant map, all of them.)
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -192,7 +193,7 @@ def removal_curve_masks(maps: torch.Tensor, percents: Sequence[float], most_rele
     return (rank[None] < ks[:, None, None]).reshape(len(percents), n, h, w)
 
 
-def smooth_random_maps(coarse: "np.ndarray | torch.Tensor", size: tuple[int, int]) -> torch.Tensor:
+def smooth_random_maps(coarse: np.ndarray | torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """Random values on a coarse grid (N, 1, c, c), bilinearly upsampled to ``size`` and
     min-max scaled per map: blobs placed without looking at anything (the ``random``
     explainer's maps, and the random removals of the per-lesion faithful verdict)."""

@@ -15,8 +15,9 @@ the validation split when a rule asks for it.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -77,7 +78,7 @@ def explain(model: nn.Module, explainer: Explainer, split: DeviceSplit, indices:
     indices, targets = np.asarray(indices), np.asarray(targets)
     if indices.shape != targets.shape:
         raise ValueError(f"one target per image: {len(targets)} targets for {len(indices)} patches")
-    size = tuple(split.images.shape[-2:])
+    size = (split.images.shape[-2], split.images.shape[-1])
     raw = getattr(explainer, "input", "normalised") == "raw"  # a model-free map of the image as stored
     out = []
     with explaining(model):
@@ -142,7 +143,8 @@ def _zero_maps(maps: np.ndarray) -> np.ndarray:
     return maps.reshape(len(maps), -1).max(axis=1) <= 0 if len(maps) else np.zeros(0, bool)
 
 
-def score_maps(maps: np.ndarray, masks: np.ndarray, metrics: Mapping[str, Metric], threshold: Threshold) -> dict[str, np.ndarray]:
+def score_maps(maps: np.ndarray, masks: np.ndarray, metrics: Mapping[str, Metric],
+               threshold: Threshold) -> dict[str, np.ndarray]:
     """Every metric's score per map; a map that is zero everywhere scores 0 on each."""
     zero = _zero_maps(maps)
     out = {}
@@ -188,7 +190,8 @@ def score_localisation(maps: np.ndarray, chosen: np.ndarray, masks: np.ndarray, 
     ll_fn = {scoring.ll_metric: scoring.metrics[scoring.ll_metric]}
     scores = score_maps(maps, masks, scoring.metrics, primary)
     for rule in scoring.rules:
-        scores[scoring.rule_metric(rule)] = score_maps(maps, masks, ll_fn, thresholds.resolved(rule, value))[scoring.ll_metric]
+        rule_scores = score_maps(maps, masks, ll_fn, thresholds.resolved(rule, value))
+        scores[scoring.rule_metric(rule)] = rule_scores[scoring.ll_metric]
     ll = scores.pop(scoring.ll_metric)
     curve = thresholds.curve(lambda m, k, threshold: score_maps(m, k, ll_fn, threshold)[scoring.ll_metric], maps, masks)
     return ExplainerScores.model_validate({

@@ -8,7 +8,8 @@ A class absent from the test labels has no AUC (reported as missing, not as 0.5)
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from sklearn.metrics import (
@@ -31,19 +32,19 @@ def _auc_per_class(y_true: np.ndarray, proba: np.ndarray, n_classes: int) -> lis
 
 
 def classification_metrics(y_true: Sequence[int], proba: np.ndarray, class_names: Sequence[str]) -> dict[str, Any]:
-    y_true = np.asarray(y_true, dtype=int)
+    truth = np.asarray(y_true, dtype=int)
     y_pred = proba.argmax(axis=1)
     labels = list(range(len(class_names)))
-    report = classification_report(y_true, y_pred, labels=labels, target_names=list(class_names),
+    report = classification_report(truth, y_pred, labels=labels, target_names=list(class_names),
                                    output_dict=True, zero_division=0)
-    aucs = _auc_per_class(y_true, proba, len(class_names))
+    aucs = _auc_per_class(truth, proba, len(class_names))
     defined = [a for a in aucs if a is not None]
-    cm = confusion_matrix(y_true, y_pred, labels=labels)
+    cm = confusion_matrix(truth, y_pred, labels=labels)
     with np.errstate(invalid="ignore", divide="ignore"):
         row_pct = np.where(cm.sum(1, keepdims=True) > 0, 100.0 * cm / cm.sum(1, keepdims=True), 0.0)
     return {
-        "n": int(len(y_true)),
-        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "n": int(len(truth)),
+        "accuracy": float(accuracy_score(truth, y_pred)),
         "macro_f1": float(report["macro avg"]["f1-score"]),
         "weighted_f1": float(report["weighted avg"]["f1-score"]),
         "per_class": {

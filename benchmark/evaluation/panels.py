@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from benchmark.plugin_types import PanelContext
 from benchmark.errors import PluginOutputError
+from benchmark.plugin_types import PanelContext
 from benchmark.training.device_data import to_input
 
 KEYS = ("title", "columns", "images", "boxes", "captions")

@@ -162,7 +162,8 @@ class ExplainerVerdicts(Record):
 
     def groups(self) -> list[int]:
         """Index into :data:`VERDICT_GROUPS` per lesion."""
-        return [0 if loc and fai else 1 if loc else 2 if fai else 3 for loc, fai in zip(self.localised, self.faithful)]
+        return [0 if loc and fai else 1 if loc else 2 if fai else 3
+                for loc, fai in zip(self.localised, self.faithful, strict=True)]
 
 
 class Verdicts(Record):

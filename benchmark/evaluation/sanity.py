@@ -20,7 +20,8 @@ under each test of ``explain.sanity.tests``:
   on permuted labels; passes when its maps differ.
 
 Maps *differ* when both the mean Spearman correlation and the mean SSIM are below their
-flags (a map that became flat differs from one that is not: Spearman and SSIM count 0). A model-free control fails every test by construction (its maps never move), which
+flags (a map that became flat differs from one that is not: Spearman and SSIM count 0). A
+model-free control fails every test by construction (its maps never move), which
 shows what failing looks like; it is reported, never warned about. The trained model is
 untouched: a copy is randomised.
 """
@@ -28,7 +29,7 @@ untouched: a copy is randomised.
 from __future__ import annotations
 
 import copy
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
@@ -58,8 +59,9 @@ def randomise_group(group: LayerGroup, seed: int) -> None:
         reset: set[int] = set()
         for top in group.modules:
             for module in top.modules():
-                if callable(getattr(module, "reset_parameters", None)):
-                    module.reset_parameters()
+                reset_parameters = getattr(module, "reset_parameters", None)
+                if callable(reset_parameters):
+                    reset_parameters()
                     reset.update(id(p) for p in module.parameters(recurse=False))
         for p in group.parameters():
             if id(p) not in reset:
@@ -78,7 +80,7 @@ def _group_state(group: LayerGroup) -> list[dict[str, torch.Tensor]]:
 
 
 def _restore(group: LayerGroup, state: list[dict[str, torch.Tensor]]) -> None:
-    for module, saved in zip(group.modules, state):
+    for module, saved in zip(group.modules, state, strict=True):
         module.load_state_dict(saved)
 
 
@@ -129,7 +131,8 @@ def sanity_tests(backbone: Backbone, factories: Mapping[str, ExplainerFactory], 
     model trained on permuted labels, is given) for every explainer of ``factories``."""
 
     def maps_of(model_backbone: Backbone, target: np.ndarray) -> dict[str, np.ndarray]:
-        return {name: explain(model_backbone.model, make(model_backbone), split, indices, target, normaliser, batch_size)
+        return {name: explain(model_backbone.model, make(model_backbone), split, indices, target, normaliser,
+                              batch_size)
                 for name, make in factories.items()}
 
     reference = maps_of(backbone, targets)

@@ -8,8 +8,8 @@ binomtest``), otherwise the continuity-corrected chi-square, as is customary.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -51,6 +51,6 @@ def benjamini_hochberg(p_values: Sequence[float | None]) -> list[float | None]:
     out: list[float | None] = [None] * len(p_values)
     if present:
         adjusted = false_discovery_control([p_values[i] for i in present], method="bh")
-        for i, q in zip(present, np.atleast_1d(adjusted)):
+        for i, q in zip(present, np.atleast_1d(adjusted), strict=True):
             out[i] = float(q)
     return out

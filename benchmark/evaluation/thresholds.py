@@ -15,7 +15,8 @@ be filled with them. Pixels tied with the k-th value are all kept.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -46,7 +47,7 @@ def resolved(rule: Threshold, chosen: float | None) -> Threshold:
 def choose_on_validation(curve: Sequence[float | None], values: Sequence[float] = SWEEP) -> float | None:
     """The value with the highest mean score on the validation split (the lowest such
     value on a tie); None when nothing was scored there."""
-    scored = [(v, s) for v, s in zip(values, curve) if s is not None and np.isfinite(s)]
+    scored = [(v, s) for v, s in zip(values, curve, strict=True) if s is not None and np.isfinite(s)]
     if not scored:
         return None
     best = max(s for _, s in scored)

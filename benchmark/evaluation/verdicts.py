@@ -17,7 +17,7 @@ model needing it (localised, not faithful).
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import torch
@@ -59,7 +59,7 @@ def removal_drops(model: torch.nn.Module, split: DeviceSplit, positions: np.ndar
 def random_removal_drops(model: torch.nn.Module, split: DeviceSplit, positions: np.ndarray, targets: np.ndarray,
                          normaliser: Normaliser, config: Verdict, batch_size: int) -> np.ndarray:
     """Per patch: the mean drop over ``config.draws`` removals of smooth random maps' top pixels."""
-    size = tuple(split.images.shape[-2:])
+    size = (split.images.shape[-2], split.images.shape[-1])
     rng = np.random.default_rng(config.seed)
     drops = []
     for draw in range(config.draws):

@@ -20,7 +20,8 @@ def leaf_modules_with_params(model: nn.Module) -> list[tuple[str, nn.Module]]:
     return [(n, m) for n, m in model.named_modules() if any(True for _ in m.parameters(recurse=False))]
 
 
-def groups_from_ids(model: nn.Module, group_of: dict[str, int], names: dict[int, str] | None = None) -> list[LayerGroup]:
+def groups_from_ids(model: nn.Module, group_of: dict[str, int],
+                    names: dict[int, str] | None = None) -> list[LayerGroup]:
     """``group_of`` maps leaf module names to group ids; ids are sorted, input to output."""
     buckets: dict[int, list[nn.Module]] = defaultdict(list)
     modules = dict(model.named_modules())
@@ -35,6 +36,7 @@ def timm_groups(model: nn.Module) -> list[LayerGroup]:
     timm model."""
     from timm.models import group_modules
 
+    # torch types nn.Module's dynamic attributes as Tensor | Module; timm models define this method
     matcher = model.group_matcher(coarse=True)  # type: ignore[operator]
     grouped = group_modules(model, matcher)
     group_of = {name: int(gid) for gid, names in grouped.items() for name in names}

@@ -48,4 +48,5 @@ class ForwardFeatures(nn.Module):
         self.model = model
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # torch types nn.Module's dynamic attributes as Tensor | Module; timm models define this method
         return self.model.forward_features(x)  # type: ignore[operator]

@@ -41,7 +41,8 @@ def url_file_name(url: str | None) -> str | None:
 
 def candidate_files(model_name: str, url: str | None) -> list[Path]:
     """Local files that would hold these weights, most specific first."""
-    names = [n for n in (url_file_name(url), f"{model_name}.pth", f"{model_name}.safetensors", f"{model_name}.bin") if n]
+    names = [n for n in (url_file_name(url), f"{model_name}.pth", f"{model_name}.safetensors", f"{model_name}.bin")
+             if n]
     dirs: list[Path] = []
     if os.environ.get(WEIGHTS_DIR_ENV):
         dirs.append(Path(os.environ[WEIGHTS_DIR_ENV]))

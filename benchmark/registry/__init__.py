@@ -18,8 +18,9 @@ import dataclasses
 import functools
 import importlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from benchmark.errors import UnknownNameError, UserError, did_you_mean
 from benchmark.registry import gate
@@ -137,4 +138,5 @@ class Registry:
     def miss_message(self, name: str) -> str:
         known = self.names()
         shown = ", ".join(known[:20]) + (" ..." if len(known) > 20 else "")
-        return f"Unknown {self.kind} '{name}'.{did_you_mean(name, known + list(self._aliases))} Available: {shown} ({len(known)} total)"
+        return (f"Unknown {self.kind} '{name}'.{did_you_mean(name, known + list(self._aliases))} "
+                f"Available: {shown} ({len(known)} total)")

@@ -13,8 +13,9 @@ from __future__ import annotations
 import contextvars
 import inspect
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -59,7 +60,7 @@ def _call(entry: Entry, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> An
     return fn(*args, **kwargs)
 
 
-def _entry(regs: "Registries", kind: str, ref: "PluginRef | str") -> tuple[Entry, dict[str, Any]]:
+def _entry(regs: Registries, kind: str, ref: PluginRef | str) -> tuple[Entry, dict[str, Any]]:
     name, options = (ref, {}) if isinstance(ref, str) else (ref.name, ref.options)
     entry = regs.get(kind, name)
     try:
@@ -73,10 +74,10 @@ def _entry(regs: "Registries", kind: str, ref: "PluginRef | str") -> tuple[Entry
 # --------------------------------------------------------------------------- backbones
 #: the registries of the backbone being built, so that a backbone wrapping another one
 #: (``benchmark.api.build_backbone``) finds the wrapped one among the same plugins
-_BUILDING: contextvars.ContextVar["Registries | None"] = contextvars.ContextVar("building", default=None)
+_BUILDING: contextvars.ContextVar[Registries | None] = contextvars.ContextVar("building", default=None)
 
 
-def build_backbone(regs: "Registries", ref: "PluginRef | str", *, num_classes: int, pretrained: bool,
+def build_backbone(regs: Registries, ref: PluginRef | str, *, num_classes: int, pretrained: bool,
                    weights: str | None = None) -> Backbone:
     entry, options = _entry(regs, "backbone", ref)
     factory = entry.obj
@@ -147,8 +148,8 @@ def check_logits(where: str, logits: Any, batch: int, num_classes: int) -> None:
 
 
 # --------------------------------------------------------------------------- strategies
-def make_phases(regs: "Registries", ref: "PluginRef | str", backbone: Backbone, frozen: int,
-                hparams: "HParams") -> list[Phase]:
+def make_phases(regs: Registries, ref: PluginRef | str, backbone: Backbone, frozen: int,
+                hparams: HParams) -> list[Phase]:
     entry, options = _entry(regs, "strategy", ref)
     phases = _call(entry, entry.obj, backbone.groups, frozen, hparams, backbone=backbone, **options)
     where = describe(entry)
@@ -160,7 +161,8 @@ def make_phases(regs: "Registries", ref: "PluginRef | str", backbone: Backbone, 
         if phase.epochs is not None and not (isinstance(phase.epochs, int) and phase.epochs >= 1):
             raise PluginOutputError(f"{where}: phase '{phase.name}' has epochs={phase.epochs!r}; expected None or >= 1")
         if phase.carry not in ("best", "last"):
-            raise PluginOutputError(f"{where}: phase '{phase.name}' has carry={phase.carry!r}; expected 'best' or 'last'")
+            raise PluginOutputError(f"{where}: phase '{phase.name}' has carry={phase.carry!r}; "
+                                    "expected 'best' or 'last'")
         if bad or not (phase.learning_rates or phase.action):
             raise PluginOutputError(f"{where}: phase '{phase.name}' trains no group, or names groups that do not "
                                     f"exist or rates that are not positive: {bad}")
@@ -168,7 +170,7 @@ def make_phases(regs: "Registries", ref: "PluginRef | str", backbone: Backbone, 
 
 
 # --------------------------------------------------------------------------- normalisers
-def make_normaliser(regs: "Registries", ref: "PluginRef | str") -> Any:
+def make_normaliser(regs: Registries, ref: PluginRef | str) -> Any:
     entry, options = _entry(regs, "normaliser", ref)
     normaliser = _call(entry, entry.obj, **options)
     for attribute in ("fit", "__call__", "state_dict"):
@@ -228,20 +230,23 @@ class NamedExplainer:
         return getattr(self.explainer, name)
 
 
-def make_explainer(regs: "Registries", ref: "PluginRef | str", backbone: Backbone) -> tuple[Any, str]:
+def make_explainer(regs: Registries, ref: PluginRef | str, backbone: Backbone) -> tuple[Any, str]:
     """The explainer (None when its factory declines this backbone) and how messages name it."""
     entry, options = _entry(regs, "explainer", ref)
     explainer, where = _call(entry, entry.obj, backbone, **options), describe(entry)
     return (None if explainer is None else NamedExplainer(explainer, where)), where
 
 
-def explainer_factories(regs: "Registries", refs: Sequence["PluginRef"]) -> dict[str, Callable[[Backbone], Any]]:
+def explainer_factories(regs: Registries, refs: Sequence[PluginRef]) -> dict[str, Callable[[Backbone], Any]]:
     """Label -> a one-argument factory ``backbone -> explainer`` for each ref."""
-    return {ref.label(): (lambda backbone, ref=ref: make_explainer(regs, ref, backbone)[0]) for ref in refs}
+    def factory(ref: PluginRef) -> Callable[[Backbone], Any]:
+        return lambda backbone: make_explainer(regs, ref, backbone)[0]
+
+    return {ref.label(): factory(ref) for ref in refs}
 
 
 # --------------------------------------------------------------------------- localisation metrics
-def metric(regs: "Registries", ref: "PluginRef | str") -> Callable[..., np.ndarray]:
+def metric(regs: Registries, ref: PluginRef | str) -> Callable[..., np.ndarray]:
     """The metric with its options bound and its output checked: one finite score per map."""
     entry, options = _entry(regs, "localisation", ref)
     fn = entry.obj
@@ -269,7 +274,7 @@ class CheckedFaithfulness:
     options: Mapping[str, Any]
     higher_is_better: bool
 
-    def __call__(self, model: Any, inputs: Any, maps: Any, targets: Any) -> "FaithfulnessScores":
+    def __call__(self, model: Any, inputs: Any, maps: Any, targets: Any) -> FaithfulnessScores:
         from benchmark.plugin_types import FaithfulnessScores
 
         out = self.fn(model, inputs, maps, targets, **self.options)
@@ -279,7 +284,8 @@ class CheckedFaithfulness:
         n = len(maps)
         if scores.shape != (n,) or not np.isfinite(scores).all():
             raise PluginOutputError(f"{self.where} must return one finite score per map: shape ({n},), "
-                                    f"got shape {scores.shape}" + ("" if np.isfinite(scores).all() else " with NaN or inf"))
+                                    f"got shape {scores.shape}"
+                                    + ("" if np.isfinite(scores).all() else " with NaN or inf"))
         curve = None if out.curve is None else _as_numpy(out.curve)
         steps = [float(v) for v in out.steps]
         if curve is not None and (curve.shape != (n, len(steps)) or not np.isfinite(curve).all()):
@@ -294,7 +300,7 @@ def _as_numpy(values: Any) -> np.ndarray:
     return np.asarray(values, dtype=float)
 
 
-def faithfulness_metric(regs: "Registries", ref: "PluginRef | str") -> CheckedFaithfulness:
+def faithfulness_metric(regs: Registries, ref: PluginRef | str) -> CheckedFaithfulness:
     entry, options = _entry(regs, "faithfulness", ref)
     orientation = getattr(entry.obj, "higher_is_better", True)
     if not isinstance(orientation, bool):
@@ -303,7 +309,7 @@ def faithfulness_metric(regs: "Registries", ref: "PluginRef | str") -> CheckedFa
 
 
 # --------------------------------------------------------------------------- loggers
-def make_logger(regs: "Registries", ref: "PluginRef | str", home: Any, spec: str) -> Any:
+def make_logger(regs: Registries, ref: PluginRef | str, home: Any, spec: str) -> Any:
     """The logger, built before any training (so a missing extra stops a run at once)."""
     entry, options = _entry(regs, "logger", ref)
     logger = _call(entry, entry.obj, home, spec, **options)
@@ -314,7 +320,7 @@ def make_logger(regs: "Registries", ref: "PluginRef | str", home: Any, spec: str
 
 
 # ---------------------------------------------------------------- whole-image models
-def run_whole_model(regs: "Registries", ref: "PluginRef | str", context: Any, n_test: int) -> Any:
+def run_whole_model(regs: Registries, ref: PluginRef | str, context: Any, n_test: int) -> Any:
     """The model's answer on the ``n_test`` test images, checked: one finite score per
     image and one finite map in [0, 1] of the image's size per image."""
     from benchmark.plugin_types import WholeImageOutput
@@ -335,7 +341,7 @@ def run_whole_model(regs: "Registries", ref: "PluginRef | str", context: Any, n_
 
 
 # --------------------------------------------------------------------------- datasets
-def make_dataset(regs: "Registries", name: str, options: Mapping[str, Any], cache_dir: Any) -> Any:
+def make_dataset(regs: Registries, name: str, options: Mapping[str, Any], cache_dir: Any) -> Any:
     entry = regs.get("dataset", name)
     model = getattr(entry.obj, "Options", None)
     if model is None:

@@ -23,7 +23,8 @@ A kind's contract, in one line each (``benchmark/registry/hookspecs.py`` has the
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 CONTRACTS: dict[str, str] = {
     "backbone": "a callable (num_classes, pretrained, weights=None, **options) -> Backbone",

@@ -22,10 +22,11 @@ import importlib
 import importlib.metadata as md
 import os
 import traceback
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Iterable
+from typing import Any
 
 import pluggy
 
@@ -175,7 +176,8 @@ def load_registries(extra_modules: Iterable[str] = ()) -> Registries:
     return regs
 
 
-def _call_register_hooks(pm: pluggy.PluginManager, plugin: Any, plugin_name: str, source: str, regs: Registries) -> None:
+def _call_register_hooks(pm: pluggy.PluginManager, plugin: Any, plugin_name: str, source: str,
+                         regs: Registries) -> None:
     """Call each of this plugin's hooks with a ``register`` bound to the plugin. An item
     refused by the gate, or whose name is taken, is recorded as a failure; the plugin's
     other items are still registered."""
@@ -198,7 +200,8 @@ def _call_register_hooks(pm: pluggy.PluginManager, plugin: Any, plugin_name: str
         except UserError as exc:
             regs.failures.append(PluginFailure(plugin_name, source, exc.message))
         except Exception as exc:
-            regs.failures.append(PluginFailure(plugin_name, source, _short_traceback(exc, getattr(plugin, "__name__", None))))
+            regs.failures.append(PluginFailure(plugin_name, source,
+                                               _short_traceback(exc, getattr(plugin, "__name__", None))))
 
 
 def checked_entry(kind: str, name: Any, obj: Any, aliases: tuple[str, ...], description: str, options: Any,

@@ -10,7 +10,8 @@ strongest control at those settings, which these tables show.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 

@@ -65,6 +65,7 @@ def audit_markdown(data: dict[str, Any]) -> list[str]:
                   _patches_table(patches).to_markdown(index=False, disable_numparse=True), ""]
     if audit.events:
         lines += ["<details><summary>Files and rows concerned (first of each kind)</summary>", ""]
-        lines += [f"- {e['kind']}: `{e['where']}`" + (f" ({e['detail']})" if e.get("detail") else "") for e in audit.events]
+        lines += [f"- {e['kind']}: `{e['where']}`" + (f" ({e['detail']})" if e.get("detail") else "")
+                  for e in audit.events]
         lines += ["", "</details>"]
     return lines

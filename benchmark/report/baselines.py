@@ -29,7 +29,7 @@ class CitedRow:
 
 def _aucs(values: str) -> dict[str, str]:
     return dict(zip(("background", "benign_calcification", "benign_mass", "malignant_calcification", "malignant_mass"),
-                    values.split()))
+                    values.split(), strict=True))
 
 
 BASELINES: dict[str, list[CitedRow]] = {

@@ -5,11 +5,13 @@ scores (the random baseline's among them), and the figures its explainers drew o
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 
 from benchmark.report.figures import FigureFile
+from benchmark.report.markdown_table import md_table
 from benchmark.report.significance_tables import fmt_difference, fmt_interval, fmt_p
 from benchmark.report.statistics import test_set_key
 from benchmark.run.result import RunResult
@@ -26,7 +28,8 @@ def _comparison(stats: dict[str, Any], a: str, b: str) -> dict[str, Any] | None:
 
 
 def _classification(pair: tuple[RunResult, RunResult], stats: dict[str, Any]) -> pd.DataFrame:
-    rows = [{"model": f"{r.backbone} / {r.strategy}", "run": r.run_id, "accuracy": fmt_interval(stats["runs"][r.run_id]["accuracy"]),
+    rows = [{"model": f"{r.backbone} / {r.strategy}", "run": r.run_id,
+             "accuracy": fmt_interval(stats["runs"][r.run_id]["accuracy"]),
              "AUC avg": fmt_interval(stats["runs"][r.run_id]["auc_average"]), "p": None} for r in pair]
     c = _comparison(stats, pair[0].run_id, pair[1].run_id)
     if c is not None:
@@ -45,7 +48,8 @@ def _localisation(pair: tuple[RunResult, RunResult], stats: dict[str, Any]) -> p
         metrics = loc.metrics or [loc.metric]
         for name in loc.explainers:
             entry = stats["runs"][r.run_id]["localisation"].get(name, {})
-            row: dict[str, Any] = {"model": r.backbone, "explainer": name + (" (chance level)" if name == loc.baseline else "")}
+            row: dict[str, Any] = {"model": r.backbone,
+                                   "explainer": name + (" (chance level)" if name == loc.baseline else "")}
             for metric in metrics:
                 row[metric] = fmt_interval(entry.get(metric))
             ll = entry.get(loc.metric, {})
@@ -56,7 +60,7 @@ def _localisation(pair: tuple[RunResult, RunResult], stats: dict[str, Any]) -> p
 
 
 def builds_on_section(results: Sequence[RunResult], stats: dict[str, Any] | None,
-                      figures: dict[str, list[FigureFile]], md_table: Any) -> list[str]:
+                      figures: dict[str, list[FigureFile]]) -> list[str]:
     """The section's markdown lines (none without such a pair)."""
     pairs = _pairs(results)
     if not pairs or stats is None:
@@ -66,7 +70,8 @@ def builds_on_section(results: Sequence[RunResult], stats: dict[str, Any] | None
         kind = (model.model.kind or "model").capitalize()
         out += [f"## {kind} beside the CNN it builds on: {model.backbone} and {base.backbone}", "",
                 f"`{model.run_id}` ({model.label}) and `{base.run_id}` ({base.label}), on the same test patches. "
-                "Intervals: stratified bootstrap; accuracy: McNemar's test; AUC: paired bootstrap of the difference.", "",
+                "Intervals: stratified bootstrap; accuracy: McNemar's test; AUC: paired bootstrap of the "
+                "difference.", "",
                 md_table(_classification((model, base), stats)), "",
                 "Localisation of every explainer on the correctly classified lesion patches of each model (each model "
                 "scores its own), beside the random maps on the same patches."

@@ -5,11 +5,13 @@ strongest model-free control at the same settings; only an interval above it cou
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from benchmark.evaluation.records import VERDICT_GROUPS, Agreement
 from benchmark.report import evidence_tables
 from benchmark.report.figures import FigureFile
+from benchmark.report.markdown_table import md_table
 from benchmark.report.tables import against_controls
 from benchmark.run.result import RunResult
 
@@ -58,8 +60,7 @@ def findings(results: Sequence[RunResult], explainers: Sequence[str], stats: dic
 
 
 def evidence_section(results: Sequence[RunResult], explainers: Sequence[str], stats: dict[str, Any],
-                     agreement: Agreement | None, figures: dict[str, list[FigureFile]], level: str,
-                     md_table: Callable[..., str]) -> list[str]:
+                     agreement: Agreement | None, figures: dict[str, list[FigureFile]], level: str) -> list[str]:
     """Markdown lines of "Does the explanation reflect the model?"."""
     out = ["## Does the explanation reflect the model?", "",
            "Overlap with the lesion is not enough: a map that knows nothing of the model can overlap it well when the "

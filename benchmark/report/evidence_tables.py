@@ -4,7 +4,8 @@ verdicts, the sanity tests, and the repeatability of maps across runs."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -73,7 +74,8 @@ def table_faithfulness(results: Sequence[RunResult], stats: dict[str, Any]) -> p
                 continue
             for metric, entry in per_run.get(name, {}).items():
                 direction = "higher" if faith.metrics[metric].higher_is_better else "lower"
-                rows.append({"run": r.run_id, "explainer": name, "metric": f"{metric.split('[')[0]} ({direction} is better)",
+                rows.append({"run": r.run_id, "explainer": name,
+                             "metric": f"{metric.split('[')[0]} ({direction} is better)",
                              "score [CI]": fmt_interval(entry),
                              baseline: per_run.get(baseline, {}).get(metric, {}).get("estimate"),
                              "strongest control": control_cell(entry),

@@ -5,10 +5,10 @@ retraining. Writes go to temporary files renamed into place."""
 from __future__ import annotations
 
 import json
-import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -22,6 +22,7 @@ from benchmark.report.baselines import COMPARABILITY_NOTE
 from benchmark.report.builds_on_section import builds_on_section
 from benchmark.report.evidence_section import evidence_section, findings, sanity_warning
 from benchmark.report.figures import FigureFile, agreement_figures, prune_run_figures, run_figures
+from benchmark.report.markdown_table import md_table
 from benchmark.report.selection_section import selection_lines, table_all_runs
 from benchmark.report.specs_section import specs_section
 from benchmark.report.statistics import compute_statistics
@@ -34,32 +35,6 @@ from benchmark.spec.schema import Spec, Threshold
 
 #: figures of a run that the evidence section shows (not repeated in the run's own section)
 EVIDENCE_FIGURES = ("/faithfulness.png",)
-#: columns holding counts or indices: shown without decimals
-INTEGER_COLUMNS = {"batch", "seed", "best epoch", "epochs", "scored", "zero maps", "support", "train", "val", "test",
-                   "total", "count", "lesions", "patches"}
-
-
-def _fmt(value: Any, integer: bool = False) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if integer and isinstance(value, (int, float)):
-        return str(int(value))
-    if isinstance(value, float):
-        return f"{value:.3f}"
-    return str(value)
-
-
-def md_table(frame: pd.DataFrame, index: bool = False) -> str:
-    """The table as markdown, numbers formatted; a ``spec`` column shows only when the
-    rows come from more than one spec."""
-    if "spec" in frame.columns and frame["spec"].nunique(dropna=True) <= 1:
-        frame = frame.drop(columns="spec")
-    shown = frame.copy().astype(object)
-    for column in shown.columns:
-        shown[column] = shown[column].map(lambda v, c=column: _fmt(v, c in INTEGER_COLUMNS))
-    if index:
-        shown.index = shown.index.map(str)
-    return shown.to_markdown(index=index, disable_numparse=True)
 
 
 def _warnings(results: Sequence[RunResult], pending: int) -> list[str]:
@@ -115,8 +90,8 @@ class ReportInput:
     under a selection), every finished run, the selection, the audit, statistics, figures."""
 
     spec: Spec
-    shown: Sequence[dict[str, Any]]
-    results: Sequence[dict[str, Any]]
+    shown: Sequence[RunResult]
+    results: Sequence[RunResult]
     selection: Selection | None = None
     runs: Sequence[RunConfig] = ()
     audit: Audit | None = None
@@ -240,17 +215,17 @@ def build_markdown(report: ReportInput) -> str:
                 out += [f"### {AXIS_TITLES[axis]}", "",
                         md_table(table_axis(shown, axis, report.explainers()[0], stats)), ""]
         out += _statistics_sections(report, shown, stats)
-    out += builds_on_section(shown, stats, report.figures, md_table)
+    out += builds_on_section(shown, stats, report.figures)
     if stats is not None:
-        out += evidence_section(shown, report.explainers(), stats, report.agreement, report.figures, report.level,
-                                md_table)
+        out += evidence_section(shown, report.explainers(), stats, report.agreement, report.figures, report.level)
     out += ["## Per-run classification reports, confusion matrices and figures", ""]
     for r in shown:
         out += _run_section(r, report.figures.get(r.run_id, []))
     if report.selection is not None:
         out += ["## Appendix: every run and the hyperparameter selection", "",
-                f"Selection {report.selection.describe()}: in each cell, the hyperparameter set with the best validation "
-                "score (mean over seeds) is kept; test numbers are shown for the record and decide nothing.", "",
+                f"Selection {report.selection.describe()}: in each cell, the hyperparameter set with the best "
+                "validation score (mean over seeds) is kept; test numbers are shown for the record and decide "
+                "nothing.", "",
                 md_table(table_all_runs(report.selection, report.runs, {r.run_id: r for r in report.results},
                                         report.explainers()[0])), ""]
     out += report.whole
@@ -322,13 +297,15 @@ def _agreement(report: ReportInput, previous: Path, store: RunStore | None,
     except (OSError, json.JSONDecodeError, ValueError):
         pass
     by_id = {r.run_id: r for r in report.shown}
-    labels = {int(p): int(lab) for r in report.shown for p, lab in zip(r.predictions.patch_id, r.predictions.label)}
+    labels = {int(p): int(lab) for r in report.shown
+              for p, lab in zip(r.predictions.patch_id, r.predictions.label, strict=True)}
 
     def load(run_id: str, explainer: str) -> Any:
         source = stores.get(by_id[run_id].spec, store)
         return source.load_arrays(run_id, f"maps-{explainer}") if source is not None else None
 
-    runs = [(r.run_id, {k: v for k, v in r.config.items() if k != "plugin_code"}, test_set_key(r)) for r in report.shown]
+    runs = [(r.run_id, {k: v for k, v in r.config.items() if k != "plugin_code"}, test_set_key(r))
+            for r in report.shown]
     return agreement(runs, report.explainers(), load, labels, config, report.spec.report.bootstrap)
 
 
@@ -364,8 +341,10 @@ def write_report(report: ReportInput, out_dir: Path, store: RunStore | None = No
     atomic_write_json(out_dir / "results.json", [r.to_json() for r in report.results])
     atomic_write_json(out_dir / "statistics.json", report.stats)
     if report.agreement is not None:
-        atomic_write_json(out_dir / "agreement.json", report.agreement.model_dump(mode="json") | {"key": _agreement_key(report)})
-    atomic_write_text(out_dir / "results.csv", tables.results_frame(report.results, report.stats, kept).to_csv(index=False))
+        atomic_write_json(out_dir / "agreement.json",
+                          report.agreement.model_dump(mode="json") | {"key": _agreement_key(report)})
+    atomic_write_text(out_dir / "results.csv",
+                      tables.results_frame(report.results, report.stats, kept).to_csv(index=False))
     path = out_dir / "report.md"
     atomic_write_text(path, build_markdown(report))
     return path

@@ -3,7 +3,7 @@ validation score, its test numbers, and which run each cell kept for Tables II-I
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 

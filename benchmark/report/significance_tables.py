@@ -3,7 +3,8 @@ runs on the same test set (from :mod:`benchmark.report.statistics`)."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -62,7 +63,8 @@ def table_comparisons(stats: dict[str, Any]) -> pd.DataFrame:
             "A": c["a"], "B": c["b"], "n": c["n"],
             "Δ accuracy": f"{acc['difference']:+.3f}", "b / c": f"{acc['mcnemar']['b']} / {acc['mcnemar']['c']}",
             "McNemar p": fmt_p(acc["p_value"]), "q": fmt_p(acc.get("q_value")),
-            "Δ AUC avg [CI]": fmt_difference(auc["difference"]), "AUC p": fmt_p(auc["p_value"]), "AUC q": fmt_p(auc.get("q_value")),
+            "Δ AUC avg [CI]": fmt_difference(auc["difference"]), "AUC p": fmt_p(auc["p_value"]),
+            "AUC q": fmt_p(auc.get("q_value")),
             "Δ LL [CI]": fmt_difference(ll["difference"]) if ll else None,
             "LL p": fmt_p(ll["p_value"]) if ll else None, "LL q": fmt_p(ll.get("q_value")) if ll else None,
         })

@@ -17,8 +17,9 @@ The output is plain data (written to ``statistics.json``); the report's tables r
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -47,7 +48,7 @@ class RunVectors:
     replicates: dict[Any, np.ndarray] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, result: RunResult) -> "RunVectors":
+    def of(cls, result: RunResult) -> RunVectors:
         pred = result.predictions
         return cls(result, np.asarray(pred.label, dtype=int), np.asarray(pred.proba, dtype=float),
                    {int(p): i for i, p in enumerate(pred.patch_id)})
@@ -78,7 +79,8 @@ def _interval(estimate: float | None, replicates: np.ndarray, confidence: float)
 
 def _difference(a: np.ndarray, b: np.ndarray, estimate: float | None, confidence: float) -> dict[str, Any]:
     d = a - b
-    return {"difference": _interval(estimate, d, confidence), "p_value": paired_p_value(d) if estimate is not None else None}
+    return {"difference": _interval(estimate, d, confidence),
+            "p_value": paired_p_value(d) if estimate is not None else None}
 
 
 def _mean(values: np.ndarray) -> float | None:
@@ -111,7 +113,8 @@ def _run_statistics(v: RunVectors, idx: np.ndarray, baseline: str, confidence: f
                 est_mine, est_ref = _mean(mine), _mean(ref)
                 estimate = None if est_mine is None or est_ref is None else est_mine - est_ref
                 entry["baseline"] = est_ref
-                entry |= _difference(resampled.mean_score(mine, idx), resampled.mean_score(ref, idx), estimate, confidence)
+                entry |= _difference(resampled.mean_score(mine, idx), resampled.mean_score(ref, idx), estimate,
+                                     confidence)
             per_metric[metric] = entry
         out["localisation"][name] = per_metric
     for name, per_metric in out["localisation"].items():
@@ -209,7 +212,8 @@ def _comparison(a: RunVectors, b: RunVectors, explainer: str | None, confidence:
         lb = b.result.localisation.explainers[explainer].ll
         ll = None if la is None or lb is None else la - lb
         out["ll"] = {"explainer": explainer, "a": la, "b": lb,
-                     **_difference(a.replicates[(explainer, metric)], b.replicates[(explainer, metric)], ll, confidence)}
+                     **_difference(a.replicates[(explainer, metric)], b.replicates[(explainer, metric)], ll,
+                                   confidence)}
     return out
 
 
@@ -217,7 +221,7 @@ def _adjust(comparisons: list[dict[str, Any]]) -> None:
     """Benjamini-Hochberg across the pairs, separately for each test."""
     for key in ("accuracy", "auc_average", "ll"):
         rows = [c[key] for c in comparisons if key in c]
-        for row, q in zip(rows, benjamini_hochberg([r["p_value"] for r in rows])):
+        for row, q in zip(rows, benjamini_hochberg([r["p_value"] for r in rows]), strict=True):
             row["q_value"] = q
 
 

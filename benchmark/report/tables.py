@@ -3,13 +3,14 @@
 Table I: patches per class and split. Table II: accuracy, batch size, best epoch.
 Table III: average and per-class one-vs-rest AUC. Table IV: lesion localisation (LL),
 accuracy and Acc x LL, each LL beside the random maps' and the strongest model-free
-control's on the same patches, and whether it is above every control. Cited rows (``baselines``) follow our rows, marked as cited,
-their numbers as printed (kept as text).
+control's on the same patches, and whether it is above every control. Cited rows
+(``baselines``) follow our rows, marked as cited, their numbers as printed (kept as text).
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -33,8 +34,8 @@ def _axes_columns(r: RunResult) -> dict[str, Any]:
 
 
 def run_columns(r: RunResult) -> dict[str, Any]:
-    return {"spec": r.spec, "backbone": r.backbone, "strategy": r.strategy, **_axes_columns(r), "batch": r.batch_size, "seed": r.seed,
-            "run": r.run_id}
+    return {"spec": r.spec, "backbone": r.backbone, "strategy": r.strategy, **_axes_columns(r), "batch": r.batch_size,
+            "seed": r.seed, "run": r.run_id}
 
 
 def _cited_columns(c: CitedRow) -> dict[str, Any]:
@@ -43,7 +44,8 @@ def _cited_columns(c: CitedRow) -> dict[str, Any]:
 
 def table_patches(result: RunResult) -> pd.DataFrame:
     counts = result.data.counts
-    rows = [{"class": f"{name} ({ABBREVIATIONS[name]})", **{s: counts[s][name] for s in ("train", "val", "test")}} for name in CLASSES]
+    rows = [{"class": f"{name} ({ABBREVIATIONS[name]})", **{s: counts[s][name] for s in ("train", "val", "test")}}
+            for name in CLASSES]
     table = pd.DataFrame(rows)
     table["total"] = table[["train", "val", "test"]].sum(axis=1)
     total = {"class": "total", **{c: int(table[c].sum()) for c in ("train", "val", "test", "total")}}
@@ -62,7 +64,8 @@ def table_auc(results: Sequence[RunResult], baselines: Sequence[str]) -> pd.Data
     rows = []
     for r in results:
         per = r.test.per_class
-        rows.append({**run_columns(r), "AUC avg": r.test.auc_average, **{ABBREVIATIONS[c]: per[c].auc for c in CLASSES}})
+        rows.append({**run_columns(r), "AUC avg": r.test.auc_average,
+                     **{ABBREVIATIONS[c]: per[c].auc for c in CLASSES}})
     for c in _cited(baselines):
         rows.append({**_cited_columns(c), "AUC avg": c.auc_average,
                      **{ABBREVIATIONS[k]: c.auc_per_class.get(k) for k in CLASSES}})
@@ -156,7 +159,8 @@ def table_classification_report(result: RunResult) -> pd.DataFrame:
     rows.append({"class": "accuracy", "precision": None, "recall": None, "f1-score": test.accuracy, "support": test.n})
     for avg in ("macro avg", "weighted avg"):
         a = test.averages[avg]
-        rows.append({"class": avg, "precision": a.precision, "recall": a.recall, "f1-score": a.f1, "support": int(a.support)})
+        rows.append({"class": avg, "precision": a.precision, "recall": a.recall, "f1-score": a.f1,
+                     "support": int(a.support)})
     return pd.DataFrame(rows)
 
 
@@ -164,7 +168,8 @@ def table_confusion(result: RunResult) -> pd.DataFrame:
     abbr = [ABBREVIATIONS[c] for c in CLASSES]
     counts = result.test.confusion_matrix
     pct = result.test.confusion_matrix_row_percent
-    cells = [[f"{n} ({p:.0f}%)" for n, p in zip(row_n, row_p)] for row_n, row_p in zip(counts, pct)]
+    cells = [[f"{n} ({p:.0f}%)" for n, p in zip(row_n, row_p, strict=True)]
+             for row_n, row_p in zip(counts, pct, strict=True)]
     return pd.DataFrame(cells, index=[f"true {a}" for a in abbr], columns=[f"pred {a}" for a in abbr])
 
 

@@ -5,7 +5,8 @@ and a figure of LL against the threshold per run (``figures/threshold_curve.py``
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -31,7 +32,8 @@ def _cell(entry: dict[str, Any] | None) -> str | None:
     return text + ("" if against_controls(entry) in ("yes", None) else " **not above controls**")
 
 
-def table_threshold_rules(results: Sequence[RunResult], explainers: Sequence[str], stats: dict[str, Any]) -> pd.DataFrame:
+def table_threshold_rules(results: Sequence[RunResult], explainers: Sequence[str],
+                          stats: dict[str, Any]) -> pd.DataFrame:
     rows = []
     for r in results:
         loc = r.localisation
@@ -62,5 +64,5 @@ def threshold_section(results: Sequence[RunResult], explainers: Sequence[str], s
             "strongest control taken in each resample) does not lie above 0. "
             "Rules: a fixed value; `otsu`, each map cut at its own Otsu threshold; `validation`, the value "
             "(0.05 ... 0.95) that maximises the LL on the run's validation split, chosen separately for the explainer "
-            "and for the `" + baseline + "` baseline (shown as explainer / baseline), never on the test split. Each run's figure "
-            "*LL against the threshold* draws the whole curve.", "", table, ""]
+            "and for the `" + baseline + "` baseline (shown as explainer / baseline), never on the test split. "
+            "Each run's figure *LL against the threshold* draws the whole curve.", "", table, ""]

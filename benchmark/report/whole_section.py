@@ -6,12 +6,14 @@ cited, with what differs from them."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from benchmark.report.markdown_table import md_table
 from benchmark.spec.schema import Spec
 
 #: published image-level results on CBIS-DDSM (benign vs malignant), as printed
@@ -23,7 +25,8 @@ CITED = [
     {"model": "Shen et al. 2019, average of three models (cited)", "AUC": "0.91",
      "protocol": "their split, one view, 1152 x 896"},
     {"model": "GMIC, Shen et al. 2021 (cited)", "AUC": "0.858", "protocol": "their split and image size"},
-    {"model": "Petrini et al. 2022, two views (cited)", "AUC": "0.848", "protocol": "official split, CC + MLO together"},
+    {"model": "Petrini et al. 2022, two views (cited)", "AUC": "0.848",
+     "protocol": "official split, CC + MLO together"},
 ]
 
 
@@ -113,7 +116,8 @@ def gallery_figure(arrays: dict[str, np.ndarray], title: str) -> Any:
         ax.imshow(heat, cmap="jet", alpha=0.4, vmin=0, vmax=max(float(heat.max()), 1e-6))
         if arrays["masks"][i].any():
             ax.contour(arrays["masks"][i], levels=[0.5], colors="lime", linewidths=1.0)
-        ax.set_title(f"{'malignant' if arrays['labels'][i] else 'benign'} · score {arrays['scores'][i]:.2f}\nmap max {float(heat.max()):.2f}", fontsize=7)
+        ax.set_title(f"{'malignant' if arrays['labels'][i] else 'benign'} · score {arrays['scores'][i]:.2f}\n"
+                     f"map max {float(heat.max()):.2f}", fontsize=7)
     fig.suptitle(title, fontsize=9)
     return fig
 
@@ -132,7 +136,6 @@ def whole_section(spec: Spec, results: Sequence[dict[str, Any]], galleries: dict
     """The section's markdown lines; its figures are written under ``out_dir/figures/whole``."""
     if not results:
         return ["## Whole mammogram", "", "No whole-image result yet.", ""]
-    from benchmark.report.markdown import md_table
 
     level = f"{100 * spec.report.bootstrap.confidence:g}%"
     first = results[0]
@@ -140,16 +143,18 @@ def whole_section(spec: Spec, results: Sequence[dict[str, Any]], galleries: dict
     size = first["image_size"]
     out = ["## Whole mammogram", "",
            f"Benign vs malignant per mammogram (one breast, one view), test split: {counts['test']['benign']} benign, "
-           f"{counts['test']['malignant']} malignant; images resized to {size[0]} x {size[1]}. A mammogram is malignant "
-           "when any of its abnormalities is (BENIGN_WITHOUT_CALLBACK counts as benign); mass and calcification files "
-           "of the same image are merged and kept on one side of the split (docs/whole-image.md). AUC with its "
+           f"{counts['test']['malignant']} malignant; images resized to {size[0]} x {size[1]}. A mammogram is "
+           "malignant when any of its abnormalities is (BENIGN_WITHOUT_CALLBACK counts as benign); mass and "
+           "calcification files of the same image are merged and kept on one side of the split "
+           "(docs/whole-image.md). AUC with its "
            f"{level} stratified bootstrap interval ({spec.report.bootstrap.resamples} resamples); localisation: the "
            "model's map against all lesion masks of the image, on test images with a mask, beside uniform random "
            "maps.", ""] + audit_lines(audit) + [md_table(results_table(results, level)), ""]
     chance = [f"{r['model']} on {r['backbone']} / {r['strategy']}" for r in results
               if r["auc"].get("low") is None or r["auc"]["low"] <= 0.5]
     if chance:
-        out += [f"**Not distinguishable from chance** (the AUC's {level} interval reaches 0.5): {', '.join(chance)}.", ""]
+        out += [f"**Not distinguishable from chance** (the AUC's {level} interval reaches 0.5): "
+                f"{', '.join(chance)}.", ""]
     table = comparisons(results, spec)
     if not table.empty:
         out += ["Paired comparison on the same test images (paired bootstrap of the AUC difference):", "",
@@ -171,7 +176,8 @@ def whole_section(spec: Spec, results: Sequence[dict[str, Any]], galleries: dict
             arrays = galleries.get(r["id"])
             if arrays is not None and len(arrays["labels"]):
                 name = f"gallery-{r['model']}-{r['patch_run']}.png"
-                save(gallery_figure(arrays, f"{r['model']}: {r['backbone']} / {r['strategy']}\nmap (jet, scaled to each image's maximum), lesions (green)"),
-                     folder / name)
+                title = (f"{r['model']}: {r['backbone']} / {r['strategy']}\n"
+                         "map (jet, scaled to each image's maximum), lesions (green)")
+                save(gallery_figure(arrays, title), folder / name)
                 out += [f"![{r['model']} gallery](figures/whole/{name})", ""]
     return out

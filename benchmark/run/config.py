@@ -64,8 +64,8 @@ class RunConfig:
         return self.strategy_ref.label()
 
     def _training_plugins(self) -> dict[str, str]:
-        keep = (f"dataset {self.spec.dataset.plugin}", f"backbone {self.backbone_ref.name}", f"strategy {self.strategy_ref.name}",
-                f"normaliser {self.normaliser_ref.name}")
+        keep = (f"dataset {self.spec.dataset.plugin}", f"backbone {self.backbone_ref.name}",
+                f"strategy {self.strategy_ref.name}", f"normaliser {self.normaliser_ref.name}")
         return {k: v for k, v in self.plugins.items() if k in keep}
 
     def training(self) -> dict[str, Any]:
@@ -83,7 +83,8 @@ class RunConfig:
 
     def resolved(self) -> dict[str, Any]:
         """Everything that determines the result (and so the id), as plain data."""
-        return self.training() | {"explain": self.spec.explain.model_dump(), "plugin_code": dict(sorted(self.plugins.items()))}
+        return self.training() | {"explain": self.spec.explain.model_dump(),
+                                  "plugin_code": dict(sorted(self.plugins.items()))}
 
     @property
     def training_key(self) -> str:
@@ -112,7 +113,7 @@ class RunConfig:
         return " / ".join(parts)
 
 
-def plugin_code(spec: Spec, regs: "Registries") -> dict[str, str]:
+def plugin_code(spec: Spec, regs: Registries) -> dict[str, str]:
     """``"kind name" -> provenance`` of every plugin item the spec names (the code that
     serves it): what enters the run ids. Names the registry does not know are left out
     (validation reports them)."""
@@ -130,7 +131,7 @@ def plugin_code(spec: Spec, regs: "Registries") -> dict[str, str]:
     return out
 
 
-def expand(spec: Spec, regs: "Registries | None" = None) -> list[RunConfig]:
+def expand(spec: Spec, regs: Registries | None = None) -> list[RunConfig]:
     """All runs of a spec, in matrix order, duplicates removed. ``regs`` (default: the
     registries of the spec's plugins) gives the plugins' provenance for the run ids."""
     if regs is None:

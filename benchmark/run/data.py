@@ -7,9 +7,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -38,7 +39,8 @@ class PreparedData:
     @functools.cached_property
     def hash(self) -> str:
         """Identity of the data a run sees: pixels, masks, manifest and the split."""
-        return stable_hash({"patches": self.patches.content_hash(), "split": hashlib.sha256("".join(self.split).encode()).hexdigest()}, 16)
+        return stable_hash({"patches": self.patches.content_hash(),
+                            "split": hashlib.sha256("".join(self.split).encode()).hexdigest()}, 16)
 
     def indices(self, name: str) -> np.ndarray:
         return np.flatnonzero(self.split == name)

@@ -14,8 +14,9 @@ import contextlib
 import datetime as dt
 import hashlib
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -102,7 +103,7 @@ def execute_run(run: RunConfig, data: PreparedData, regs: Registries, store: Run
     from benchmark.training.session import resolve_device, train_on_permuted_labels, train_run
 
     spec = run.spec
-    started = dt.datetime.now(dt.timezone.utc)
+    started = dt.datetime.now(dt.UTC)
     host_reset = memory.reset_peaks(resolve_device(spec.training.device))
     t0 = time.perf_counter()
     table = data.patches.table
@@ -139,8 +140,8 @@ def execute_run(run: RunConfig, data: PreparedData, regs: Registries, store: Run
         "spec_hash": spec_hash(spec),
         "config": run.resolved(),
         "axes": {"normaliser": spec.matrix.normaliser is not None, "patches": spec.matrix.patches is not None},
-        "data": {"hash": data.hash, "counts": data.counts(), "patches": run.patches.model_dump(), "variant": run.variant,
-                 "warnings": data.warnings,
+        "data": {"hash": data.hash, "counts": data.counts(), "patches": run.patches.model_dump(),
+                 "variant": run.variant, "warnings": data.warnings,
                  "validation": spec.dataset.validation.model_dump() | {"method": data.split_method}},
         "model": {
             "backbone": run.backbone, "pretrained": backbone.pretrained, "frozen_groups": trained.frozen,
@@ -150,7 +151,8 @@ def execute_run(run: RunConfig, data: PreparedData, regs: Registries, store: Run
                        for g in groups],
             "training_key": run.training_key,
         },
-        "phases": [{"name": p.name, "learning_rates": {groups[i].name: lr for i, lr in sorted(p.learning_rates.items())}}
+        "phases": [{"name": p.name,
+                    "learning_rates": {groups[i].name: lr for i, lr in sorted(p.learning_rates.items())}}
                    for p in trained.phases],
         "normaliser": {"name": run.normaliser, "uses_labels": bool(trained.normaliser.uses_labels),
                        "state": trained.normaliser.state_dict()},

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from benchmark.errors import UserError
 from benchmark.files import LOCK_SUFFIX, lock_path, try_lock
@@ -162,7 +162,8 @@ def stored_states(home: Path) -> list[RunState]:
                 out.append(RunState(spec_folder.name, folder.name, "", "running elsewhere"))
             elif (error := store.load_error(folder.name)) is not None:
                 out.append(RunState(spec_folder.name, folder.name, "", "failed", age_days=_age_days(folder),
-                                    size_bytes=size_of(folder), message=f"{error.get('stage')}: {error.get('message')}"))
+                                    size_bytes=size_of(folder),
+                                    message=f"{error.get('stage')}: {error.get('message')}"))
     return out + _training_only(runs, claimed)
 
 

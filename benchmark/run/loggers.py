@@ -6,17 +6,18 @@ the spec goes to each logger once, as a :class:`LoggedRun` (flat parameters, eve
 epoch's metrics, the final metrics, the report's figures of the run); a marker in the
 run's folder (``logged.json``) remembers which loggers have which result, so a second
 ``cbis-bench run`` sends nothing twice, a logger added to the spec later receives the
-runs that finished before it, and a run computed again (``--rerun``) is sent again. Loggers only read results: nothing they do enters a
-result or a run id.
+runs that finished before it, and a run computed again (``--rerun``) is sent again. Loggers
+only read results: nothing they do enters a result or a run id.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from datetime import datetime, timezone
+from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from benchmark.errors import UserError
 from benchmark.files import atomic_write_json, lock
@@ -74,9 +75,9 @@ def final_metrics(result: RunResult) -> dict[str, float]:
     values: dict[str, Any] = {"test/accuracy": test.accuracy, "test/macro_f1": test.macro_f1,
                               "test/weighted_f1": test.weighted_f1, "test/auc_average": test.auc_average,
                               "best_epoch": result.training.best_epoch, "best_val_loss": result.training.best_val_loss}
-    for name, scores in test.per_class.items():
-        values[f"test/f1/{name}"] = scores.f1
-        values[f"test/auc/{name}"] = scores.auc
+    for name, class_scores in test.per_class.items():
+        values[f"test/f1/{name}"] = class_scores.f1
+        values[f"test/auc/{name}"] = class_scores.auc
     for explainer, scores in result.localisation.explainers.items():
         values[f"ll/{explainer}"] = scores.ll
         for metric, metric_scores in scores.metrics.items():
@@ -115,7 +116,7 @@ def send(loggers: list[tuple[str, Logger]], results: Iterable[RunResult], store:
                                            hint="The results and the report are written; the next 'cbis-bench run' of "
                                                 "the spec sends the runs not yet recorded.") from exc
                     done[label] = {"fingerprint": result.fingerprint,
-                                   "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+                                   "at": datetime.now(UTC).isoformat(timespec="seconds")}
                     atomic_write_json(marker, done)
                     sent[label] += 1
     finally:

@@ -1,5 +1,5 @@
 """The Ray executor: each run of a spec becomes one Ray task, anywhere on a cluster
-(the ``ray`` :class:`~benchmark.run.executor.Executor`).
+(the ``ray`` :class:`~benchmark.run.executor_types.Executor`).
 
 The driver prepares the patches once (into the cache under ``--home``) and submits the
 runs not yet in the store; each task, on whichever node Ray picks, reloads the spec,
@@ -20,15 +20,16 @@ from __future__ import annotations
 import importlib.util
 import os
 import sysconfig
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from benchmark.errors import UserError
 from benchmark.registry.loading import EXTRA_PLUGINS
 from benchmark.run.config import RunConfig
 from benchmark.run.execute import EvaluationFailed
-from benchmark.run.executor import RunContext, RunEvents
+from benchmark.run.executor_types import RunContext, RunEvents
 from benchmark.spec.schema import Spec
 
 # The harness itself: installed on every node, never shipped (a copy would shadow it).

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
 )
@@ -49,8 +51,9 @@ class RunsFailed(UserError):
 
 def _progress(console: Console) -> Progress:
     """Progress bars on a terminal; elsewhere (CI logs, a pipe) none: one line per event."""
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
-                    TimeElapsedColumn(), console=console, transient=False, disable=not console.is_terminal)
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[info]}"), TimeElapsedColumn(), console=console, transient=False,
+                    disable=not console.is_terminal)
 
 
 def forget(spec: Spec, store: RunStore, data_hashes: Sequence[str]) -> None:
@@ -64,10 +67,9 @@ def forget(spec: Spec, store: RunStore, data_hashes: Sequence[str]) -> None:
 def run_spec(spec: Spec, home: Path, reports_dir: Path, console: Console, checkpoint_every_s: float = 30.0,
              executor: str = "local", address: str | None = None, rerun: bool = False) -> Path:
     """Run the spec's unfinished runs with the chosen executor, then write the report."""
-    from benchmark.run.data import prepare_data
-    from benchmark.run.executor import RunContext, RunEvents
+    from benchmark.run.data import PreparedData, prepare_data
     from benchmark.run.executor import executor as make_executor
-
+    from benchmark.run.executor_types import RunContext, RunEvents
     from benchmark.run.loggers import build_loggers, send
 
     regs = registries(spec.plugins)
@@ -82,13 +84,17 @@ def run_spec(spec: Spec, home: Path, reports_dir: Path, console: Console, checkp
             console.print(text, highlight=False, soft_wrap=True)
 
     with _progress(console) as progress:
-        prepared = {}
+        prepared: dict[str, PreparedData] = {}
         for changes, params in variants:  # one patch set per patch-cutting variant (a cache hit when shared)
             name = "preparing patches" + (f" ({describe_variant(changes)})" if len(variants) > 1 else "")
             prep = progress.add_task(name, total=None, info="")
-            data = prepare_data(spec, regs, home / "cache", params=params,
-                                progress=lambda d, t, task=prep: progress.update(task, completed=d, total=t))
-            progress.update(prep, total=1, completed=1, info=f"{len(data.patches)} patches" + (" (cache)" if data.cache_hit else ""))
+
+            def advance(done: int, total: int, task: TaskID = prep) -> None:
+                progress.update(task, completed=done, total=total)
+
+            data = prepare_data(spec, regs, home / "cache", params=params, progress=advance)
+            progress.update(prep, total=1, completed=1,
+                            info=f"{len(data.patches)} patches" + (" (cache)" if data.cache_hit else ""))
             line(f"{name}: {len(data.patches)} patches" + (" (from the cache)" if data.cache_hit else "")
                  + f" in {data.seconds:.1f} s")
             for warning in data.warnings:

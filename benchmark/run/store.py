@@ -17,8 +17,9 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -80,7 +81,9 @@ class RunStore:
     # -- arrays ---------------------------------------------------------------------
     def save_arrays(self, run_id: str, name: str, arrays: Mapping[str, np.ndarray]) -> Path:
         path = self.run_folder(run_id) / array_file_name(name)
-        return atomic_write(path, lambda fh: np.savez_compressed(fh, **arrays))
+        # numpy's stub types savez_compressed(**kwds) beside allow_pickle: bool, so mypy reads any
+        # **mapping as possibly allow_pickle=<array>; every key here is an array's name
+        return atomic_write(path, lambda fh: np.savez_compressed(fh, **arrays))  # type: ignore[arg-type]
 
     def load_arrays(self, run_id: str, name: str) -> dict[str, np.ndarray] | None:
         path = self.run_folder(run_id) / array_file_name(name)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -19,6 +20,7 @@ from benchmark.spec.field_path import parse as parse_field_path
 from benchmark.spec.field_path import show as show_field_path
 from benchmark.spec.overrides import apply as apply_overrides
 from benchmark.spec.schema import Spec
+from benchmark.spec.unique_keys import DuplicateKeyError, UniqueKeyLoader
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -31,25 +33,6 @@ class SpecError(UserError):
         self.problems = problems
         plural = "s" if len(problems) != 1 else ""
         super().__init__(f"{path}: {len(problems)} problem{plural}\n" + "\n".join(f"  - {p}" for p in problems))
-
-
-class DuplicateKeyError(yaml.YAMLError):
-    """A key given twice in one mapping (YAML would silently keep the last)."""
-
-
-class UniqueKeyLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, refusing a key given twice in one mapping."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: dict[Any, int] = {}
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            line = key_node.start_mark.line + 1
-            if key in seen:
-                raise DuplicateKeyError(f"line {line}: key '{key}' given twice in one mapping (first on line "
-                                        f"{seen[key]}); YAML would silently keep the last")
-            seen[key] = line
-        return super().construct_mapping(node, deep=deep)
 
 
 def _field_path(loc: Iterable[Any]) -> str:
@@ -107,14 +90,15 @@ def _interpolate(value: Any, loc: tuple[Any, ...], problems: list[tuple[tuple[An
                 return os.environ[name]
             if default is not None:
                 return default
-            problems.append((loc, f"environment variable {name} is not set and has no default (write ${{{name}:-default}})"))
+            problems.append((loc, f"environment variable {name} is not set and has no default "
+                                  f"(write ${{{name}:-default}})"))
             return m.group(0)
 
         return _VAR.sub(repl, value)
     return value
 
 
-def _describe(err: dict[str, Any], model: type[BaseModel] | None = None) -> str:
+def _describe(err: Mapping[str, Any], model: type[BaseModel] | None = None) -> str:
     kind = err["type"]
     if kind == "extra_forbidden":
         loc = err["loc"]
@@ -141,7 +125,7 @@ def _known_fields(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
         if not (isinstance(current, type) and issubclass(current, BaseModel)) or part not in current.model_fields:
             return []
         ann = current.model_fields[part].annotation
-        args = [a for a in typing.get_args(ann) if isinstance(a, type)] or [ann]
+        args: list[Any] = [a for a in typing.get_args(ann) if isinstance(a, type)] or [ann]
         current = next((a for a in args if isinstance(a, type) and issubclass(a, BaseModel)), args[0])
     if isinstance(current, type) and issubclass(current, BaseModel):
         return list(current.model_fields)
@@ -250,7 +234,8 @@ def load_spec(path: str | Path, check_plugins: bool = True, overrides: Sequence[
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise SpecError(path, [f"line {line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the spec as UTF-8"]) from None
+        raise SpecError(path, [f"line {line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); "
+                               "save the spec as UTF-8"]) from None
     try:
         data = yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
     except DuplicateKeyError as exc:

@@ -9,13 +9,16 @@ wrong key or value is the same precise message, naming the ``--set`` it came fro
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import yaml
 
 from benchmark.errors import UserError
 from benchmark.spec.field_path import parse as parse_field_path
 from benchmark.spec.field_path import show as show_field_path
+from benchmark.spec.unique_keys import UniqueKeyLoader
+
 
 def parse_path(key: str) -> tuple[Any, ...]:
     """``matrix.hparams[0].lr_head`` -> ``("matrix", "hparams", 0, "lr_head")``."""
@@ -30,8 +33,6 @@ def parse(item: str) -> tuple[tuple[Any, ...], Any]:
     key, sep, raw = item.partition("=")
     if not sep or not key.strip():
         raise UserError(f"--set {item!r}: expected KEY=VALUE, e.g. --set training.max_epochs=3")
-    from benchmark.spec.loader import UniqueKeyLoader
-
     try:
         value = yaml.load(raw, Loader=UniqueKeyLoader) if raw.strip() else None  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as exc:

@@ -5,8 +5,9 @@ read one list, and a new plugin-naming field needs no second edit elsewhere."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -26,7 +27,8 @@ class NamedPlugin:
 
 def _kind(model: BaseModel, field: str) -> str | None:
     extra = type(model).model_fields[field].json_schema_extra
-    return extra.get("plugin") if isinstance(extra, dict) else None  # type: ignore[return-value]
+    kind = extra.get("plugin") if isinstance(extra, dict) else None
+    return kind if isinstance(kind, str) else None
 
 
 def _refs(value: Any, loc: tuple[Any, ...], kind: str) -> Iterator[NamedPlugin]:

@@ -52,7 +52,7 @@ class PluginRef(Strict):
         return f"{self.name}[{','.join(f'{k}={v}' for k, v in sorted(self.options.items()))}]"
 
 
-def labels(refs: "list[PluginRef]") -> list[str]:
+def labels(refs: list[PluginRef]) -> list[str]:
     return [ref.label() for ref in refs]
 
 
@@ -78,7 +78,7 @@ class PatchParams(Strict):
     background_images: Literal["benign-without-callback"] = "benign-without-callback"
 
     @model_validator(mode="after")
-    def _one_background_rule(self) -> "PatchParams":
+    def _one_background_rule(self) -> PatchParams:
         if self.background_count is not None:
             if "background_per_image" in self.model_fields_set:
                 raise ValueError("give background_per_image or background_count, not both")
@@ -134,7 +134,8 @@ class Override(Strict):
     def _known(cls, value: dict[str, float | int]) -> dict[str, float | int]:
         unknown = sorted(set(value) - set(HParams.model_fields))
         if unknown:
-            raise ValueError(f"unknown hyperparameter(s) {', '.join(unknown)}; expected some of {', '.join(HParams.model_fields)}")
+            raise ValueError(f"unknown hyperparameter(s) {', '.join(unknown)}; "
+                             f"expected some of {', '.join(HParams.model_fields)}")
         return value
 
 
@@ -147,8 +148,9 @@ class Matrix(Strict):
     strategy: list[PluginRef] = Field(min_length=1, json_schema_extra={"plugin": "strategy"})
     hparams: list[HParams] = Field(default_factory=lambda: [HParams()], min_length=1)
     seed: list[Seed] = Field(default_factory=lambda: [0], min_length=1)
-    normaliser: list[PluginRef] | None = Field(None, min_length=1, json_schema_extra={"plugin": "normaliser"}, description="normalisers to compare (instead of "
-                                                                               "the top-level normaliser)")
+    normaliser: list[PluginRef] | None = Field(None, min_length=1, json_schema_extra={"plugin": "normaliser"},
+                                               description="normalisers to compare (instead of "
+                                                           "the top-level normaliser)")
     patches: list[dict[str, Any]] | None = Field(None, min_length=1, description="patch-cutting variants to compare")
     overrides: list[Override] = Field(default_factory=list)
     exclude: list[dict[Literal["backbone", "strategy", "normaliser", "seed"], str | int]] = Field(
@@ -166,7 +168,8 @@ class Matrix(Strict):
 
 
 #: the matrix keys a selection can group by
-AXES = ("backbone", "strategy", "normaliser", "patches")
+Axis = Literal["backbone", "strategy", "normaliser", "patches"]
+AXES: tuple[Axis, ...] = ("backbone", "strategy", "normaliser", "patches")
 
 
 class Select(Strict):
@@ -176,8 +179,7 @@ class Select(Strict):
     in the report's appendix. Chosen on the validation split only."""
 
     by: Literal["val_loss", "val_accuracy"] = "val_loss"
-    within: list[Literal["backbone", "strategy", "normaliser", "patches"]] = Field(
-        default_factory=lambda: ["backbone", "strategy"])
+    within: list[Axis] = Field(default_factory=lambda: list[Axis](["backbone", "strategy"]))
 
 
 class EarlyStopping(Strict):
@@ -220,7 +222,7 @@ class Threshold(Strict):
     value: float = 0.5
 
     @model_validator(mode="after")
-    def _in_range(self) -> "Threshold":
+    def _in_range(self) -> Threshold:
         if self.rule == "value" and not 0.0 < self.value < 1.0:
             raise ValueError("a 'value' threshold lies strictly between 0 and 1")
         if self.rule == "top-percent" and not 0.0 < self.value < 100.0:
@@ -242,14 +244,16 @@ class Threshold(Strict):
                 "otsu": "otsu", "validation": "validation"}[self.rule]
 
     def describe(self) -> str:
+        validation = "thresholded at the value chosen on the validation split (per run and explainer)"
         return {"value": f"thresholded at {self.value:g}", "top-percent": f"cut to its top {self.value:g}% of pixels",
                 "mask-area": "cut to as many top pixels as the mask has",
                 "otsu": "thresholded by Otsu's method (each map on its own)",
-                "validation": "thresholded at the value chosen on the validation split (per run and explainer)"}[self.rule]
+                "validation": validation}[self.rule]
 
 
 #: the localisation scores reported beside LL unless a spec lists its own
-DEFAULT_LOCALISATION_METRICS = ["iou-sweep", "pointing-game", "energy-pointing-game", "relevance-mass", "relevance-rank"]
+DEFAULT_LOCALISATION_METRICS = ["iou-sweep", "pointing-game", "energy-pointing-game", "relevance-mass",
+                                "relevance-rank"]
 
 
 class Localisation(Strict):
@@ -276,7 +280,8 @@ class Localisation(Strict):
 
 
 #: the sanity tests (``explain.sanity.tests``), each described where it is computed
-SANITY_TESTS = ("top-down", "bottom-up", "independent", "random-logit")
+SanityTest = Literal["top-down", "bottom-up", "independent", "random-logit"]
+SANITY_TESTS: tuple[SanityTest, ...] = ("top-down", "bottom-up", "independent", "random-logit")
 
 
 class Sanity(Strict):
@@ -299,7 +304,7 @@ class Sanity(Strict):
     flag_above: float = Field(0.5, gt=-1.0, lt=1.0, description="Spearman correlation at or above which maps are "
                                                               "still alike")
     ssim_flag_above: float = Field(0.5, gt=-1.0, lt=1.0, description="SSIM at or above which maps are still alike")
-    tests: list[Literal["top-down", "bottom-up", "independent", "random-logit"]] = Field(
+    tests: list[SanityTest] = Field(
         default_factory=lambda: list(SANITY_TESTS), description="the tests to run (data randomisation: "
                                                                 "label_permutation)")
     label_permutation: bool = Field(False, description="also train the run on permuted labels and compare its maps")
@@ -415,11 +420,15 @@ class Bootstrap(Strict):
     seed: Seed = 0
 
 
+#: the cited results a report can show beside ours (``report.baselines``)
+CitedBaseline = Literal["petrini-2022", "study"]
+
+
 class Report(Strict):
     """Cited rows shown beside ours: ``petrini-2022`` (the study's baseline) and ``study``
     (the reproduced study's own reported results)."""
 
-    baselines: list[Literal["petrini-2022", "study"]] = Field(default_factory=lambda: ["petrini-2022", "study"])
+    baselines: list[CitedBaseline] = Field(default_factory=lambda: list[CitedBaseline](["petrini-2022", "study"]))
     bootstrap: Bootstrap = Bootstrap()
     figures: bool = True
 
@@ -437,8 +446,9 @@ class WholeImage(Strict):
 
     patch_runs: Literal["all", "selected"] = Field(
         "selected", description="every patch run, or the one the selection keeps per cell (needs select:)")
-    models: list[str] = Field(min_length=1, json_schema_extra={"plugin": "whole_model"}, description="registered whole-image models (cbis-bench plugins): "
-                              "each is built on every chosen patch run")
+    models: list[str] = Field(min_length=1, json_schema_extra={"plugin": "whole_model"},
+                              description="registered whole-image models (cbis-bench plugins): "
+                                          "each is built on every chosen patch run")
     image_size: tuple[Annotated[int, Field(ge=32, le=8192)], Annotated[int, Field(ge=32, le=8192)]] = Field(
         (1152, 896), description="[height, width] every mammogram is resized to (Shen et al. 2019: 1152 x 896)")
     window: int | None = Field(None, ge=8, le=4096, description="heatmap window side (default: dataset.patches.size)")
@@ -455,7 +465,7 @@ class WholeImage(Strict):
     gallery: int = Field(4, ge=0, le=16, description="whole images in the report's heatmap gallery")
 
     @model_validator(mode="after")
-    def _batches(self) -> "WholeImage":
+    def _batches(self) -> WholeImage:
         if self.effective_batch is not None and self.effective_batch % self.batch_size:
             raise ValueError(located("whole_image.effective_batch", f"must be a multiple of batch_size "
                                      f"({self.batch_size}), got {self.effective_batch}"))
@@ -484,8 +494,9 @@ class Spec(Strict):
     explain: Explain = Explain()
     report: Report = Report()
     resources: Resources = Resources()
-    loggers: list[PluginRef] = Field(default_factory=list, json_schema_extra={"plugin": "logger"}, description="where each finished run is also recorded "
-                                     "(tensorboard, mlflow, ...); never part of a run id")
+    loggers: list[PluginRef] = Field(default_factory=list, json_schema_extra={"plugin": "logger"},
+                                     description="where each finished run is also recorded "
+                                                 "(tensorboard, mlflow, ...); never part of a run id")
     whole_image: WholeImage | None = Field(None, description="the whole-mammogram stage after the patch runs")
     #: the ``--set`` overrides this spec was loaded with (already applied; the report names them)
     _overrides: tuple[str, ...] = PrivateAttr(default=())
@@ -495,7 +506,7 @@ class Spec(Strict):
         return self._overrides
 
     @model_validator(mode="after")
-    def _consistent(self) -> "Spec":
+    def _consistent(self) -> Spec:
         if (self.normaliser is None) == (self.matrix.normaliser is None):
             raise ValueError(located("normaliser", "give the normaliser either at the top level (normaliser: NAME) or "
                                      "as a matrix axis (matrix.normaliser: [NAME, ...]), not both and not neither"))
@@ -505,8 +516,9 @@ class Spec(Strict):
             raise ValueError(located("whole_image.patch_runs", "'selected' needs a select: section (or say 'all')"))
         m = self.matrix
         for i, override in enumerate(m.overrides):
-            axes = {"backbone": [b.name for b in m.backbone] + labels(m.backbone),
-                    "strategy": [s.name for s in m.strategy] + labels(m.strategy), "seed": m.seed}
+            axes: dict[str, list[str] | list[int]] = {
+                "backbone": [b.name for b in m.backbone] + labels(m.backbone),
+                "strategy": [s.name for s in m.strategy] + labels(m.strategy), "seed": m.seed}
             missing = {k: v for k, v in override.match.items() if v not in axes[k]}
             if missing:
                 k, v = next(iter(missing.items()))
@@ -522,8 +534,10 @@ class Spec(Strict):
         return self
 
     def normalisers(self) -> list[PluginRef]:
-        assert self.normaliser is not None or self.matrix.normaliser is not None
-        return list(self.matrix.normaliser) if self.matrix.normaliser is not None else [self.normaliser]  # type: ignore[list-item]
+        if self.matrix.normaliser is not None:
+            return list(self.matrix.normaliser)
+        assert self.normaliser is not None  # _consistent: one of the two is given
+        return [self.normaliser]
 
     def patch_variants(self) -> list[tuple[dict[str, Any], PatchParams]]:
         """(the variant's changes, the patch parameters it gives) for each patch variant."""

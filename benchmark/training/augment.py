@@ -7,7 +7,7 @@ Mammogram patches have no canonical orientation, so these are label-preserving.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 

@@ -42,7 +42,7 @@ def load(path: Path) -> dict[str, Any] | None:
 
 
 def rng_state(generator: torch.Generator) -> dict[str, Any]:
-    state = {"shuffle": generator.get_state(), "torch": torch.get_rng_state()}
+    state: dict[str, Any] = {"shuffle": generator.get_state(), "torch": torch.get_rng_state()}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state

@@ -7,8 +7,8 @@ never waits on decoding or host-to-device copies.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 import torch
@@ -22,7 +22,7 @@ class DeviceSplit:
     labels: torch.Tensor  # int64 (N,) on the device
 
     @classmethod
-    def from_arrays(cls, images: np.ndarray, labels: np.ndarray, device: torch.device) -> "DeviceSplit":
+    def from_arrays(cls, images: np.ndarray, labels: np.ndarray, device: torch.device) -> DeviceSplit:
         x = torch.from_numpy(np.ascontiguousarray(images)).unsqueeze(1).to(device)
         y = torch.from_numpy(np.asarray(labels, dtype=np.int64)).to(device)
         return cls(x, y)

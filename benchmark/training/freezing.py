@@ -18,7 +18,7 @@ At least one feature group always trains. A backbone may override the rule with
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from benchmark.models.grouping import weight_layers
 from benchmark.plugin_types import Backbone, LayerGroup

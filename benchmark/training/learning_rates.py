@@ -7,7 +7,7 @@ toward the input is ``lr_decay`` (the study gives no factor; 0.5 by default).
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from benchmark.plugin_types import LayerGroup
 from benchmark.spec.schema import HParams

@@ -16,9 +16,10 @@ from __future__ import annotations
 import copy
 import math
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import torch
 from torch import nn
@@ -59,7 +60,7 @@ class FitResult:
                 "best_val_loss": self.best_val_loss, "phase_best_epochs": self.phase_best_epochs}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "FitResult":
+    def from_dict(cls, data: dict[str, Any]) -> FitResult:
         return cls([EpochRecord(**h) for h in data["history"]], data["best_epoch"], data["best_val_loss"],
                    list(data["phase_best_epochs"]))
 
@@ -213,7 +214,8 @@ class Trainer:
                 if self.on_epoch:
                     self.on_epoch(record, max_epochs)
                 done = stopper.should_stop and not keep_last
-                if self.checkpoint_path is not None and (done or time.monotonic() - last_save >= self.checkpoint_every_s):
+                due = done or time.monotonic() - last_save >= self.checkpoint_every_s
+                if self.checkpoint_path is not None and due:
                     self._save(p_index, phase_epoch + 1, optimizer, stopper, best_state, result)
                     last_save = time.monotonic()
                 if done:

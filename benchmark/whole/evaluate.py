@@ -9,7 +9,8 @@ resampled within each label, and two models scored on the same images share resa
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -36,7 +37,8 @@ def sensitivity_at(labels: np.ndarray, scores: np.ndarray, specificity: float) -
     return float(tpr[ok].max()) if ok.any() else 0.0
 
 
-def classification(labels: np.ndarray, scores: np.ndarray, boot: Bootstrap, specificities: Sequence[float]) -> dict[str, Any]:
+def classification(labels: np.ndarray, scores: np.ndarray, boot: Bootstrap,
+                   specificities: Sequence[float]) -> dict[str, Any]:
     """AUC [interval], ROC points and sensitivity at each specificity, of one model."""
     from sklearn.metrics import roc_curve
 

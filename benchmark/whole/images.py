@@ -10,12 +10,12 @@ audit. Images are resized to the spec's size and cached once, like patches.
 
 from __future__ import annotations
 
-import io
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
@@ -201,7 +201,7 @@ def _resize_all(dataset: Any, catalogue: Catalogue, key: str, size: Sequence[int
     whole = WholeImages(key, np.stack(images), np.stack(masks), table, split, audit)
     meta = json.dumps({"table": table.to_dict(orient="list"), "audit": audit.to_dict()})
 
-    def write(fh: io.BufferedWriter) -> None:
+    def write(fh: IO[bytes]) -> None:
         np.savez_compressed(fh, images=whole.images, masks=whole.masks, split=split, meta=np.array(meta))
 
     atomic_write(path, write)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -40,12 +41,14 @@ def whole_folder(store: RunStore) -> Path:
 
 def chosen_runs(spec: Spec, store: RunStore, regs: Registries | None = None) -> list[RunConfig]:
     """The finished patch runs that feed the stage: all, or the selection's kept ones."""
-    runs = [r for r in expand(spec, regs) if store.load(r.run_id) is not None]
+    loaded = [(r, store.load(r.run_id)) for r in expand(spec, regs)]
+    results = {r.run_id: result for r, result in loaded if result is not None}
+    runs = [r for r, result in loaded if result is not None]
     assert spec.whole_image is not None
     if spec.whole_image.patch_runs == "selected" and spec.select is not None:
         from benchmark.selection import select
 
-        kept = select(runs, {r.run_id: store.load(r.run_id) for r in runs}, spec.select).kept()
+        kept = select(runs, results, spec.select).kept()
         runs = [r for r in runs if r.run_id in kept]
     return runs
 
@@ -166,13 +169,15 @@ def _train(spec: Spec, run: RunConfig, model: Any, normaliser: Any, whole: Whole
                       lr_decay=run.hparams.lr_decay, weight_decay=run.hparams.weight_decay)
     phases = make_phases(regs, run.strategy_ref, model, frozen_groups(model), hparams)
     config = spec.training.model_copy(update={"max_epochs": wi.epochs, "eval_batch_size": wi.batch_size})
-    splits = {name: DeviceSplit.from_arrays(whole.images[whole.indices(name)], whole.labels[whole.indices(name)], device)
+    splits = {name: DeviceSplit.from_arrays(whole.images[whole.indices(name)], whole.labels[whole.indices(name)],
+                                            device)
               for name in ("train", "val")}
     trainer = Trainer(model.model, model.groups, phases, normaliser, splits["train"], splits["val"], hparams, config,
                       generator, checkpoint_path, 30.0,
                       lambda record, most: say(f"    epoch {record.epoch}: val loss {record.val_loss:.4f}"))
     fit = trainer.fit()
-    return {"training": fit.to_dict(), "phases": [p.name for p in phases], "effective_batch": wi.batch_size * wi.accumulate}
+    return {"training": fit.to_dict(), "phases": [p.name for p in phases],
+            "effective_batch": wi.batch_size * wi.accumulate}
 
 
 def run_whole_stage(spec: Spec, regs: Registries, store: RunStore, prepared: dict[str, Any], home: Path,
@@ -253,9 +258,9 @@ def _compute(spec: Spec, run: RunConfig, name: str, rid: str, folder: Path, whol
 def _gallery_rows(labels: np.ndarray, masks: np.ndarray, count: int) -> np.ndarray:
     """Images with a lesion, malignant and benign in turn (so the gallery shows both
     labels), ``count`` in all."""
-    has = masks.reshape(len(masks), -1).any(1)
+    has = np.asarray(masks.reshape(len(masks), -1).any(1))
     malignant = [i for i in range(len(labels)) if labels[i] == 1 and has[i]]
     benign = [i for i in range(len(labels)) if labels[i] == 0 and has[i]]
-    turns = [i for pair in zip(malignant, benign) for i in pair]
+    turns = [i for pair in zip(malignant, benign, strict=False) for i in pair]  # alternate while both have one
     rest = malignant[len(turns) // 2:] + benign[len(turns) // 2:]
     return np.asarray((turns + rest)[:count], dtype=int)

@@ -21,8 +21,8 @@ from benchmark.data.classes import ABBREVIATIONS, CLASSES
 from benchmark.report.figures.canvas import new_figure, save
 from benchmark.report.statistics import compute_statistics
 from benchmark.run.spec_runs import collect
-from benchmark.spec.loader import load_spec
 from benchmark.run.store import RunStore
+from benchmark.spec.loader import load_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPLAINER = "gradcam-batched"
@@ -51,7 +51,7 @@ def main() -> None:
     fig = new_figure(11.5, 5.0)
     left, right = fig.subfigures(1, 2, width_ratios=[1.0, 2.1])
     ax = left.add_subplot()
-    for i, (name, (result, stats, _)) in enumerate(runs.items()):
+    for i, (result, stats, _) in enumerate(runs.values()):
         entry = stats["localisation"][EXPLAINER]["iou"]
         base = stats["localisation"]["random"]["iou"]
         for j, (label, e, colour) in enumerate(((EXPLAINER, entry, "tab:red"), ("random maps", base, "0.6"))):
@@ -73,12 +73,14 @@ def main() -> None:
         for c, i in enumerate(np.concatenate([best, worst])):
             a = grid[r, c]
             a.imshow(arrays["images"][i], cmap="gray", vmin=0, vmax=255, interpolation="nearest")
-            a.imshow(arrays["maps"][i].astype(np.float32), cmap="jet", alpha=0.4, vmin=0, vmax=1, interpolation="nearest")
+            a.imshow(arrays["maps"][i].astype(np.float32), cmap="jet", alpha=0.4, vmin=0, vmax=1,
+                     interpolation="nearest")
             a.contour(arrays["masks"][i], levels=[0.5], colors="lime", linewidths=1.3)
             a.set_xticks([])
             a.set_yticks([])
             rank = "highest" if arrays["category"][i] == 0 else "lowest"
-            a.set_title(f"{rank} LL: {ABBREVIATIONS[CLASSES[arrays['label'][i]]]}, IoU {arrays['score'][i]:.2f}", fontsize=8)
+            a.set_title(f"{rank} LL: {ABBREVIATIONS[CLASSES[arrays['label'][i]]]}, IoU {arrays['score'][i]:.2f}",
+                        fontsize=8)
             if c == 0:
                 a.set_ylabel(name, fontsize=9)
     right.suptitle(f"{EXPLAINER} on correctly classified test lesions (green: lesion mask)", fontsize=10)

@@ -15,8 +15,22 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from benchmark.api import (CLASSES, Audit, Backbone, Catalogue, ImageRecord, LayerGroup, Lesion, LoggedRun, Phase,
-                           WholeImageContext, WholeImageOutput, hookimpl, lesion_class, per_depth)
+from benchmark.api import (
+    CLASSES,
+    Audit,
+    Backbone,
+    Catalogue,
+    ImageRecord,
+    LayerGroup,
+    Lesion,
+    LoggedRun,
+    Phase,
+    WholeImageContext,
+    WholeImageOutput,
+    hookimpl,
+    lesion_class,
+    per_depth,
+)
 
 
 # -- a backbone: a network with a fresh head, its layer groups and its Grad-CAM layer ---------

@@ -43,7 +43,7 @@ def _create(model_name: str, backbone: str, pretrained: bool, weights: str | Pat
     cfg = timm.models.get_pretrained_cfg(model_name)
     url = getattr(cfg, "url", None) if cfg else None
     file = Path(weights) if weights else find_local_weights(model_name, url)
-    if weights and not file.is_file():  # type: ignore[union-attr]
+    if weights and not Path(weights).is_file():
         raise UserError(f"backbone '{backbone}': weights file {weights} does not exist")
     if file is not None:
         model = timm.create_model(model_name, pretrained=True, pretrained_cfg_overlay={"file": str(file)}, **kwargs)
@@ -51,7 +51,8 @@ def _create(model_name: str, backbone: str, pretrained: bool, weights: str | Pat
     try:  # the library's own caches (Hugging Face, torch hub) and, where allowed, the network
         return timm.create_model(model_name, pretrained=True, **kwargs), f"timm:{model_name}"
     except Exception as exc:
-        raise UserError(missing_weights_message(backbone, model_name, url), hint=f"({type(exc).__name__}: {str(exc)[:200]})") from None
+        raise UserError(missing_weights_message(backbone, model_name, url),
+                        hint=f"({type(exc).__name__}: {str(exc)[:200]})") from None
 
 
 def _vgg_blocks(features: Any, prefix: str) -> tuple[dict[str, int], dict[int, str]]:
@@ -141,5 +142,6 @@ def paper_backbone(name: str, model_name: str):
     def build(num_classes: int, pretrained: bool = True, weights: str | Path | None = None) -> Backbone:
         return study_backbone(model_name, num_classes, pretrained, weights, backbone=name)
 
-    build.__doc__ = f"{name} as the study built it (timm {model_name}: torchvision's ImageNet weights, one new linear layer)"
+    build.__doc__ = (f"{name} as the study built it (timm {model_name}: torchvision's ImageNet weights, "
+                     "one new linear layer)")
     return build

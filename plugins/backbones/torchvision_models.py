@@ -29,7 +29,7 @@ def _load_weights(model: Any, name: str, backbone: str, weights: str | Path | No
     except Exception:
         url = None
     file = Path(weights) if weights else find_local_weights(name, url)
-    if weights and not file.is_file():  # type: ignore[union-attr]
+    if weights and not Path(weights).is_file():
         raise UserError(f"backbone '{backbone}': weights file {weights} does not exist")
     if file is None:
         if url is None:
@@ -39,7 +39,8 @@ def _load_weights(model: Any, name: str, backbone: str, weights: str | Path | No
         try:
             state = torch.hub.load_state_dict_from_url(url, map_location="cpu", progress=False)
         except Exception as exc:
-            raise UserError(missing_weights_message(backbone, name, url), hint=f"({type(exc).__name__}: {str(exc)[:200]})") from None
+            raise UserError(missing_weights_message(backbone, name, url),
+                            hint=f"({type(exc).__name__}: {str(exc)[:200]})") from None
         source = f"torchvision:{url}"
     else:
         state = torch.load(file, map_location="cpu", weights_only=True)

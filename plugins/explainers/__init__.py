@@ -39,7 +39,8 @@ def register_explainers(register):
     for name, method in CAM_METHODS.items():
         note = " (class-agnostic: ignores the target)" if method == "EigenCAM" else ""
         register(name, cam_method(method, note), aliases=("gradcam-plusplus",) if name == "gradcam++" else ())
-    register("scorecam", cam_method("ScoreCAM", " (slow: one forward pass per channel; list it to use it)", batch_size=64))
+    register("scorecam", cam_method("ScoreCAM", " (slow: one forward pass per channel; list it to use it)",
+                                    batch_size=64))
     register("gradcam-batched", "plugins.explainers.batched_gradcam:BatchedGradCam",
              description="Grad-CAM batched on the model's device: pytorch-grad-cam's maths, several times faster")
     from plugins.explainers.random_maps import RandomMapsOptions

@@ -34,14 +34,14 @@ class BatchedGradCam:
         self.model = backbone.model
         self.layer = backbone.target_layer
 
-    def maps(self, images: "torch.Tensor", targets: "torch.Tensor") -> "torch.Tensor":
+    def maps(self, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Maps (N, H, W) in [0, 1], fp32, on the images' device."""
         import torch
         import torch.nn.functional as F
 
         captured: dict[str, Any] = {}
 
-        def hook(module: Any, inputs: Any, output: "torch.Tensor") -> "torch.Tensor":
+        def hook(module: Any, inputs: Any, output: torch.Tensor) -> torch.Tensor:
             torch.set_grad_enabled(True)  # from here on the graph is recorded
             leaf = output.detach().float().requires_grad_(True)
             captured["activations"] = leaf
@@ -71,5 +71,5 @@ class BatchedGradCam:
             hi = cam.amax(dim=(1, 2), keepdim=True)
             return (cam - lo) / (hi - lo + 1e-7)
 
-    def __call__(self, images: "torch.Tensor", targets: "torch.Tensor") -> np.ndarray:
+    def __call__(self, images: torch.Tensor, targets: torch.Tensor) -> np.ndarray:
         return self.maps(images, targets).cpu().numpy()

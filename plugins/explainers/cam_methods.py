@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import io
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,7 +31,7 @@ class PytorchGradCam:
         self.method = getattr(pytorch_grad_cam, method)
         self.batch_size = batch_size
 
-    def __call__(self, images: "torch.Tensor", targets: "torch.Tensor") -> np.ndarray:
+    def __call__(self, images: torch.Tensor, targets: torch.Tensor) -> np.ndarray:
         from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
         cam = self.method(model=self.backbone.model, target_layers=[self.backbone.target_layer])
@@ -38,7 +39,8 @@ class PytorchGradCam:
             cam.batch_size = self.batch_size
         try:
             with contextlib.redirect_stderr(io.StringIO()):  # ScoreCAM draws tqdm bars
-                maps = cam(input_tensor=images.float(), targets=[ClassifierOutputTarget(int(t)) for t in targets.tolist()])
+                maps = cam(input_tensor=images.float(),
+                           targets=[ClassifierOutputTarget(int(t)) for t in targets.tolist()])
         finally:
             cam.activations_and_grads.release()
         return np.asarray(maps, dtype=np.float32)

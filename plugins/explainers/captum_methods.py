@@ -11,7 +11,8 @@ Arun et al. 2021 compared methods of these families on chest radiographs.
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING, Any, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -45,7 +46,7 @@ class OcclusionOptions(BaseModel):
     perturbations_per_eval: int = Field(16, ge=1, le=4096)
 
 
-def _to_map(attribution: "torch.Tensor") -> np.ndarray:
+def _to_map(attribution: torch.Tensor) -> np.ndarray:
     """|attribution| summed over channels, min-max scaled per image (a flat map: zeros)."""
     summed = attribution.detach().float().abs().sum(dim=1)
     lo = summed.amin(dim=(1, 2), keepdim=True)
@@ -54,7 +55,7 @@ def _to_map(attribution: "torch.Tensor") -> np.ndarray:
 
 
 @contextlib.contextmanager
-def _out_of_place_relus(model: "torch.nn.Module") -> Iterator[None]:
+def _out_of_place_relus(model: torch.nn.Module) -> Iterator[None]:
     """Captum's module hooks cannot see through an in-place ReLU: make them out of place
     for the attribution, then restore them."""
     import torch
@@ -75,10 +76,10 @@ class CaptumMethod:
     def __init__(self, backbone: Backbone) -> None:
         self.model = backbone.model
 
-    def attribute(self, images: "torch.Tensor", targets: "torch.Tensor") -> "torch.Tensor":
+    def attribute(self, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    def __call__(self, images: "torch.Tensor", targets: "torch.Tensor") -> np.ndarray:
+    def __call__(self, images: torch.Tensor, targets: torch.Tensor) -> np.ndarray:
         targets = targets.long().to(images.device)
         with _out_of_place_relus(self.model):
             return _to_map(self.attribute(images.float().requires_grad_(True), targets))
@@ -91,7 +92,7 @@ class IntegratedGradients(CaptumMethod):
         super().__init__(backbone)
         self.steps, self.internal_batch_size = steps, internal_batch_size
 
-    def attribute(self, images: "torch.Tensor", targets: "torch.Tensor") -> "torch.Tensor":
+    def attribute(self, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         from captum.attr import IntegratedGradients as Method
 
         return Method(self.model).attribute(images, baselines=0.0, target=targets, n_steps=self.steps,
@@ -105,7 +106,7 @@ class SmoothGrad(CaptumMethod):
         super().__init__(backbone)
         self.samples, self.stdev, self.seed = samples, stdev, seed
 
-    def attribute(self, images: "torch.Tensor", targets: "torch.Tensor") -> "torch.Tensor":
+    def attribute(self, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         import torch
         from captum.attr import NoiseTunnel, Saliency
 
@@ -123,7 +124,7 @@ class Occlusion(CaptumMethod):
         super().__init__(backbone)
         self.window, self.stride, self.per_eval = window, stride, perturbations_per_eval
 
-    def attribute(self, images: "torch.Tensor", targets: "torch.Tensor") -> "torch.Tensor":
+    def attribute(self, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         import torch
         from captum.attr import Occlusion as Method
 
@@ -131,7 +132,8 @@ class Occlusion(CaptumMethod):
         window = max(1, round(self.window * side))
         stride = max(1, round(self.stride * side))
         with torch.no_grad():
-            return Method(self.model).attribute(images.detach(), sliding_window_shapes=(images.shape[1], window, window),
+            return Method(self.model).attribute(images.detach(),
+                                                sliding_window_shapes=(images.shape[1], window, window),
                                                 strides=(images.shape[1], stride, stride), baselines=0.0,
                                                 target=targets, perturbations_per_eval=self.per_eval)
 
@@ -140,7 +142,7 @@ class GuidedBackprop(CaptumMethod):
     """Guided backpropagation (Springenberg et al. 2015): gradients with the ReLUs passing
     only positive gradients."""
 
-    def attribute(self, images: "torch.Tensor", targets: "torch.Tensor") -> "torch.Tensor":
+    def attribute(self, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         import warnings
 
         from captum.attr import GuidedBackprop as Method

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     import torch
 
 
-def _scaled(maps: "torch.Tensor") -> "torch.Tensor":
+def _scaled(maps: torch.Tensor) -> torch.Tensor:
     """Per-map min-max scaling to [0, 1]; a flat map becomes all zeros."""
     lo = maps.amin(dim=(-2, -1), keepdim=True)
     hi = maps.amax(dim=(-2, -1), keepdim=True)
@@ -37,10 +37,10 @@ class ControlMaps:
     def __init__(self, backbone: Backbone | None = None) -> None:
         del backbone
 
-    def maps(self, images: "torch.Tensor") -> "torch.Tensor":
+    def maps(self, images: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    def __call__(self, images: "torch.Tensor", targets: "torch.Tensor") -> np.ndarray:
+    def __call__(self, images: torch.Tensor, targets: torch.Tensor) -> np.ndarray:
         return self.maps(images.detach().float()).cpu().numpy().astype(np.float32)
 
 
@@ -48,7 +48,7 @@ class ConstantMaps(ControlMaps):
     """Every pixel 1: "the whole patch". At a value threshold its IoU is the share of the
     patch the mask covers; a per-map rule such as Otsu finds no region in it."""
 
-    def maps(self, images: "torch.Tensor") -> "torch.Tensor":
+    def maps(self, images: torch.Tensor) -> torch.Tensor:
         import torch
 
         n, _, h, w = images.shape
@@ -59,7 +59,7 @@ class CentreMaps(ControlMaps):
     """A Gaussian centred on the patch, sigma a quarter of the side, min-max scaled:
     where a lesion patch's lesion is by construction."""
 
-    def maps(self, images: "torch.Tensor") -> "torch.Tensor":
+    def maps(self, images: torch.Tensor) -> torch.Tensor:
         import torch
 
         n, _, h, w = images.shape
@@ -75,7 +75,7 @@ class IntensityMaps(ControlMaps):
 
     input: ClassVar[str] = "raw"
 
-    def maps(self, images: "torch.Tensor") -> "torch.Tensor":
+    def maps(self, images: torch.Tensor) -> torch.Tensor:
         return _scaled(images.mean(dim=1))
 
 
@@ -85,7 +85,7 @@ class EdgeMaps(ControlMaps):
 
     input: ClassVar[str] = "raw"
 
-    def maps(self, images: "torch.Tensor") -> "torch.Tensor":
+    def maps(self, images: torch.Tensor) -> torch.Tensor:
         import torch
         import torch.nn.functional as F
 

@@ -31,7 +31,7 @@ class RandomMaps:
         self.rng = np.random.default_rng(seed)
         self.cells = cells
 
-    def __call__(self, images: "torch.Tensor", targets: "torch.Tensor") -> np.ndarray:
+    def __call__(self, images: torch.Tensor, targets: torch.Tensor) -> np.ndarray:
         from benchmark.api import smooth_random_maps
 
         n, _, h, w = images.shape

@@ -35,7 +35,7 @@ class CurveOptions(BaseModel):
     batch_size: int = Field(128, ge=1, le=65536, description="perturbed images per forward pass")
 
 
-def _blurred(inputs: "torch.Tensor", sigma_share: float) -> "torch.Tensor":
+def _blurred(inputs: torch.Tensor, sigma_share: float) -> torch.Tensor:
     """A Gaussian blur of each channel (reflected borders), sigma a share of the side."""
     import torch
     import torch.nn.functional as F
@@ -52,7 +52,7 @@ def _blurred(inputs: "torch.Tensor", sigma_share: float) -> "torch.Tensor":
     return flat.reshape(n, c, h, w)
 
 
-def _curve(model: Any, inputs: "torch.Tensor", maps: "torch.Tensor", targets: "torch.Tensor", o: CurveOptions,
+def _curve(model: Any, inputs: torch.Tensor, maps: torch.Tensor, targets: torch.Tensor, o: CurveOptions,
            insertion: bool) -> FaithfulnessScores:
     import torch
 
@@ -83,4 +83,5 @@ def insertion(model: Any, inputs: Any, maps: Any, targets: Any, **options: Any) 
     return _curve(model, inputs, maps, targets, CurveOptions.model_validate(options), insertion=True)
 
 
+# the registry reads this attribute off the function (hookspecs); mypy types no attribute on a function
 insertion.higher_is_better = False  # type: ignore[attr-defined]

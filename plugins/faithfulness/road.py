@@ -52,7 +52,7 @@ class RoadOptions(BaseModel):
 _last: dict[bool, tuple[Any, ...]] = {}
 
 
-def road_curve(model: "torch.nn.Module", inputs: "torch.Tensor", maps: "torch.Tensor", targets: "torch.Tensor",
+def road_curve(model: torch.nn.Module, inputs: torch.Tensor, maps: torch.Tensor, targets: torch.Tensor,
                percentiles: list[float], most_relevant: bool, noise: float, seed: int, batch_size: int) -> np.ndarray:
     """(N, len(percentiles)): the drop in the target probability after removing each
     percentage of pixels, most (or least) relevant first."""
@@ -107,4 +107,5 @@ def road_combined(model: Any, inputs: Any, maps: Any, targets: Any, **options: A
     return FaithfulnessScores(curve.mean(axis=1), o.percentiles, curve)
 
 
+# the registry reads this attribute off the function (hookspecs); mypy types no attribute on a function
 road_lerf.higher_is_better = False  # type: ignore[attr-defined]

@@ -7,7 +7,8 @@ import numpy as np
 from benchmark.api import Threshold
 
 
-def pointing_game(maps: np.ndarray, masks: np.ndarray, threshold: Threshold | None = None, tolerance: int = 0) -> np.ndarray:
+def pointing_game(maps: np.ndarray, masks: np.ndarray, threshold: Threshold | None = None,
+                  tolerance: int = 0) -> np.ndarray:
     """1 where the map's most salient pixel (the first in raster order if tied) lies in the
     mask grown by ``tolerance`` pixels, else 0 (Zhang et al. 2016). ``threshold`` is unused."""
     masks = masks.astype(bool)
@@ -23,7 +24,7 @@ def pointing_game(maps: np.ndarray, masks: np.ndarray, threshold: Threshold | No
 
 def bounding_boxes(masks: np.ndarray) -> np.ndarray:
     """Each mask's bounding box, filled (N, H, W) bool."""
-    rows, cols = masks.any(axis=2), masks.any(axis=1)
+    rows, cols = np.asarray(masks.any(axis=2)), np.asarray(masks.any(axis=1))
 
     def span(hit: np.ndarray) -> np.ndarray:  # from the first hit to the last
         return np.logical_or.accumulate(hit, axis=1) & np.logical_or.accumulate(hit[:, ::-1], axis=1)[:, ::-1]

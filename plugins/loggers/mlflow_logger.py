@@ -52,7 +52,8 @@ class MlflowLogger:
         self.client = MlflowClient(tracking_uri=tracking_uri)
         self.experiment = experiment or spec
         found = self.client.get_experiment_by_name(self.experiment)
-        self.experiment_id = found.experiment_id if found is not None else self.client.create_experiment(self.experiment)
+        self.experiment_id = (found.experiment_id if found is not None
+                              else self.client.create_experiment(self.experiment))
 
     def log(self, run: LoggedRun) -> None:
         mlrun = self.client.create_run(self.experiment_id, run_name=run.label,

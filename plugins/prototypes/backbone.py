@@ -43,4 +43,5 @@ def protopnet_backbone(variant: str, num_classes: int, pretrained: bool = False,
     frozen = frozen_groups(inner)  # the same feature groups train as in the CNN it is set beside
     return Backbone(model=model, groups=groups, target_layer=model.add_on, pretrained=inner.pretrained,
                     frozen=frozen, features=inner.features,
-                    info={**inner.info, "builds_on": variant, "kind": "prototype network", "target_layer": "add_on", "prototypes": per_class * num_classes})
+                    info={**inner.info, "builds_on": variant, "kind": "prototype network", "target_layer": "add_on",
+                          "prototypes": per_class * num_classes})

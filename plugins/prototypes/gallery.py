@@ -55,7 +55,7 @@ def looks_like(model: ProtoPNet, context: PanelContext) -> dict:
     positions = chosen_patches(context)
     x = context.test_input(positions)
     sims = similarity(model.distance_maps(x).float())  # (B, P, H, W)
-    size = tuple(x.shape[-2:])
+    size = (x.shape[-2], x.shape[-1])
     predicted = torch.as_tensor(context.predictions[positions], device=sims.device)
     contribution = sims.flatten(2).amax(dim=2) * model.last_layer.weight[predicted]  # (B, P)
     images, boxes, captions = [], [], []

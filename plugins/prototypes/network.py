@@ -51,6 +51,11 @@ class ProtoPNet(nn.Module):
     (B, P) minimum distances, which the cluster and separation losses read.
     """
 
+    features: nn.Module  # kept in __dict__ (see __init__)
+    identity: torch.Tensor  # the buffers registered in __init__
+    source_index: torch.Tensor
+    source_box: torch.Tensor
+
     def __init__(self, inner: nn.Module, features: nn.Module, channels: int, num_classes: int,
                  per_class: int, dim: int) -> None:
         super().__init__()

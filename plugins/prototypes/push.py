@@ -45,7 +45,7 @@ def push(context: PhaseContext) -> None:
     size: tuple[int, int] = (0, 0)
     offset = 0
     for images, labels in context.batches():
-        size = tuple(images.shape[-2:])  # type: ignore[assignment]
+        size = (images.shape[-2], images.shape[-1])
         z = model.latent(images).float()  # (B, D, H, W)
         d = model.prototypes(z)  # (B, P, H, W)
         b, _, h, w = d.shape

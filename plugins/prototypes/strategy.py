@@ -19,7 +19,8 @@ hands on its final weights (``carry="last"``), as the authors trained; with the 
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Literal
 
 import torch
 
@@ -67,7 +68,7 @@ def protopnet(groups: Sequence[LayerGroup], frozen: int, hparams: HParams, backb
     rates = per_depth(groups[:-1], 0 if o.train_all_features else frozen, hparams)
     features = {i: lr for i, lr in rates.items() if i < prototypes}
     shaping = cluster_separation(o.clst, o.sep)
-    carry = "best" if o.early_stopping else "last"
+    carry: Literal["best", "last"] = "best" if o.early_stopping else "last"
     warm = [Phase("warm-up", {prototypes: o.lr_prototypes}, loss=shaping, epochs=o.warm_epochs, carry=carry)]
     return [
         *(warm if o.warm_epochs else []),

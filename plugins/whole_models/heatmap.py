@@ -19,8 +19,9 @@ classifier, as every training patch was (lesion boxes were stretched to it).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -73,7 +74,8 @@ def tissue(image: np.ndarray, window: int, stride: int) -> np.ndarray:
     """(gy, gx) True where the window is mostly breast."""
     h, w = image.shape
     inside = image > TISSUE_LEVEL
-    return np.array([[inside[y:y + window, x:x + window].mean() >= TISSUE_FRACTION for x in positions(w, window, stride)]
+    return np.array([[inside[y:y + window, x:x + window].mean() >= TISSUE_FRACTION
+                      for x in positions(w, window, stride)]
                      for y in positions(h, window, stride)])
 
 

@@ -68,7 +68,8 @@ def shen_backbone(patch: Backbone, top_channels: int) -> Backbone:
     channels = feature_channels(patch.features)
     model = ShenModel(patch.features, channels, top_channels).to(next(patch.features.parameters()).device)
     groups = _feature_groups(patch, patch.features) + [LayerGroup("top", [model.top, model.head])]
-    return Backbone(model=model, groups=groups, target_layer=model.top[-1], pretrained=f"patch run ({patch.pretrained})",
+    return Backbone(model=model, groups=groups, target_layer=model.top[-1],
+                    pretrained=f"patch run ({patch.pretrained})",
                     info={"target_layer": "top.1", "head": "2 conv blocks, global average pooling, linear"})
 
 
@@ -104,14 +105,17 @@ def shen_model(context: WholeImageContext, **_: Any) -> WholeImageOutput:
     batch = context.settings.batch_size
     scores, maps = [], []
     model.model.eval()
+    shen = model.model
+    assert isinstance(shen, ShenModel)  # what network() builds
     for start in range(0, len(test), batch):
         images = torch.from_numpy(context.images[test[start:start + batch]]).unsqueeze(1).to(context.device)
         x = context.to_input(images)
         with torch.no_grad(), context.autocast():
             scores.append(torch.softmax(model.model(x).float(), 1)[:, 1].cpu().numpy())
-        maps.append(gradcam(model.model, x).float().cpu().numpy())
+        maps.append(gradcam(shen, x).float().cpu().numpy())
     return WholeImageOutput(np.concatenate(scores), np.concatenate(maps),
                             {**record, "map": "Grad-CAM of the malignant logit at the new top"})
 
 
+# bench train --whole builds the network off the registered function; mypy types no attribute on a function
 shen_model.network = network  # type: ignore[attr-defined]

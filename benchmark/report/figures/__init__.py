@@ -2,16 +2,18 @@
 no pyplot state, no display needed) from stored results and the run store's arrays.
 
 One module per kind: confusion-matrix heatmaps, ROC curves, training curves, the
-saliency gallery, ROAD curves, the per-lesion verdicts, the run x run agreement. Files are written atomically and without a timestamp, so rebuilding a
-report from the same store gives the same bytes.
+saliency gallery, ROAD curves, the per-lesion verdicts, the run x run agreement. Files are
+written atomically and without a timestamp, so rebuilding a report from the same store gives
+the same bytes.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from benchmark.files import atomic_write_json
 from benchmark.hashing import stable_hash
@@ -30,7 +32,8 @@ class FigureFile:
     path: str  # relative to the report folder
 
 
-def run_figures(result: RunResult, explainers: Sequence[str], store: RunStore | None, out_dir: Path) -> list[FigureFile]:
+def run_figures(result: RunResult, explainers: Sequence[str], store: RunStore | None,
+                out_dir: Path) -> list[FigureFile]:
     """Draw one run's figures under ``out_dir/figures/<run id>/``; return them in order.
     Gallery arrays missing from the store (an older run) are skipped."""
     from benchmark.report.figures.canvas import save
@@ -64,12 +67,13 @@ def run_figures(result: RunResult, explainers: Sequence[str], store: RunStore | 
     if has_curves(result):
         drawn.append(("ROAD curves: the drop in the predicted class's probability as pixels are removed",
                       "faithfulness.png", faithfulness_figure(result)))
+    all_verdicts = result.verdicts
     for name in explainers:
         arrays = store.load_arrays(run_id, f"verdicts-{name}") if store is not None else None
-        verdicts = result.verdicts.explainers.get(name) if result.verdicts is not None else None
-        if arrays is not None and verdicts is not None and len(arrays["group"]):
+        verdicts = all_verdicts.explainers.get(name) if all_verdicts is not None else None
+        if arrays is not None and all_verdicts is not None and verdicts is not None and len(arrays["group"]):
             drawn.append((f"one verdict per lesion, {name}", f"verdicts-{name}.png",
-                          verdict_figure(arrays, name, result.verdicts.threshold, verdicts.control)))
+                          verdict_figure(arrays, name, all_verdicts.threshold, verdicts.control)))
     for array_name in loc.panels:  # figures an explainer drew of its own model
         arrays = store.load_arrays(run_id, array_name) if store is not None else None
         if arrays is not None and len(arrays["images"]):

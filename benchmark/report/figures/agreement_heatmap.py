@@ -15,14 +15,14 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 
-def agreement_figure(agreement: Agreement) -> "Figure":
+def agreement_figure(agreement: Agreement) -> Figure:
     explainers = [e for e in agreement.explainers if any(p.explainer == e for p in agreement.pairs)]
     runs = agreement.runs
     n = len(runs)
     side = max(2.6, 0.55 * n + 1.6)
     fig = new_figure(side * len(explainers) + 0.6, side)
     axes = fig.subplots(1, len(explainers), squeeze=False)[0]
-    for ax, explainer in zip(axes, explainers):
+    for ax, explainer in zip(axes, explainers, strict=True):
         grid = np.full((n, n), np.nan)
         floor = np.full((n, n), np.nan)
         np.fill_diagonal(grid, 1.0)

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 DPI = 110
 
 
-def new_figure(width: float, height: float) -> "Figure":
+def new_figure(width: float, height: float) -> Figure:
     """A figure on the Agg canvas (whatever backend the user's matplotlib defaults to)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -23,6 +23,6 @@ def new_figure(width: float, height: float) -> "Figure":
     return fig
 
 
-def save(fig: "Figure", path: Path) -> Path:
+def save(fig: Figure, path: Path) -> Path:
     """Write a PNG atomically, without the metadata that would change between builds."""
     return atomic_write(path, lambda fh: fig.savefig(fh, format="png", metadata={"Software": None}))

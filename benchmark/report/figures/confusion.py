@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 
-def confusion_figure(result: RunResult) -> "Figure":
+def confusion_figure(result: RunResult) -> Figure:
     from sklearn.metrics import ConfusionMatrixDisplay
 
     counts = np.asarray(result.test.confusion_matrix)

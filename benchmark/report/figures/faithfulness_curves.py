@@ -31,7 +31,7 @@ def has_curves(result: RunResult) -> bool:
     return bool(_panels(result))
 
 
-def faithfulness_figure(result: RunResult) -> "Figure":
+def faithfulness_figure(result: RunResult) -> Figure:
     faith = result.faithfulness
     assert faith is not None
     loc = result.localisation
@@ -39,7 +39,7 @@ def faithfulness_figure(result: RunResult) -> "Figure":
     fig = new_figure(4.4 * len(panels), 3.6)
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
     controls = [n for n in loc.controls if n != loc.baseline]
-    for ax, (metric, title) in zip(axes, panels):
+    for ax, (metric, title) in zip(axes, panels, strict=True):
         steps = faith.metrics[metric].steps
         for i, (name, metrics) in enumerate(faith.explainers.items()):
             if metric not in metrics or not metrics[metric].curve:

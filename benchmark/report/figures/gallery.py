@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 PANEL = 1.9  # inches per patch
 
 
-def gallery_figure(arrays: dict[str, np.ndarray], explainer: str, threshold: dict[str, Any], metric: str) -> "Figure":
+def gallery_figure(arrays: dict[str, np.ndarray], explainer: str, threshold: dict[str, Any], metric: str) -> Figure:
     from matplotlib.lines import Line2D
 
     maps = arrays["maps"].astype(np.float32)
@@ -52,7 +52,8 @@ def gallery_figure(arrays: dict[str, np.ndarray], explainer: str, threshold: dic
                 ax.set_ylabel(CATEGORIES[category].replace(", ", ",\n"), fontsize=8)
     handles = [Line2D([], [], color="lime", linewidth=1.4, label="lesion mask"),
                Line2D([], [], color="white", linewidth=1.1, linestyle="dashed", label="map region scored by LL")]
-    legend = fig.legend(handles=handles, loc="outside lower center", ncols=2, fontsize=8, facecolor="0.3", labelcolor="white")
+    legend = fig.legend(handles=handles, loc="outside lower center", ncols=2, fontsize=8, facecolor="0.3",
+                        labelcolor="white")
     legend.get_frame().set_edgecolor("0.3")
     fig.suptitle(f"{explainer}: saliency on test lesion patches", fontsize=10)
     return fig

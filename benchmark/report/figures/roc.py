@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 
-def roc_figure(result: RunResult) -> "Figure":
+def roc_figure(result: RunResult) -> Figure:
     from sklearn.metrics import RocCurveDisplay
 
     labels = np.asarray(result.predictions.label)
@@ -32,7 +32,8 @@ def roc_figure(result: RunResult) -> "Figure":
     ax.set_xlabel("false positive rate")
     ax.set_ylabel("true positive rate")
     average = result.test.auc_average
-    ax.set_title("One-vs-rest ROC (test)" + (f", average AUC {average:.3f}" if average is not None else ""), fontsize=10)
+    ax.set_title("One-vs-rest ROC (test)" + (f", average AUC {average:.3f}" if average is not None else ""),
+                 fontsize=10)
     ax.legend(loc="lower right", fontsize=8)
     ax.set_aspect("equal")
     return fig

@@ -5,7 +5,8 @@ the value chosen on the validation split (dotted) where a rule asked for one."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from benchmark.report.figures.canvas import new_figure
 from benchmark.run.result import RunResult
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 
-def threshold_figure(result: RunResult, explainers: Sequence[str]) -> "Figure":
+def threshold_figure(result: RunResult, explainers: Sequence[str]) -> Figure:
     loc = result.localisation
     baseline = loc.baseline
     fig = new_figure(5.2, 3.6)
@@ -26,13 +27,13 @@ def threshold_figure(result: RunResult, explainers: Sequence[str]) -> "Figure":
         entry = loc.explainers[name]
         curve = entry.curve
         is_base, is_control = name == baseline, name in controls
-        xs = [t for t, v in zip(curve.thresholds, curve.ll) if v is not None]
+        xs = [t for t, v in zip(curve.thresholds, curve.ll, strict=True) if v is not None]
         ys = [v for v in curve.ll if v is not None]
-        style = {"linestyle": "--", "color": "0.45", "linewidth": 1.6} if is_base else \
+        style: dict[str, Any] = {"linestyle": "--", "color": "0.45", "linewidth": 1.6} if is_base else \
             {"linestyle": (0, (1, 1.5)), "color": f"{0.25 + 0.12 * controls.index(name):.2f}", "linewidth": 1.2} \
             if is_control else {"linestyle": "-", "color": f"C{i}", "linewidth": 1.6}
-        line, = ax.plot(xs, ys, label=f"{name}" + (" (chance level)" if is_base else " (control)" if is_control else ""),
-                        **style)
+        suffix = " (chance level)" if is_base else " (control)" if is_control else ""
+        line, = ax.plot(xs, ys, label=f"{name}" + suffix, **style)
         chosen = entry.validation.chosen if entry.validation else None
         if chosen is not None:
             ax.axvline(chosen, color=line.get_color(), linestyle=":", linewidth=1.1)

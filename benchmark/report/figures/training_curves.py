@@ -25,7 +25,7 @@ def _phases(history: list[dict[str, Any]]) -> list[tuple[str, int, int]]:
     return spans
 
 
-def training_figure(result: RunResult) -> "Figure":
+def training_figure(result: RunResult) -> Figure:
     history = [h.model_dump() for h in result.training.history]
     best = result.training.best_epoch
     epochs = [h["epoch"] for h in history]
@@ -33,7 +33,7 @@ def training_figure(result: RunResult) -> "Figure":
     fig = new_figure(8.0, 3.4)
     axes = fig.subplots(1, 2, sharex=True)
     for ax, key, title in ((axes[0], "loss", "cross-entropy loss"), (axes[1], "accuracy", "accuracy")):
-        for i, (phase, first, last) in enumerate(phases):
+        for i, (_phase, first, last) in enumerate(phases):
             ax.axvspan(first - 0.5, last + 0.5, color="0.92" if i % 2 == 0 else "white", zorder=0)
             ax.text((first + last) / 2, 1.0, str(i + 1), transform=ax.get_xaxis_transform(), ha="center", va="bottom",
                     fontsize=7, color="0.35", clip_on=False)

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 PANEL = 1.9
 
 
-def verdict_figure(arrays: dict[str, np.ndarray], explainer: str, threshold: dict[str, Any], control: str | None) -> "Figure":
+def verdict_figure(arrays: dict[str, np.ndarray], explainer: str, threshold: dict[str, Any],
+                   control: str | None) -> Figure:
     maps = arrays["maps"].astype(np.float32)
     regions = binarise(maps, arrays["masks"], threshold)
     rows = [g for g in range(len(VERDICT_GROUPS)) if (arrays["group"] == g).any()]

@@ -46,7 +46,7 @@ class DicomPath:
     file_name: str
 
     @classmethod
-    def parse(cls, cell: str) -> "DicomPath | None":
+    def parse(cls, cell: str) -> DicomPath | None:
         parts = [p for p in str(cell).strip().replace("\\", "/").split("/") if p]
         if len(parts) < 4:
             return None
@@ -67,7 +67,7 @@ def _note_invalid_values(table: pd.DataFrame, file_name: str, audit: Audit) -> N
         if column not in table.columns:
             continue
         allowed = {str(v) for v in valid}
-        for row, value in zip(table["source_row"], table[column]):
+        for row, value in zip(table["source_row"], table[column], strict=True):
             if value not in allowed:
                 audit.event(f"{column} outside {valid.start}-{valid.stop - 1} (kept, unused)", f"{file_name} row {row}",
                             repr(value))

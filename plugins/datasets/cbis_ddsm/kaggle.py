@@ -24,7 +24,8 @@ def looks_like_kaggle(root: Path) -> bool:
 def _dicom_info(path: Path, audit: Audit) -> dict[str, dict[str, str]]:
     """``jpeg/<series>/<file>`` -> its row of ``dicom_info.csv`` (empty when absent)."""
     try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False, usecols=["image_path", "SeriesDescription", "PatientID"])
+        table = pd.read_csv(path, dtype=str, keep_default_na=False,
+                            usecols=["image_path", "SeriesDescription", "PatientID"])
     except FileNotFoundError:
         audit.event("dicom_info.csv missing (descriptions not cross-checked)", str(path))
         return {}
@@ -32,7 +33,8 @@ def _dicom_info(path: Path, audit: Audit) -> dict[str, dict[str, str]]:
         audit.event("dicom_info.csv unreadable (descriptions not cross-checked)", str(path), str(exc))
         return {}
     keys = table["image_path"].str.strip().str.replace(r"^.*?jpeg/", "jpeg/", regex=True)
-    return dict(zip(keys, table[["SeriesDescription", "PatientID"]].to_dict("records")))
+    rows = zip(keys, table["SeriesDescription"], table["PatientID"], strict=True)
+    return {key: {"SeriesDescription": description, "PatientID": patient} for key, description, patient in rows}
 
 
 class KaggleTree:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +99,9 @@ class Resolver:
 
     def _where(self, cell: DicomPath) -> str:
         folder = self._folder(cell)
-        return str(folder) if folder is not None else f"series {cell.series_uid} (subject {cell.subject}): not in the tree"
+        if folder is not None:
+            return str(folder)
+        return f"series {cell.series_uid} (subject {cell.subject}): not in the tree"
 
     def _check_description(self, path: Path, header: FileHeader, role: str) -> None:
         """Count an empty or contradicting description once per file (a mammogram with
@@ -133,7 +136,8 @@ class Resolver:
         """One record per full mammogram, with every resolved lesion on it."""
         lesions: dict[Path, list[Lesion]] = defaultdict(list)
         first_row: dict[Path, Any] = {}
-        for row in cases.itertuples(index=False):
+        rows: Iterable[Any] = cases.itertuples(index=False)  # object columns: DicomPath cells, None
+        for row in rows:
             where = f"{row.source_file} row {row.source_row}"
             if row.image_path is None or row.mask_path is None:
                 self.audit.event(BAD_CELL, where, effect="dropped")
@@ -160,7 +164,8 @@ class Resolver:
                 self.audit.count("rows resolved: crop", effect="resolved")
                 self._check_description(crop, candidates[crop], "crop")
             if mask is None:
-                self.audit.event(MASK_MISSING, where, "; ".join(dict.fromkeys(self._where(c) for c in cells)), effect="dropped")
+                self.audit.event(MASK_MISSING, where, "; ".join(dict.fromkeys(self._where(c) for c in cells)),
+                                 effect="dropped")
                 continue
             self.audit.count("rows resolved: ROI mask", effect="resolved")
             self._check_swaps(row, mask, where)

@@ -8,8 +8,9 @@ every layout (``resolve.py``).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, Protocol
+from typing import Protocol
 
 from benchmark.api import Audit
 from plugins.datasets.cbis_ddsm.case_tables import DicomPath
@@ -19,10 +20,20 @@ FOLDER_UNREADABLE = "folder unreadable"
 
 
 class SeriesTree(Protocol):
-    name: str
-    csv_dir: Path | None
-    suffixes: tuple[str, ...]  # image files of this layout
-    csv_file_names: bool  # the file names of the CSV's path cells exist in this tree
+    # read by the resolver, never set: properties, so a layout's narrower types fit
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def csv_dir(self) -> Path | None: ...
+
+    @property
+    def suffixes(self) -> tuple[str, ...]:
+        """Image files of this layout."""
+
+    @property
+    def csv_file_names(self) -> bool:
+        """The file names of the CSV's path cells exist in this tree."""
 
     def folder(self, cell: DicomPath) -> Path | None:
         """The folder holding the series a path cell names (None: not in the tree)."""
@@ -37,6 +48,8 @@ class DicomTree:
     suffixes = DICOM_SUFFIXES
 
     def description(self, path: Path, header: FileHeader) -> tuple[str, str] | None:
+        if header.description is None:  # not a DICOM header (which always has one, "" when blank)
+            return None
         return header.description, f"PatientID {header.patient_id}"
 
 

@@ -43,13 +43,13 @@ def _metadata_folders(path: Path, audit: Audit) -> dict[str, Path]:
     audit.count("metadata.csv series listed", len(table), effect="read")
     # "File Location" is relative to metadata.csv, written with either separator: ".\CBIS-DDSM\..." or "./CBIS-DDSM/..."
     folders: dict[str, Path] = {}
-    for row, (uid, location) in enumerate(zip(table["Series UID"], table["File Location"]), 1):
+    for row, (uid, location) in enumerate(zip(table["Series UID"], table["File Location"], strict=True), 1):
         location = location.strip()
         why = unsafe_location(location)
         folder = path.parent.joinpath(*PureWindowsPath(location).parts) if why is None else None
         if folder is None or not inside(path.parent, folder):
-            audit.event(LOCATION_UNSAFE, f"{path} row {row}", f"series {uid.strip()}: {location!r} {why or 'is outside'}",
-                        effect="dropped")
+            audit.event(LOCATION_UNSAFE, f"{path} row {row}",
+                        f"series {uid.strip()}: {location!r} {why or 'is outside'}", effect="dropped")
             continue
         folders[uid.strip()] = folder
     return folders
