@@ -20,14 +20,20 @@ def _no_cuda_hint() -> str:
     import torch
 
     if torch.version.cuda is None:
-        return ("This PyTorch is a CPU-only build; install a CUDA build (README: Docker, TORCH_CUDA), "
-                "or train on the CPU with --device cpu.")
+        return (
+            "This PyTorch is a CPU-only build; install a CUDA build (README: Docker, TORCH_CUDA), "
+            "or train on the CPU with --device cpu."
+        )
     if in_docker():
-        return ("Start the container with the GPUs: docker run --gpus all ... (the NVIDIA Container Toolkit must be "
-                f"installed on the host, and the driver must support CUDA {torch.version.cuda}); "
-                "or train on the CPU with --device cpu.")
-    return (f"Check the NVIDIA driver (nvidia-smi; this PyTorch needs one that supports CUDA {torch.version.cuda}) "
-            "and CUDA_VISIBLE_DEVICES, or train on the CPU with --device cpu.")
+        return (
+            "Start the container with the GPUs: docker run --gpus all ... (the NVIDIA Container Toolkit must be "
+            f"installed on the host, and the driver must support CUDA {torch.version.cuda}); "
+            "or train on the CPU with --device cpu."
+        )
+    return (
+        f"Check the NVIDIA driver (nvidia-smi; this PyTorch needs one that supports CUDA {torch.version.cuda}) "
+        "and CUDA_VISIBLE_DEVICES, or train on the CPU with --device cpu."
+    )
 
 
 def resolve(name: str) -> str:
@@ -38,12 +44,17 @@ def resolve(name: str) -> str:
         return "cuda" if torch.cuda.is_available() else "cpu"
     if name.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise UserError(f"training.device is '{name}' (spec or --device), but no CUDA device is visible to this "
-                            "process", hint=_no_cuda_hint())
+            raise UserError(
+                f"training.device is '{name}' (spec or --device), but no CUDA device is visible to this process",
+                hint=_no_cuda_hint(),
+            )
         match = re.fullmatch(r"cuda:(\d+)", name)
         if match and int(match.group(1)) >= torch.cuda.device_count():
-            raise UserError(f"training.device is '{name}', but only {torch.cuda.device_count()} CUDA device(s) are "
-                            "visible (numbered from 0)", hint="Choose one of them, or check CUDA_VISIBLE_DEVICES.")
+            raise UserError(
+                f"training.device is '{name}', but only {torch.cuda.device_count()} CUDA device(s) are "
+                "visible (numbered from 0)",
+                hint="Choose one of them, or check CUDA_VISIBLE_DEVICES.",
+            )
     if name == "mps" and not torch.backends.mps.is_available():
         raise UserError("training.device is 'mps', but no Apple GPU (MPS) is available", hint="Use --device cpu.")
     return name

@@ -41,8 +41,9 @@ def peaks(device: Any, host_reset: bool) -> dict[str, Any]:
     """Peak host RSS (MiB) and, on CUDA, peak allocated and reserved device memory (MiB)."""
     hwm = _vm_hwm_mib()
     out: dict[str, Any] = {
-        "host_peak_rss_mib": round(hwm if hwm is not None
-                                   else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "host_peak_rss_mib": round(
+            hwm if hwm is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
+        ),
         "host_peak_scope": "run" if host_reset and hwm is not None else "process",
     }
     if getattr(device, "type", "") == "cuda":

@@ -186,8 +186,9 @@ class FaithfulnessMetric(Protocol):
     tensors on the model's device, to one score per map (numpy or tensor) or a
     :class:`FaithfulnessScores`. ``higher_is_better`` (default True) orients the score."""
 
-    def __call__(self, model: torch.nn.Module, inputs: torch.Tensor, maps: torch.Tensor,
-                 targets: torch.Tensor) -> np.ndarray | FaithfulnessScores: ...
+    def __call__(
+        self, model: torch.nn.Module, inputs: torch.Tensor, maps: torch.Tensor, targets: torch.Tensor
+    ) -> np.ndarray | FaithfulnessScores: ...
 
 
 # ----------------------------------------------------------------- whole-image models

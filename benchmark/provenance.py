@@ -8,8 +8,18 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-PACKAGES = ("cbis-bench", "torch", "torchvision", "timm", "grad-cam", "numpy", "scikit-learn", "pandas",
-            "opencv-python-headless", "pydicom")
+PACKAGES = (
+    "cbis-bench",
+    "torch",
+    "torchvision",
+    "timm",
+    "grad-cam",
+    "numpy",
+    "scikit-learn",
+    "pandas",
+    "opencv-python-headless",
+    "pydicom",
+)
 
 
 def git_revision() -> str | None:
@@ -19,8 +29,13 @@ def git_revision() -> str | None:
         rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5)
         if rev.returncode != 0:
             return None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, timeout=5)
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
         return rev.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):
         return None

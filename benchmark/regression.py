@@ -100,7 +100,12 @@ def compare(results: Iterable[RunResult], golden: dict[str, Any]) -> list[Row]:
 def golden_from(results: Iterable[RunResult], spec: str, tolerances: dict[str, float] | None = None) -> dict[str, Any]:
     results = list(results)
     prov = results[0].provenance if results else None
-    return {"spec": spec, "tolerances": tolerances or DEFAULT_TOLERANCES,
-            "recorded_with": {"device": prov.device if prov else None,
-                              "torch": prov.versions.get("torch") if prov else None},
-            "runs": {r.label: key_metrics(r) for r in results}}
+    return {
+        "spec": spec,
+        "tolerances": tolerances or DEFAULT_TOLERANCES,
+        "recorded_with": {
+            "device": prov.device if prov else None,
+            "torch": prov.versions.get("torch") if prov else None,
+        },
+        "runs": {r.label: key_metrics(r) for r in results},
+    }

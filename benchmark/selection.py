@@ -60,8 +60,12 @@ class Selection:
 
 def _candidate_key(run: RunConfig, within: Sequence[str]) -> str:
     """The run's hyperparameters and its value on every varying axis outside ``within``."""
-    varying = {"backbone": True, "strategy": True, "normaliser": run.spec.matrix.normaliser is not None,
-               "patches": run.spec.matrix.patches is not None}
+    varying = {
+        "backbone": True,
+        "strategy": True,
+        "normaliser": run.spec.matrix.normaliser is not None,
+        "patches": run.spec.matrix.patches is not None,
+    }
     axes = run.axes()
     return " / ".join([run.hparams.label(), *(axes[a] for a in AXES if a not in within and varying[a])])
 
@@ -83,8 +87,12 @@ def select(runs: Sequence[RunConfig], results: Mapping[str, RunResult], config: 
     for values, candidates in cells(runs, config.within).items():
         scored = []
         for key, members in candidates.items():
-            scores = [s for r in members if r.run_id in results
-                      if (s := validation_score(results[r.run_id], config.by)) is not None]
+            scores = [
+                s
+                for r in members
+                if r.run_id in results
+                if (s := validation_score(results[r.run_id], config.by)) is not None
+            ]
             mean = sum(scores) / len(scores) if scores else None
             scored.append(Candidate(key, tuple(r.run_id for r in members), mean, len(scores)))
         ranked = [(c.score if lower_is_better else -c.score, c) for c in scored if c.score is not None]

@@ -64,12 +64,15 @@ def require_writable(folders: dict[str, Path]) -> None:
     problems = {role: (path, found) for role, path in folders.items() if (found := _probe(path)) is not None}
     if not problems:
         return
-    message = "; ".join(f"cannot write the {role} {path.absolute()}: {why}"
-                        for role, (path, (why, _)) in problems.items())
+    message = "; ".join(
+        f"cannot write the {role} {path.absolute()}: {why}" for role, (path, (why, _)) in problems.items()
+    )
     if in_docker() and any(permission for _, (_, permission) in problems.values()):
-        hint = ("The image runs as uid 1000 and a folder mounted with -v keeps its host owner. Run the container "
-                "as yourself: docker run --user $(id -u):$(id -g) ..., and mount a home you own as well "
-                "(-v $PWD/cbis-home:/work/.cbis-bench); or make the folder writable by uid 1000.")
+        hint = (
+            "The image runs as uid 1000 and a folder mounted with -v keeps its host owner. Run the container "
+            "as yourself: docker run --user $(id -u):$(id -g) ..., and mount a home you own as well "
+            "(-v $PWD/cbis-home:/work/.cbis-bench); or make the folder writable by uid 1000."
+        )
     else:
         hint = "Choose another folder (--reports, --home or CBIS_BENCH_HOME) or change its permissions."
     raise UserError(message, hint=hint)

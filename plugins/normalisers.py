@@ -39,8 +39,9 @@ class ImageNetNormaliser:
         return {"mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD)}
 
 
-def _moments(chunks: Iterable[tuple[torch.Tensor, torch.Tensor]],
-             classes: int | None) -> tuple[torch.Tensor, torch.Tensor]:
+def _moments(
+    chunks: Iterable[tuple[torch.Tensor, torch.Tensor]], classes: int | None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-channel mean and std (per class when ``classes`` is given), accumulated in float64."""
     import torch
 

@@ -11,12 +11,19 @@ import sys
 from pathlib import Path
 
 SECTIONS = (
-    "## Table I. Patches per class and split", "## Table II. Accuracy, batch size and best epoch",
-    "## Table III. One-vs-rest AUC", "## Table IV. Lesion localisation (LL), accuracy and Acc x LL",
-    "## LL under each threshold rule", "## Confidence intervals", "## Paired comparisons on the same test set",
-    "## Localisation scores beside the", "## Sanity check: cascading randomisation",
+    "## Table I. Patches per class and split",
+    "## Table II. Accuracy, batch size and best epoch",
+    "## Table III. One-vs-rest AUC",
+    "## Table IV. Lesion localisation (LL), accuracy and Acc x LL",
+    "## LL under each threshold rule",
+    "## Confidence intervals",
+    "## Paired comparisons on the same test set",
+    "## Localisation scores beside the",
+    "## Sanity check: cascading randomisation",
     "## Per-run classification reports, confusion matrices and figures",
-    "## Appendix: every run and the hyperparameter selection", "## Data preparation audit", "## Provenance",
+    "## Appendix: every run and the hyperparameter selection",
+    "## Data preparation audit",
+    "## Provenance",
 )
 BACKBONES = {"vgg16", "vgg19", "resnet34", "resnet50"}
 STRATEGIES = {"gradual-unfreezing", "simultaneous"}
@@ -28,8 +35,10 @@ def main(folder: Path) -> int:
     print(f"{'run':<64} {'train s':>8} {'total s':>8} {'peak RSS MiB':>13}")
     for r in results:
         m = r["measurements"]
-        print(f"{r['label']:<64} {m['seconds']['train']:>8.1f} {m['seconds']['total']:>8.1f} "
-              f"{m['memory']['host_peak_rss_mib']:>13.0f}")
+        print(
+            f"{r['label']:<64} {m['seconds']['train']:>8.1f} {m['seconds']['total']:>8.1f} "
+            f"{m['memory']['host_peak_rss_mib']:>13.0f}"
+        )
     total = sum(r["measurements"]["seconds"]["total"] for r in results)
     peak = max(r["measurements"]["memory"]["host_peak_rss_mib"] for r in results)
     print(f"{len(results)} runs: {total:.0f} s of training and evaluation, peak RSS {peak:.0f} MiB")

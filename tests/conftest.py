@@ -33,8 +33,9 @@ class CliResult:
         return self.stdout + self.stderr
 
 
-def run_cli_process(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-                    timeout: float = 600) -> CliResult:
+def run_cli_process(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 600
+) -> CliResult:
     """Run ``cbis-bench`` in a subprocess, as a user would: for tests where the process is
     the point (a fresh interpreter's imports, signals, two processes at once)."""
     full_env = os.environ | {"COLUMNS": "200", "NO_COLOR": "1"} | (env or {})
@@ -106,8 +107,13 @@ def small_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def layout_trees(tmp_path_factory: pytest.TempPathFactory, small_tree: Path) -> dict[str, Path]:
     """The seed-3, 40-mammogram tree in each of the three layouts (Kaggle: ``small_tree``)."""
     base = tmp_path_factory.mktemp("layouts")
-    return {"kaggle": small_tree, **{layout: generate_tree(base / layout, FixtureConfig(seed=3, images=40, layout=layout))
-                                     for layout in ("tcia-classic", "tcia-descriptive")}}
+    return {
+        "kaggle": small_tree,
+        **{
+            layout: generate_tree(base / layout, FixtureConfig(seed=3, images=40, layout=layout))
+            for layout in ("tcia-classic", "tcia-descriptive")
+        },
+    }
 
 
 @pytest.fixture

@@ -21,15 +21,28 @@ def _maps(n: int, seed: int) -> np.ndarray:
 def test_pairs_are_classified_and_the_same_patch_agrees_above_the_floor() -> None:
     base = _maps(12, 0)
     noisy = np.clip(base + np.random.default_rng(1).normal(0, 0.05, base.shape), 0, 1).astype(np.float16)
-    stored = {("a", "g"): {"patch_id": np.arange(12), "maps": base},
-              ("b", "g"): {"patch_id": np.arange(12)[::-1], "maps": noisy[::-1]},  # another order: matched by id
-              ("c", "g"): {"patch_id": np.arange(12), "maps": _maps(12, 2)},
-              ("d", "g"): {"patch_id": np.arange(12), "maps": base}}
+    stored = {
+        ("a", "g"): {"patch_id": np.arange(12), "maps": base},
+        ("b", "g"): {"patch_id": np.arange(12)[::-1], "maps": noisy[::-1]},  # another order: matched by id
+        ("c", "g"): {"patch_id": np.arange(12), "maps": _maps(12, 2)},
+        ("d", "g"): {"patch_id": np.arange(12), "maps": base},
+    }
     config_a = {"backbone": "net", "strategy": "s", "seed": 0}
-    runs = [("a", config_a, "set1"), ("b", config_a | {"seed": 1}, "set1"),
-            ("c", config_a | {"strategy": "t"}, "set1"), ("d", config_a, "set2"), ("e", config_a, "set1")]
-    result = agreement(runs, ["g"], lambda run, e: stored.get((run, e)), {i: i % 5 for i in range(12)},
-                       Agreement(), Bootstrap(resamples=200))
+    runs = [
+        ("a", config_a, "set1"),
+        ("b", config_a | {"seed": 1}, "set1"),
+        ("c", config_a | {"strategy": "t"}, "set1"),
+        ("d", config_a, "set2"),
+        ("e", config_a, "set1"),
+    ]
+    result = agreement(
+        runs,
+        ["g"],
+        lambda run, e: stored.get((run, e)),
+        {i: i % 5 for i in range(12)},
+        Agreement(),
+        Bootstrap(resamples=200),
+    )
     pairs = {(p.a, p.b): p for p in result.pairs}
     assert set(pairs) == {("a", "b"), ("a", "c"), ("b", "c")}  # d: other patches; e: no maps stored
     assert pairs[("a", "b")].kind == "repeatability" and pairs[("a", "c")].kind == "reproducibility"

@@ -32,16 +32,23 @@ def _python_files(*folders: str) -> list[Path]:
 
 
 def test_plugins_import_only_the_public_api() -> None:
-    offending = [f"{path.relative_to(ROOT)}:{line}: {module}" for path in _python_files("plugins", "examples")
-                 for module, line in _imports(path)
-                 if module.split(".")[0] == "benchmark" and not (module == "benchmark.api"
-                                                                 or module.startswith("benchmark.api."))]
+    offending = [
+        f"{path.relative_to(ROOT)}:{line}: {module}"
+        for path in _python_files("plugins", "examples")
+        for module, line in _imports(path)
+        if module.split(".")[0] == "benchmark"
+        and not (module == "benchmark.api" or module.startswith("benchmark.api."))
+    ]
     assert not offending, "plugins must import from benchmark.api only:\n" + "\n".join(offending)
 
 
 def test_the_core_never_imports_a_plugin() -> None:
-    offending = [f"{path.relative_to(ROOT)}:{line}: {module}" for path in _python_files("benchmark")
-                 for module, line in _imports(path) if module == "plugins" or module.startswith("plugins.")]
+    offending = [
+        f"{path.relative_to(ROOT)}:{line}: {module}"
+        for path in _python_files("benchmark")
+        for module, line in _imports(path)
+        if module == "plugins" or module.startswith("plugins.")
+    ]
     assert not offending, "\n".join(offending)
 
 
@@ -57,8 +64,11 @@ def test_the_core_has_no_import_cycle() -> None:
     for name, path in modules.items():
         imported = {module for module, _ in _imports(path, top_level_only=True)}
         for module in imported:
-            if module in modules and module != name and not any(m.startswith(module + ".") and m in modules
-                                                                   for m in imported):
+            if (
+                module in modules
+                and module != name
+                and not any(m.startswith(module + ".") and m in modules for m in imported)
+            ):
                 graph[name].add(module)  # ``from pkg import sub`` counts as importing ``pkg.sub``, not ``pkg``
     state: dict[str, int] = {}
 
@@ -66,7 +76,7 @@ def test_the_core_has_no_import_cycle() -> None:
         state[node] = 1
         for nxt in sorted(graph[node]):
             if state.get(nxt) == 1:
-                cycle = trail[trail.index(nxt):] + [nxt] if nxt in trail else [node, nxt]
+                cycle = trail[trail.index(nxt) :] + [nxt] if nxt in trail else [node, nxt]
                 raise AssertionError("import cycle: " + " -> ".join(cycle))
             if nxt not in state:
                 visit(nxt, [*trail, nxt])
@@ -78,8 +88,10 @@ def test_the_core_has_no_import_cycle() -> None:
 
 
 def test_the_public_api_resolves_every_name_and_imports_no_heavy_library() -> None:
-    probe = ("import sys, benchmark.api as api; light = 'torch' not in sys.modules and 'cv2' not in sys.modules; "
-             "[getattr(api, n) for n in api.__all__]; print(light, len(api.__all__))")
+    probe = (
+        "import sys, benchmark.api as api; light = 'torch' not in sys.modules and 'cv2' not in sys.modules; "
+        "[getattr(api, n) for n in api.__all__]; print(light, len(api.__all__))"
+    )
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
     light, count = out.stdout.split()
     assert light == "True" and int(count) > 30

@@ -45,11 +45,24 @@ def my_plugins(pytestconfig: pytest.Config):
 
 # --------------------------------------------------------------------------- passing
 def test_every_checker_passes_a_built_in_plugin(resnet: Backbone) -> None:
-    reports = [check_backbone("timm/test_resnet"), check_explainer("gradcam-batched", backbone=resnet),
-               check_metric("iou"), check_faithfulness("road-morf", backbone=resnet), check_normaliser("dataset"),
-               check_normaliser("per-class"), check_strategy("simultaneous", backbone=resnet)]
-    assert [r.kind for r in reports] == ["backbone", "explainer", "localisation", "faithfulness", "normaliser",
-                                         "normaliser", "strategy"]
+    reports = [
+        check_backbone("timm/test_resnet"),
+        check_explainer("gradcam-batched", backbone=resnet),
+        check_metric("iou"),
+        check_faithfulness("road-morf", backbone=resnet),
+        check_normaliser("dataset"),
+        check_normaliser("per-class"),
+        check_strategy("simultaneous", backbone=resnet),
+    ]
+    assert [r.kind for r in reports] == [
+        "backbone",
+        "explainer",
+        "localisation",
+        "faithfulness",
+        "normaliser",
+        "normaliser",
+        "strategy",
+    ]
     assert reports[0].plugin == "backbone 'timm/test_resnet' (plugin 'backbones', built-in)"
     assert "logits of shape (2, 5)" in reports[0].checked
     assert "phases head+final-half name existing groups at positive rates" in reports[-1].checked
@@ -59,7 +72,8 @@ def test_the_example_package_passes_every_checker(my_plugins) -> None:
     """What the example's author would write: the objects themselves, before registering."""
     tiny = my_plugins.tiny_net
     assert check_backbone(tiny, options_model=my_plugins.TinyNetOptions, width=8).plugin.startswith(
-        "backbone 'tiny_net' (plugin 'my_plugins'")
+        "backbone 'tiny_net' (plugin 'my_plugins'"
+    )
     check_explainer(my_plugins.InputGradient, backbone=tiny)
     check_metric(my_plugins.centre_of_mass)
     check_faithfulness(my_plugins.top_decile_drop, backbone=tiny)
@@ -100,8 +114,11 @@ def test_a_backbone_whose_groups_miss_a_parameter_is_named_with_the_parameter() 
 
 
 def test_a_backbone_with_the_wrong_number_of_outputs_says_how_many_it_should_have() -> None:
-    with pytest.raises(ContractError, match=r"the classifier's output has shape \(2, 3\), expected \(2, 5\) "
-                                            r"for 5 classes"):
+    with pytest.raises(
+        ContractError,
+        match=r"the classifier's output has shape \(2, 3\), expected \(2, 5\) "
+        r"for 5 classes",
+    ):
         check_backbone(three_way_net)
     assert check_backbone(three_way_net, num_classes=3).kind == "backbone"  # right when 3 are asked for
 
@@ -110,8 +127,11 @@ def test_a_backbone_refused_by_the_gate_or_its_options_model_fails_the_check(my_
     def no_classes(pretrained: bool = False) -> Backbone:
         raise NotImplementedError
 
-    with pytest.raises(ContractError, match="its signature does not fit; a backbone is a callable "
-                                            r"\(num_classes, pretrained"):
+    with pytest.raises(
+        ContractError,
+        match="its signature does not fit; a backbone is a callable "
+        r"\(num_classes, pretrained",
+    ):
         check_backbone(no_classes)
     with pytest.raises(ContractError, match="(?s)invalid options.*multiple of 2"):
         check_backbone(my_plugins.tiny_net, options_model=my_plugins.TinyNetOptions, width=7)
@@ -142,14 +162,20 @@ class Unscaled:
 
 
 def test_an_explainer_returning_maps_of_the_wrong_shape_is_told_the_shape_expected(resnet: Backbone) -> None:
-    with pytest.raises(ContractError, match=r"explainer 'HalfSize' .* returned maps of shape \(2, 32, 32\); "
-                                            r"expected \(2, 64, 64\): one map per image, at the input's height"):
+    with pytest.raises(
+        ContractError,
+        match=r"explainer 'HalfSize' .* returned maps of shape \(2, 32, 32\); "
+        r"expected \(2, 64, 64\): one map per image, at the input's height",
+    ):
         check_explainer(HalfSize, backbone=resnet)
 
 
 def test_an_explainer_returning_values_outside_0_1_is_told_the_range(resnet: Backbone) -> None:
-    with pytest.raises(ContractError, match=r"explainer 'Unscaled' .* outside \[0, 1\].*: from -\d.* to \d.*; "
-                                            r"every map must be finite and lie in \[0, 1\]"):
+    with pytest.raises(
+        ContractError,
+        match=r"explainer 'Unscaled' .* outside \[0, 1\].*: from -\d.* to \d.*; "
+        r"every map must be finite and lie in \[0, 1\]",
+    ):
         check_explainer(Unscaled, backbone=resnet)
 
 
@@ -174,8 +200,11 @@ def no_threshold(maps: np.ndarray, masks: np.ndarray) -> np.ndarray:
 
 
 def test_a_metric_returning_the_wrong_count_is_told_the_count_expected() -> None:
-    with pytest.raises(ContractError, match=r"localisation 'one_too_few' .* must return one finite score per map: "
-                                            r"shape \(6,\), got shape \(5,\)"):
+    with pytest.raises(
+        ContractError,
+        match=r"localisation 'one_too_few' .* must return one finite score per map: "
+        r"shape \(6,\), got shape \(5,\)",
+    ):
         check_metric(one_too_few)
 
 
@@ -186,8 +215,11 @@ def test_a_metric_that_fails_on_an_all_zero_map_is_caught() -> None:
 
 
 def test_a_metric_without_the_threshold_keyword_is_refused_by_the_gate() -> None:
-    with pytest.raises(ContractError, match=r"its signature does not fit; a localisation is a callable "
-                                            r"\(maps, masks, \*, threshold=None\)"):
+    with pytest.raises(
+        ContractError,
+        match=r"its signature does not fit; a localisation is a callable "
+        r"\(maps, masks, \*, threshold=None\)",
+    ):
         check_metric(no_threshold)
 
 
@@ -244,8 +276,11 @@ class ZeroDeviation(Greyed):
 
 
 def test_a_normaliser_changing_the_shape_returning_nan_or_keeping_tensors_in_its_state_fails() -> None:
-    with pytest.raises(ContractError, match=r"normaliser 'Greyed' .* must return finite images of the shape it was "
-                                            r"given, \(4, 3, 32, 32\); got shape \(4, 1, 32, 32\)"):
+    with pytest.raises(
+        ContractError,
+        match=r"normaliser 'Greyed' .* must return finite images of the shape it was "
+        r"given, \(4, 3, 32, 32\); got shape \(4, 1, 32, 32\)",
+    ):
         check_normaliser(Greyed)
     with pytest.raises(ContractError, match=r"normaliser 'ZeroDeviation' .*; got NaN or inf"):
         check_normaliser(ZeroDeviation)
@@ -259,14 +294,19 @@ def past_the_head(groups, frozen, hparams) -> list[Phase]:
 
 
 def test_a_strategy_naming_a_group_that_does_not_exist_fails(resnet: Backbone) -> None:
-    with pytest.raises(ContractError, match=r"strategy 'past_the_head' .* phase 'head' trains no group, or names "
-                                            r"groups that do not exist or rates that are not positive: \[6\]"):
+    with pytest.raises(
+        ContractError,
+        match=r"strategy 'past_the_head' .* phase 'head' trains no group, or names "
+        r"groups that do not exist or rates that are not positive: \[6\]",
+    ):
         check_strategy(past_the_head, backbone=resnet)
 
 
 # --------------------------------------------------------------------------- import cost
 def test_the_checkers_import_without_torch() -> None:
-    probe = ("import sys; from benchmark.api import testing; "
-             "[getattr(testing, n) for n in testing.__all__]; print('torch' in sys.modules, len(testing.__all__))")
+    probe = (
+        "import sys; from benchmark.api import testing; "
+        "[getattr(testing, n) for n in testing.__all__]; print('torch' in sys.modules, len(testing.__all__))"
+    )
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "9"]

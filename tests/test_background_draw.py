@@ -19,8 +19,12 @@ from plugins.datasets.cbis_ddsm import CbisDdsm
 def _records(n_train: int, n_test: int) -> list[ImageRecord]:
     def record(i: int, split: str) -> ImageRecord:
         return ImageRecord(f"{split}{i:03d}", f"/x/{split}{i}.jpg", split, f"P{i}", (), True)
-    return [record(i, "train") for i in range(n_train)] + [record(i, "test") for i in range(n_test)] + [
-        ImageRecord("lesion", "/x/l.jpg", "train", "P9", (), False)]
+
+    return (
+        [record(i, "train") for i in range(n_train)]
+        + [record(i, "test") for i in range(n_test)]
+        + [ImageRecord("lesion", "/x/l.jpg", "train", "P9", (), False)]
+    )
 
 
 def test_windows_are_dealt_over_as_many_images_as_possible() -> None:

@@ -55,7 +55,7 @@ def _plain_lesions(truth: dict) -> list[dict]:
     per_image: dict[str, int] = {}
     for lesion in truth["lesions"]:
         per_image[lesion["series_uid"]] = per_image.get(lesion["series_uid"], 0) + 1
-    return [l for l in truth["lesions"] if l["class"] and not l["quirks"] and per_image[l["series_uid"]] == 1]
+    return [les for les in truth["lesions"] if les["class"] and not les["quirks"] and per_image[les["series_uid"]] == 1]
 
 
 def _classic_files(root: Path, lesion: dict) -> dict[str, Path]:
@@ -108,8 +108,11 @@ def test_dicom_corrupt_truncated_empty_and_missing_mask(layout_trees: dict[str, 
     truncated.write_bytes(truncated.read_bytes()[:-5000])
     empty_series = _classic_files(root, plain[2])["abnormality"]
     empty_mask = max(empty_series.glob("*.dcm"), key=lambda p: p.stat().st_size)
-    write_dicom(empty_mask, np.zeros((300, 200), np.uint8),  # header fine (mask-sized), pixels all zero
-                DicomFields("P", "1.2", empty_series.name, "1.2.3", "ROI mask images", "L", "CC"))
+    write_dicom(
+        empty_mask,
+        np.zeros((300, 200), np.uint8),  # header fine (mask-sized), pixels all zero
+        DicomFields("P", "1.2", empty_series.name, "1.2.3", "ROI mask images", "L", "CC"),
+    )
     no_mask_series = _classic_files(root, plain[3])["abnormality"]
     max(no_mask_series.glob("*.dcm"), key=lambda p: p.stat().st_size).unlink()
 
@@ -123,8 +126,9 @@ def test_dicom_corrupt_truncated_empty_and_missing_mask(layout_trees: dict[str, 
     assert patches.audit.notes["lesion ledger"]["dropped"] == 2 + truth["quirks"]["mask-aspect-mismatch"]
 
 
-def test_unreadable_mask_file_and_unlistable_subject_folder(layout_trees: dict[str, Path], tmp_path: Path,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unreadable_mask_file_and_unlistable_subject_folder(
+    layout_trees: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     root, truth = _copy(layout_trees["tcia-classic"], tmp_path)
     plain = _plain_lesions(truth)
     series = _classic_files(root, plain[0])["abnormality"]

@@ -12,8 +12,26 @@ from tests.conftest import run_cli
 
 def test_bench_explain_reports_both_implementations(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
-    ran = run_cli("bench", "explain", "--backbone", "timm/test_resnet", "--size", "64", "--batch", "4",
-                  "--repeats", "2", "--warmup", "0", "--device", "cpu", "--road-batch", "4", "--json", str(out))
+    ran = run_cli(
+        "bench",
+        "explain",
+        "--backbone",
+        "timm/test_resnet",
+        "--size",
+        "64",
+        "--batch",
+        "4",
+        "--repeats",
+        "2",
+        "--warmup",
+        "0",
+        "--device",
+        "cpu",
+        "--road-batch",
+        "4",
+        "--json",
+        str(out),
+    )
     assert ran.code == 0, ran.output
     assert "gradcam-batched / gradcam:" in ran.stdout and "images/s" in ran.stdout
     figures = json.loads(out.read_text())
@@ -28,6 +46,16 @@ def test_bench_explain_reports_both_implementations(tmp_path: Path) -> None:
 
 
 def test_bench_explain_names_an_unknown_explainer(tmp_path: Path) -> None:
-    ran = run_cli("bench", "explain", "--backbone", "timm/test_resnet", "--size", "32", "--batch", "2",
-                  "--candidate", "gradcam-fast")
+    ran = run_cli(
+        "bench",
+        "explain",
+        "--backbone",
+        "timm/test_resnet",
+        "--size",
+        "32",
+        "--batch",
+        "2",
+        "--candidate",
+        "gradcam-fast",
+    )
     assert ran.code == 2 and "Unknown explainer 'gradcam-fast'" in ran.stderr

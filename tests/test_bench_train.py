@@ -20,15 +20,45 @@ def test_measure_reports_both_loops_and_their_ratio() -> None:
 
 def test_bench_train_command_writes_json(tmp_path: Path) -> None:
     out = tmp_path / "train.json"
-    result = run_cli("bench", "train", "--backbone", "timm/test_resnet", "--batch", "4", "--size", "32", "--steps", "2",
-                     "--repeats", "1", "--device", "cpu", "--json", str(out))
+    result = run_cli(
+        "bench",
+        "train",
+        "--backbone",
+        "timm/test_resnet",
+        "--batch",
+        "4",
+        "--size",
+        "32",
+        "--steps",
+        "2",
+        "--repeats",
+        "1",
+        "--device",
+        "cpu",
+        "--json",
+        str(out),
+    )
     assert result.code == 0, result.output
     assert "ratio harness / raw" in result.stdout
     assert json.loads(out.read_text())["backbone"] == "timm/test_resnet"
 
 
 def test_bench_train_names_an_unknown_backbone_without_a_traceback() -> None:
-    result = run_cli("bench", "train", "--backbone", "resnt50", "--batch", "2", "--size", "32", "--steps", "1",
-                     "--repeats", "1", "--device", "cpu")
+    result = run_cli(
+        "bench",
+        "train",
+        "--backbone",
+        "resnt50",
+        "--batch",
+        "2",
+        "--size",
+        "32",
+        "--steps",
+        "1",
+        "--repeats",
+        "1",
+        "--device",
+        "cpu",
+    )
     assert result.code == 2 and "Unknown backbone 'resnt50'. Did you mean: resnet50?" in result.stderr
     assert "Traceback" not in result.output

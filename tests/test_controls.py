@@ -67,17 +67,30 @@ def test_intensity_and_edges_read_the_patch_before_normalisation() -> None:
 
 
 def _scored(values: list[float]) -> dict:
-    return {"ll": float(np.mean(values)), "threshold": {"rule": "value", "value": 0.5}, "n_correct_lesions": 8,
-            "n_scored": 8, "n_zero_maps": 0, "zero_map_index": [], "patch_index": list(range(8)),
-            "scores": values, "metrics": {}, "curve": {"thresholds": [0.5], "ll": [float(np.mean(values))]}}
+    return {
+        "ll": float(np.mean(values)),
+        "threshold": {"rule": "value", "value": 0.5},
+        "n_correct_lesions": 8,
+        "n_scored": 8,
+        "n_zero_maps": 0,
+        "zero_map_index": [],
+        "patch_index": list(range(8)),
+        "scores": values,
+        "metrics": {},
+        "curve": {"thresholds": [0.5], "ll": [float(np.mean(values))]},
+    }
 
 
 def _result(run_id: str, gradcam: list[float], centre: list[float]):
     random = [0.1] * 8
-    return run_result(run_id=run_id, localisation={
-        "controls": ["centre", "random"],
-        "explainers": {"gradcam": _scored(gradcam), "centre": _scored(centre), "random": _scored(random)}},
-        predictions={"patch_id": list(range(8)), "label": [1, 2] * 4, "proba": [[0.0, 1.0, 0, 0, 0]] * 8})
+    return run_result(
+        run_id=run_id,
+        localisation={
+            "controls": ["centre", "random"],
+            "explainers": {"gradcam": _scored(gradcam), "centre": _scored(centre), "random": _scored(random)},
+        },
+        predictions={"patch_id": list(range(8)), "label": [1, 2] * 4, "proba": [[0.0, 1.0, 0, 0, 0]] * 8},
+    )
 
 
 def test_above_controls_is_refused_to_an_explainer_a_control_beats() -> None:

@@ -29,13 +29,24 @@ from tests.factories import LEAN_EXPLAIN
 
 SPEC = {
     "name": "determinism",
-    "dataset": {"plugin": "synthetic-cbis-ddsm", "options": {"images": 30},
-                "patches": {"size": 32, "background_size": 48, "background_per_image": 1}},
+    "dataset": {
+        "plugin": "synthetic-cbis-ddsm",
+        "options": {"images": 30},
+        "patches": {"size": 32, "background_size": 48, "background_per_image": 1},
+    },
     "normaliser": "dataset",
-    "matrix": {"backbone": ["timm/test_resnet"], "strategy": ["gradual-unfreezing"],
-               "hparams": [{"batch_size": 8, "lr_head": 3e-3, "lr_last_block": 1e-3}]},
-    "training": {"pretrained": False, "max_epochs": 3, "device": "cpu", "augment": ["hflip", "rot90"],
-                 "early_stopping": {"patience": 10, "min_delta": 0.0}},
+    "matrix": {
+        "backbone": ["timm/test_resnet"],
+        "strategy": ["gradual-unfreezing"],
+        "hparams": [{"batch_size": 8, "lr_head": 3e-3, "lr_last_block": 1e-3}],
+    },
+    "training": {
+        "pretrained": False,
+        "max_epochs": 3,
+        "device": "cpu",
+        "augment": ["hflip", "rot90"],
+        "early_stopping": {"patience": 10, "min_delta": 0.0},
+    },
     "explain": {"explainers": ["gradcam"]} | LEAN_EXPLAIN,
 }
 
@@ -103,8 +114,17 @@ def test_killed_cli_run_resumes_when_run_again(tmp_path: Path) -> None:
     env = os.environ | {"NO_COLOR": "1"}
 
     def cli(home: str) -> list[str]:
-        return [*CLI, "run", str(spec), "--home", str(tmp_path / home), "--reports", str(tmp_path / home / "reports"),
-                "--checkpoint-every", "0"]
+        return [
+            *CLI,
+            "run",
+            str(spec),
+            "--home",
+            str(tmp_path / home),
+            "--reports",
+            str(tmp_path / home / "reports"),
+            "--checkpoint-every",
+            "0",
+        ]
 
     proc = subprocess.Popen(cli("killed"), cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     run_dir = tmp_path / "killed" / "runs" / "determinism"
@@ -127,10 +147,10 @@ def test_killed_cli_run_resumes_when_run_again(tmp_path: Path) -> None:
     assert not list(run_dir.glob("*/result.json"))
 
     # the killed process is the point; resuming and the straight run need no process of their own
-    resumed = run_cli(*cli("killed")[len(CLI):])
+    resumed = run_cli(*cli("killed")[len(CLI) :])
     assert resumed.code == 0, resumed.output
     assert "resuming run" in resumed.stdout and "from epoch" in resumed.stdout
-    straight = run_cli(*cli("straight")[len(CLI):])
+    straight = run_cli(*cli("straight")[len(CLI) :])
     assert straight.code == 0, straight.output
     a = json.loads(next(run_dir.glob("*/result.json")).read_text())
     b = json.loads(next((tmp_path / "straight" / "runs" / "determinism").glob("*/result.json")).read_text())

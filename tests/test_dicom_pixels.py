@@ -16,7 +16,9 @@ from plugins.datasets.cbis_ddsm.pixels import (
     to_uint8,
 )
 
-FIELDS = DicomFields("Mass-Training_P_00001_LEFT_CC", "1.2.3", "1.2.3.4", "1.2.3.4.5", "full mammogram images", "L", "CC")
+FIELDS = DicomFields(
+    "Mass-Training_P_00001_LEFT_CC", "1.2.3", "1.2.3.4", "1.2.3.4.5", "full mammogram images", "L", "CC"
+)
 
 
 def test_bit_depth_rule_is_exact_for_8_bit_values_stored_as_16_bit() -> None:

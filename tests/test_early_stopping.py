@@ -28,8 +28,9 @@ def test_small_gains_move_the_checkpoint_but_not_the_patience() -> None:
     assert stopper.best_epoch == 2 and stopper.waited == 2 and stopper.should_stop
 
 
-def _scripted_trainer(losses: list[float], patience: int, min_delta: float,
-                      phases: int = 1) -> tuple[Trainer, list[int]]:
+def _scripted_trainer(
+    losses: list[float], patience: int, min_delta: float, phases: int = 1
+) -> tuple[Trainer, list[int]]:
     """A trainer whose epoch k sets the head's bias to k and whose validation loss is
     ``losses[k - 1]``: the carried epoch can be read off the weights."""
     torch.manual_seed(0)
@@ -37,12 +38,22 @@ def _scripted_trainer(losses: list[float], patience: int, min_delta: float,
     images = np.zeros((4, 2, 2), np.uint8)
     split = DeviceSplit.from_arrays(images, np.arange(4) % 5, torch.device("cpu"))
     config = Training(max_epochs=len(losses), early_stopping=EarlyStoppingSpec(patience=patience, min_delta=min_delta))
-    trainer = Trainer(model, [LayerGroup("head", [model[1]])], [Phase(f"p{i}", {0: 0.1}) for i in range(phases)],
-                      ImageNetNormaliser(),
-                      split, split, HParams(batch_size=2), config, torch.Generator().manual_seed(0))
+    trainer = Trainer(
+        model,
+        [LayerGroup("head", [model[1]])],
+        [Phase(f"p{i}", {0: 0.1}) for i in range(phases)],
+        ImageNetNormaliser(),
+        split,
+        split,
+        HParams(batch_size=2),
+        config,
+        torch.Generator().manual_seed(0),
+    )
     epochs: list[int] = []
 
-    def train_epoch(optimizer: torch.optim.Optimizer, trainable: set[int], extra_loss: object = None) -> tuple[float, float]:
+    def train_epoch(
+        optimizer: torch.optim.Optimizer, trainable: set[int], extra_loss: object = None
+    ) -> tuple[float, float]:
         epochs.append(len(epochs) + 1)
         with torch.no_grad():
             model[1].bias.fill_(float(epochs[-1]))
@@ -53,11 +64,14 @@ def _scripted_trainer(losses: list[float], patience: int, min_delta: float,
     return trainer, epochs
 
 
-@pytest.mark.parametrize(("losses", "carried", "ran"), [
-    ([1.0, 0.995, 0.992, 0.991, 0.9905, 0.7], 5, 5),  # small gains: stops at 5 (patience 4), carries 5 not 1
-    ([1.0, 0.9, 0.95, 0.89, 0.95, 0.96, 0.97, 0.99], 4, 6),  # 0.89 beats 0.9 by less than min_delta
-    ([1.0, 0.5, 0.6, 0.7, 0.8, 0.9], 2, 6),  # a clear best, then worse
-])
+@pytest.mark.parametrize(
+    ("losses", "carried", "ran"),
+    [
+        ([1.0, 0.995, 0.992, 0.991, 0.9905, 0.7], 5, 5),  # small gains: stops at 5 (patience 4), carries 5 not 1
+        ([1.0, 0.9, 0.95, 0.89, 0.95, 0.96, 0.97, 0.99], 4, 6),  # 0.89 beats 0.9 by less than min_delta
+        ([1.0, 0.5, 0.6, 0.7, 0.8, 0.9], 2, 6),  # a clear best, then worse
+    ],
+)
 def test_the_carried_epoch_is_the_lowest_validation_loss(losses: list[float], carried: int, ran: int) -> None:
     trainer, epochs = _scripted_trainer(losses, patience=4, min_delta=0.01)
     fit = trainer.fit()

@@ -34,17 +34,24 @@ def first_run(fixture_run: Path) -> Path:
 
 def test_report_has_the_study_tables(first_run: Path) -> None:
     report = (first_run / "reports" / "fixture" / "report.md").read_text()
-    for heading in ("## Table I. Patches per class and split", "## Table II. Accuracy, batch size and best epoch",
-                    "## Table III. One-vs-rest AUC", "## Table IV. Lesion localisation (LL), accuracy and Acc x LL",
-                    "## Data preparation audit", "## Provenance"):
+    for heading in (
+        "## Table I. Patches per class and split",
+        "## Table II. Accuracy, batch size and best epoch",
+        "## Table III. One-vs-rest AUC",
+        "## Table IV. Lesion localisation (LL), accuracy and Acc x LL",
+        "## Data preparation audit",
+        "## Provenance",
+    ):
         assert heading in report
     petrini = next(line for line in report.splitlines() if "Petrini et al. 2022 (cited)" in line)
     assert "| 0.76 " in petrini and "| 40 " in petrini  # as printed
     results = json.loads((first_run / "reports" / "fixture" / "results.json").read_text())
     assert {r["config"]["strategy"] for r in results} == {"simultaneous", "gradual-unfreezing"}
     for r in results:
-        correct = sum(max(range(5), key=p.__getitem__) == y for p, y in zip(r["predictions"]["proba"],
-                                                                           r["predictions"]["label"]))
+        correct = sum(
+            max(range(5), key=p.__getitem__) == y
+            for p, y in zip(r["predictions"]["proba"], r["predictions"]["label"], strict=True)
+        )
         assert r["test"]["accuracy"] == correct / r["test"]["n"] and r["test"]["n"] == len(r["predictions"]["label"])
         assert r["measurements"]["memory"]["host_peak_rss_mib"] > 0
         assert r["provenance"]["deterministic"] is True and len(r["model"]["weights_hash"]) == 16
@@ -56,11 +63,18 @@ def test_report_has_the_study_tables(first_run: Path) -> None:
 def test_report_has_intervals_comparisons_evidence_and_figures(first_run: Path) -> None:
     folder = first_run / "reports" / "fixture"
     report = (folder / "report.md").read_text()
-    for heading in ("## Findings", "## Confidence intervals (95%, stratified bootstrap)",
-                    "## Paired comparisons on the same test set", "## Does the explanation reflect the model?",
-                    "### What the controls score", "### Every localisation score beside the controls",
-                    "### Faithfulness: does the model use what the map highlights?",
-                    "### Repeatability and reproducibility", "### Sanity tests", "### One verdict per lesion"):
+    for heading in (
+        "## Findings",
+        "## Confidence intervals (95%, stratified bootstrap)",
+        "## Paired comparisons on the same test set",
+        "## Does the explanation reflect the model?",
+        "### What the controls score",
+        "### Every localisation score beside the controls",
+        "### Faithfulness: does the model use what the map highlights?",
+        "### Repeatability and reproducibility",
+        "### Sanity tests",
+        "### One verdict per lesion",
+    ):
         assert heading in report
     assert report.index("## Findings") < report.index("## Table I.")
     results = json.loads((folder / "results.json").read_text())
@@ -74,24 +88,40 @@ def test_report_has_intervals_comparisons_evidence_and_figures(first_run: Path) 
         batched, reference = loc["explainers"]["gradcam-batched"], loc["explainers"]["gradcam"]
         assert batched["patch_index"] == reference["patch_index"]
         assert all(loc["explainers"][c]["patch_index"] == batched["patch_index"] for c in controls)  # same patches
-        assert max(abs(a - b) for a, b in zip(batched["scores"], reference["scores"])) < 0.02  # maps within 1e-3
-        assert set(batched["metrics"]) == {"iou-sweep", "pointing-game", "energy-pointing-game", "relevance-mass",
-                                           "relevance-rank", "iou@otsu", "iou@validation"}
+        assert (
+            max(abs(a - b) for a, b in zip(batched["scores"], reference["scores"], strict=True)) < 0.02
+        )  # maps within 1e-3
+        assert set(batched["metrics"]) == {
+            "iou-sweep",
+            "pointing-game",
+            "energy-pointing-game",
+            "relevance-mass",
+            "relevance-rank",
+            "iou@otsu",
+            "iou@validation",
+        }
         assert batched["validation"]["chosen"] in batched["curve"]["thresholds"]
         faith = r["faithfulness"]  # every faithfulness metric's scores of every explainer and control
         assert set(faith["explainers"]) == {"gradcam-batched", "gradcam"} | controls
-        assert {m.split("[")[0] for m in faith["metrics"]} == {"road-morf", "road-lerf", "road-combined", "deletion",
-                                                              "insertion"}
-        assert all(len(s["scores"]) == len(faith["patch_index"]) for e in faith["explainers"].values()
-                   for s in e.values())
+        assert {m.split("[")[0] for m in faith["metrics"]} == {
+            "road-morf",
+            "road-lerf",
+            "road-combined",
+            "deletion",
+            "insertion",
+        }
+        assert all(
+            len(s["scores"]) == len(faith["patch_index"]) for e in faith["explainers"].values() for s in e.values()
+        )
         assert {t["name"] for t in r["sanity"]["tests"]} == {"top-down", "bottom-up", "independent", "random-logit"}
         assert set(r["verdicts"]["explainers"]) == {"gradcam-batched", "gradcam"}
         entry = stats["runs"][r["run_id"]]["localisation"]["gradcam-batched"]["iou"]
-        assert entry["control"] in controls and entry["control_score"] == pytest.approx(max(
-            loc["explainers"][c]["ll"] for c in controls), abs=1e-6)  # per-patch scores are stored to 6 places
+        assert entry["control"] in controls and entry["control_score"] == pytest.approx(
+            max(loc["explainers"][c]["ll"] for c in controls), abs=1e-6
+        )  # per-patch scores are stored to 6 places
         accuracy = stats["runs"][r["run_id"]]["accuracy"]
         assert accuracy["low"] <= r["test"]["accuracy"] <= accuracy["high"]
-    table_iv = report[report.index("## Table IV."):report.index("## LL under each threshold rule")]
+    table_iv = report[report.index("## Table IV.") : report.index("## LL under each threshold rule")]
     for r in results:  # Table IV names the strongest control beside each LL
         control = stats["runs"][r["run_id"]]["localisation"]["gradcam-batched"]["iou"]["control"]
         row = next(line for line in table_iv.splitlines() if r["run_id"] in line and "gradcam-batched" in line)

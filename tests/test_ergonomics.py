@@ -21,11 +21,17 @@ from tests.factories import LEAN_EXPLAIN
 SPEC = {
     "name": "tiny",
     "description": "two epochs of a tiny network",
-    "dataset": {"plugin": "synthetic-cbis-ddsm", "options": {"images": 30},
-                "patches": {"size": 32, "background_size": 48, "background_per_image": 1}},
+    "dataset": {
+        "plugin": "synthetic-cbis-ddsm",
+        "options": {"images": 30},
+        "patches": {"size": 32, "background_size": 48, "background_per_image": 1},
+    },
     "normaliser": "dataset",
-    "matrix": {"backbone": ["timm/test_resnet"], "strategy": ["simultaneous"],
-               "hparams": [{"batch_size": 8, "lr_head": 3e-3, "lr_last_block": 1e-3}]},
+    "matrix": {
+        "backbone": ["timm/test_resnet"],
+        "strategy": ["simultaneous"],
+        "hparams": [{"batch_size": 8, "lr_head": 3e-3, "lr_last_block": 1e-3}],
+    },
     "training": {"pretrained": False, "max_epochs": 2, "device": "cpu"},
     "explain": {"explainers": ["gradcam"], "gallery": 1} | LEAN_EXPLAIN,
 }
@@ -108,12 +114,21 @@ def test_device_and_max_epochs_are_set_overrides_the_report_lists(tmp_path: Path
     spec = write_spec(tmp_path)
     run(spec, tmp_path / "home", "--set", "matrix.seed=[5]", "--device", "cpu", "--max-epochs", "1")
     report = (tmp_path / "home" / "reports" / "tiny" / "report.md").read_text()
-    assert ("- `--set` overrides of tiny: `matrix.seed=[5]`, `training.device=cpu`, `training.max_epochs=1`"
-            in report), report[report.index("## Provenance"):]
+    assert "- `--set` overrides of tiny: `matrix.seed=[5]`, `training.device=cpu`, `training.max_epochs=1`" in report, (
+        report[report.index("## Provenance") :]
+    )
     (stored,) = results(tmp_path / "home", "tiny").values()
     assert stored["training"]["best_epoch"] <= 1 and stored["config"]["seed"] == 5
-    spelled_out = run(spec, tmp_path / "home", "--set", "matrix.seed=[5]", "--set", "training.device=cpu",
-                      "--set", "training.max_epochs=1")
+    spelled_out = run(
+        spec,
+        tmp_path / "home",
+        "--set",
+        "matrix.seed=[5]",
+        "--set",
+        "training.device=cpu",
+        "--set",
+        "training.max_epochs=1",
+    )
     assert "already done" in spelled_out  # one override mechanism: the same run
     bad = run_cli("run", str(spec), "--home", str(tmp_path / "home"), "--device", "gpu")
     assert bad.code == 2 and "training.device" in bad.stderr and "--set training.device=gpu" in bad.stderr, bad.output
@@ -127,7 +142,7 @@ def test_mlflow_store_holds_the_run_read_back_with_mlflow(tiny_home: tuple[Path,
     from mlflow.tracking import MlflowClient
 
     _, home = tiny_home
-    (run_id, result), = results(home, "tiny").items()
+    ((run_id, result),) = results(home, "tiny").items()
     os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
     client = MlflowClient(tracking_uri=(home / "mlruns").resolve().as_uri())
     experiment = client.get_experiment_by_name("tiny")
@@ -149,7 +164,7 @@ def test_tensorboard_events_hold_the_run_read_back_with_tensorboard(tiny_home: t
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     _, home = tiny_home
-    (run_id, result), = results(home, "tiny").items()
+    ((run_id, result),) = results(home, "tiny").items()
     events = EventAccumulator(str(home / "runs" / "tiny" / run_id / "tensorboard"))
     events.Reload()
     val_loss = events.Scalars("val_loss")
@@ -175,11 +190,18 @@ def test_logging_twice_sends_nothing_and_never_changes_run_ids(tiny_home: tuple[
 
 def test_a_missing_extra_exits_2_naming_it(tmp_path: Path) -> None:
     spec = write_spec(tmp_path, loggers=["mlflow"])
-    hide = ("import importlib.util as u, sys; find = u.find_spec; "
-            "u.find_spec = lambda name, *a: None if name == 'mlflow' else find(name, *a); "
-            "sys.argv[0] = 'cbis-bench'; from benchmark.cli import main; main()")
-    proc = subprocess.run([sys.executable, "-c", hide, "run", str(spec), "--home", str(tmp_path / "h")], cwd=ROOT,
-                          env=os.environ | {"NO_COLOR": "1", "COLUMNS": "200"}, capture_output=True, text=True)
+    hide = (
+        "import importlib.util as u, sys; find = u.find_spec; "
+        "u.find_spec = lambda name, *a: None if name == 'mlflow' else find(name, *a); "
+        "sys.argv[0] = 'cbis-bench'; from benchmark.cli import main; main()"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", hide, "run", str(spec), "--home", str(tmp_path / "h")],
+        cwd=ROOT,
+        env=os.environ | {"NO_COLOR": "1", "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+    )
     out = proc.stdout + proc.stderr
     assert proc.returncode == 2, out
     assert "pip install 'cbis-bench[mlflow]'" in out and "Traceback" not in out
@@ -196,12 +218,16 @@ def test_an_unknown_logger_is_named_with_its_place(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_one_report_over_several_specs_pairs_only_same_test_patches(tiny_home: tuple[Path, Path],
-                                                                    tmp_path: Path) -> None:
+def test_one_report_over_several_specs_pairs_only_same_test_patches(
+    tiny_home: tuple[Path, Path], tmp_path: Path
+) -> None:
     a, home = tiny_home
     b = write_spec(tmp_path, "tiny-b", matrix=SPEC["matrix"] | {"seed": [1]})  # same patches, another seed
-    c = write_spec(tmp_path, "tiny-c", dataset=SPEC["dataset"] | {"patches": SPEC["dataset"]["patches"]
-                                                                  | {"size": 40, "background_per_image": 2}})
+    c = write_spec(
+        tmp_path,
+        "tiny-c",
+        dataset=SPEC["dataset"] | {"patches": SPEC["dataset"]["patches"] | {"size": 40, "background_per_image": 2}},
+    )
     for spec in (b, c):
         run(spec, home)
     same = run_cli("report", str(a), str(b), "--home", str(home), "--out", str(tmp_path / "ab"))
@@ -222,11 +248,17 @@ def test_one_report_over_several_specs_pairs_only_same_test_patches(tiny_home: t
 
 @pytest.mark.slow
 def test_runs_shows_a_run_killed_mid_training_as_interrupted(tmp_path: Path) -> None:
-    spec = write_spec(tmp_path, training=SPEC["training"] | {"max_epochs": 40,
-                                                              "early_stopping": {"patience": 40, "min_delta": 0.0}})
+    spec = write_spec(
+        tmp_path, training=SPEC["training"] | {"max_epochs": 40, "early_stopping": {"patience": 40, "min_delta": 0.0}}
+    )
     home = tmp_path / "home"
-    proc = subprocess.Popen([*CLI, "run", str(spec), "--home", str(home), "--checkpoint-every", "0"], cwd=ROOT,
-                            env=os.environ | {"NO_COLOR": "1"}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [*CLI, "run", str(spec), "--home", str(home), "--checkpoint-every", "0"],
+        cwd=ROOT,
+        env=os.environ | {"NO_COLOR": "1"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 300
     first_write = None
     while time.monotonic() < deadline and proc.poll() is None:  # kill after the second checkpoint
@@ -247,11 +279,10 @@ def test_runs_shows_a_run_killed_mid_training_as_interrupted(tmp_path: Path) -> 
 
 
 @pytest.mark.slow
-def test_runs_lists_states_and_prune_removes_only_after_a_dry_run(tiny_home: tuple[Path, Path],
-                                                                  tmp_path: Path) -> None:
+def test_runs_lists_states_and_prune_removes_only_after_a_dry_run(tiny_home: tuple[Path, Path], tmp_path: Path) -> None:
     spec, home = tiny_home
     other = write_spec(tmp_path, "other", matrix=SPEC["matrix"] | {"seed": [5]})  # names neither run nor training
-    (run_id, _), = results(home, "tiny").items()
+    ((run_id, _),) = results(home, "tiny").items()
     listed = run_cli("runs", "--home", str(home))
     assert listed.code == 0 and run_id in listed.output and " done" in listed.output, listed.output
     kept = run_cli("runs", str(spec), "--prune", "--home", str(home))  # the spec names its run: nothing of it goes

@@ -47,8 +47,11 @@ def test_batched_gradcam_needs_no_gradients_on_frozen_layers_and_survives_inplac
     target = nn.Conv2d(8, 16, 3, padding=1)
     head = nn.Sequential(nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 5))
     model = nn.Sequential(stem, target, head)
-    backbone = Backbone(model, [LayerGroup("stem", [stem]), LayerGroup("block", [target]), LayerGroup("head", [head])],
-                        target_layer=target)
+    backbone = Backbone(
+        model,
+        [LayerGroup("stem", [stem]), LayerGroup("block", [target]), LayerGroup("head", [head])],
+        target_layer=target,
+    )
     images, targets = _inputs(model, n=4, size=32)
     for p in model.parameters():
         p.requires_grad_(False)  # all frozen, and no explaining() guard around the batched call
@@ -70,8 +73,10 @@ def test_targets_are_explicit_one_per_image(resnet: Backbone) -> None:
     assert np.abs(other - BatchedGradCam(resnet)(images, targets)).max() > 0.1  # the target matters
 
 
-@pytest.mark.parametrize("name", ["gradcam", "gradcam++", "hirescam", "xgradcam", "layercam", "eigencam", "scorecam",
-                                  "gradcam-batched", "random"])
+@pytest.mark.parametrize(
+    "name",
+    ["gradcam", "gradcam++", "hirescam", "xgradcam", "layercam", "eigencam", "scorecam", "gradcam-batched", "random"],
+)
 def test_every_registered_explainer_gives_one_map_per_image_in_unit_range(resnet: Backbone, name: str) -> None:
     images, targets = _inputs(resnet.model, n=2, size=64)
     explainer = registries().get("explainer", name).obj(resnet)

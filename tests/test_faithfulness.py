@@ -33,7 +33,9 @@ def _maps(n: int, size: int, seed: int) -> torch.Tensor:
     coarse = torch.rand(n, 1, 5, 5, generator=g)
     maps = F.interpolate(coarse, size=(size, size), mode="bicubic", align_corners=False)[:, 0]
     maps = maps + 1e-4 * torch.rand(maps.shape, generator=g)
-    return (maps - maps.amin((1, 2), keepdim=True)) / (maps.amax((1, 2), keepdim=True) - maps.amin((1, 2), keepdim=True))
+    return (maps - maps.amin((1, 2), keepdim=True)) / (
+        maps.amax((1, 2), keepdim=True) - maps.amin((1, 2), keepdim=True)
+    )
 
 
 @pytest.mark.parametrize("grey", [False, True], ids=["rgb", "grey-normalised"])
@@ -43,8 +45,9 @@ def test_imputation_solves_pytorch_grad_cams_system(grey: bool, percent: int) ->
 
     images = _smooth(3, 40, 1 if grey else 3, seed=percent)
     if grey:  # a grey patch repeated to RGB and normalised per channel: imputed once, through one channel
-        images = (images.expand(-1, 3, -1, -1) - torch.tensor([0.4, 0.5, 0.6])[:, None, None]) / \
-            torch.tensor([0.2, 0.25, 0.3])[:, None, None]
+        images = (images.expand(-1, 3, -1, -1) - torch.tensor([0.4, 0.5, 0.6])[:, None, None]) / torch.tensor(
+            [0.2, 0.25, 0.3]
+        )[:, None, None]
     removed = removal_masks(_maps(3, 40, seed=1), percent, True, torch.Generator().manual_seed(0))
     reference = torch.stack([NoisyLinearImputer(noise=0.0)(images[i], (~removed[i]).float()) for i in range(3)])
     exact = linear_imputation(images, removed, tolerance=1e-7)
@@ -96,9 +99,12 @@ def test_road_agrees_with_pytorch_grad_cam(model: torch.nn.Module) -> None:
     theirs = {}
     for name, removal in (("morf", RemoveMostRelevantFirst), ("lerf", RemoveLeastRelevantFirst)):
         # pytorch-grad-cam's percentile p keeps the p% least (most) relevant: it removes 100 - p %
-        per_step = [PerturbationConfidenceMetric(removal(100 - p, NoisyLinearImputer(noise=0.0)))(
-            images, maps.numpy(), [ClassifierOutputSoftmaxTarget(int(t)) for t in targets], model)
-            for p in PERCENTILES]
+        per_step = [
+            PerturbationConfidenceMetric(removal(100 - p, NoisyLinearImputer(noise=0.0)))(
+                images, maps.numpy(), [ClassifierOutputSoftmaxTarget(int(t)) for t in targets], model
+            )
+            for p in PERCENTILES
+        ]
         theirs[name] = -np.mean(per_step, axis=0)  # theirs: the change in probability; ours: the drop
     options = {"percentiles": PERCENTILES, "noise": 0.0}
     morf = road_morf(model, images, maps, targets, **options)
@@ -131,7 +137,7 @@ def test_a_map_on_what_the_model_uses_is_faithful_and_one_elsewhere_is_not() -> 
     for metric, better in ((road_morf, 1), (road_lerf, -1), (deletion, 1), (insertion, -1)):
         on, off = metric(model, images, used, targets).scores, metric(model, images, elsewhere, targets).scores
         assert (better * (on - off) > 0.05).all(), metric.__name__
-    assert getattr(road_lerf, "higher_is_better") is False and getattr(insertion, "higher_is_better") is False
+    assert road_lerf.higher_is_better is False and insertion.higher_is_better is False
 
 
 def test_every_built_in_metric_is_registered_and_checked_by_name() -> None:
@@ -141,8 +147,9 @@ def test_every_built_in_metric_is_registered_and_checked_by_name() -> None:
     assert metric.higher_is_better is False
     from benchmark.registry import Entry
 
-    broken = Entry("broken", "faithfulness", lambda model, inputs, maps, targets: np.zeros(len(maps) + 1),
-                   "module test", "test")
+    broken = Entry(
+        "broken", "faithfulness", lambda model, inputs, maps, targets: np.zeros(len(maps) + 1), "module test", "test"
+    )
     regs["faithfulness"].add(broken)
     with pytest.raises(PluginOutputError, match=r"faithfulness 'broken' \(plugin 'test'.*one finite score per map"):
         faithfulness_metric(regs, "broken")(None, torch.zeros(2, 3, 4, 4), torch.zeros(2, 4, 4), torch.zeros(2))

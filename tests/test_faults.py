@@ -50,11 +50,19 @@ def test_two_runs_on_one_home_give_the_single_run_results(tmp_path: Path) -> Non
     spec.write_text(yaml.safe_dump(data))
     env = os.environ | {"NO_COLOR": "1", "COLUMNS": "200"}
     home = tmp_path / "shared-home"
-    procs = [subprocess.Popen([*CLI, "run", str(spec), "--home", str(home), "--reports", str(tmp_path / f"r{i}")],
-                              cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for i in (1, 2)]
+    procs = [
+        subprocess.Popen(
+            [*CLI, "run", str(spec), "--home", str(home), "--reports", str(tmp_path / f"r{i}")],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in (1, 2)
+    ]
     outputs = [p.communicate(timeout=600) for p in procs]
-    for proc, (out, err) in zip(procs, outputs):
+    for proc, (out, err) in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, out + err
         assert "Traceback" not in err
     single = run_cli("run", str(spec), "--home", str(tmp_path / "alone"), "--reports", str(tmp_path / "r0"))
@@ -67,18 +75,32 @@ def test_two_runs_on_one_home_give_the_single_run_results(tmp_path: Path) -> Non
 
 # --------------------------------------------------------------------------- bad specs
 BAD_SPECS = [
-    ("min_delta .inf", lambda d: d["training"]["early_stopping"].update(min_delta=float("inf")),
-     "training.early_stopping.min_delta: Input should be a finite number"),
-    ("lr_head 1e300", lambda d: d["matrix"]["hparams"][0].update(lr_head=1e300),
-     "matrix.hparams[0].lr_head: Input should be less than or equal to 1"),
+    (
+        "min_delta .inf",
+        lambda d: d["training"]["early_stopping"].update(min_delta=float("inf")),
+        "training.early_stopping.min_delta: Input should be a finite number",
+    ),
+    (
+        "lr_head 1e300",
+        lambda d: d["matrix"]["hparams"][0].update(lr_head=1e300),
+        "matrix.hparams[0].lr_head: Input should be less than or equal to 1",
+    ),
     ("seed 1e23", lambda d: d["matrix"].update(seed=[1e23]), "matrix.seed[0]:"),
-    ("negative seed", lambda d: d["matrix"].update(seed=[-1]), "matrix.seed[0]: Input should be greater than or equal to 0"),
-    ("override selecting no run", lambda d: d["matrix"].update(overrides=[{"match": {"backbone": "resnet50"},
-                                                                           "set": {"lr_head": 1e-3}}]),
-     "matrix.overrides[0].match.backbone: selects no run: 'resnet50' is not in matrix.backbone"),
-    ("override giving an invalid set", lambda d: d["matrix"].update(overrides=[{"match": {"strategy": "simultaneous"},
-                                                                                "set": {"lr_head": 5}}]),
-     "matrix.overrides[0].set.lr_head: Input should be less than or equal to 1"),
+    (
+        "negative seed",
+        lambda d: d["matrix"].update(seed=[-1]),
+        "matrix.seed[0]: Input should be greater than or equal to 0",
+    ),
+    (
+        "override selecting no run",
+        lambda d: d["matrix"].update(overrides=[{"match": {"backbone": "resnet50"}, "set": {"lr_head": 1e-3}}]),
+        "matrix.overrides[0].match.backbone: selects no run: 'resnet50' is not in matrix.backbone",
+    ),
+    (
+        "override giving an invalid set",
+        lambda d: d["matrix"].update(overrides=[{"match": {"strategy": "simultaneous"}, "set": {"lr_head": 5}}]),
+        "matrix.overrides[0].set.lr_head: Input should be less than or equal to 1",
+    ),
     ("huge max_epochs", lambda d: d["training"].update(max_epochs=10**9), "training.max_epochs"),
 ]
 
@@ -90,8 +112,11 @@ def test_a_bad_value_is_one_message_naming_field_and_line(tmp_path: Path, case: 
     spec = tmp_path / "bad.yaml"
     spec.write_text(yaml.safe_dump(data))
     for command in ("validate", "run"):
-        result = run_cli(command, str(spec), "--home", str(tmp_path / "home")) if command == "run" else \
-            run_cli(command, str(spec))
+        result = (
+            run_cli(command, str(spec), "--home", str(tmp_path / "home"))
+            if command == "run"
+            else run_cli(command, str(spec))
+        )
         assert result.code == 2, result.output
         assert expected in result.stderr and "line " in result.stderr and "Traceback" not in result.output
     assert not (tmp_path / "home").exists()  # refused before any work
@@ -182,7 +207,9 @@ def test_an_evaluation_error_keeps_the_training_and_the_next_run_only_evaluates(
     assert "trained earlier" in again.stdout and "evaluating only" in again.stdout
     assert (run_dir / "result.json").exists() and trained.exists()  # the trained weights stay for later evaluations
     assert not (run_dir / "error.json").exists()
-    straight = run_cli("run", str(spec), "--home", str(tmp_path / "straight"), "--reports", str(tmp_path / "r2"), env=env)
+    straight = run_cli(
+        "run", str(spec), "--home", str(tmp_path / "straight"), "--reports", str(tmp_path / "r2"), env=env
+    )
     assert straight.code == 0, straight.output
     assert _results(tmp_path / "reports", "faults") == _results(tmp_path / "r2", "faults")
 
@@ -203,7 +230,7 @@ def test_a_checkpoint_that_would_run_code_is_never_loaded(tmp_path: Path) -> Non
     marker = tmp_path / "code-ran"
     path = tmp_path / "checkpoint.pt"
     torch.save({"phase_index": 0, "payload": _Evil(marker)}, path)
-    with pytest.raises(Exception):  # what an unsafe load would have done
+    with pytest.raises(Exception):  # noqa: B017 (what an unsafe load would have done: any error refuses it)
         torch.load(path, weights_only=True)
     assert checkpoint.load(path) is None and not marker.exists()
     torch.load(path, weights_only=False)  # the old behaviour, for contrast
@@ -216,8 +243,16 @@ def test_checkpoints_hold_tensors_and_plain_data_only(tmp_path: Path) -> None:
 
     fit = FitResult([EpochRecord(1, "p", 0, 1, 1.0, 0.5, 0.9, 0.4, {"head": 1e-3}, True, 0)], 1, 0.9, [1])
     path = tmp_path / "ckpt.pt"
-    checkpoint.save(path, {"phase_index": 1, "phase_epoch": 0, "model": {"w": torch.ones(2)}, "result": fit.to_dict(),
-                           "rng": checkpoint.rng_state(torch.Generator().manual_seed(0))})
+    checkpoint.save(
+        path,
+        {
+            "phase_index": 1,
+            "phase_epoch": 0,
+            "model": {"w": torch.ones(2)},
+            "result": fit.to_dict(),
+            "rng": checkpoint.rng_state(torch.Generator().manual_seed(0)),
+        },
+    )
     loaded = checkpoint.load(path)  # weights_only=True: it would be None if anything but tensors and plain data
     assert loaded is not None and FitResult.from_dict(loaded["result"]) == fit
 

@@ -42,6 +42,7 @@ CONTRADICTS = "SeriesDescription contradicts the file"
 
 # --- helpers -------------------------------------------------------------------------
 
+
 def _copy(tree: Path, tmp_path: Path) -> tuple[Path, dict]:
     root = tmp_path / "tree"
     shutil.copytree(tree, root)
@@ -73,7 +74,7 @@ def _balanced(patches: PatchSet, rows: int) -> None:
 def _plain_lesions(truth: dict) -> list[dict]:
     """Lesions with a class, alone on their mammogram, with no planted quirk."""
     per_image = Counter(lesion["series_uid"] for lesion in truth["lesions"])
-    return [l for l in truth["lesions"] if l["class"] and not l["quirks"] and per_image[l["series_uid"]] == 1]
+    return [les for les in truth["lesions"] if les["class"] and not les["quirks"] and per_image[les["series_uid"]] == 1]
 
 
 def _case_csv(root: Path, lesion: dict) -> Path:
@@ -85,8 +86,11 @@ def _row_of(path: Path, lesion: dict) -> Row:
     """The row of a case CSV that describes ``lesion``."""
     found = read_rows(path)
     image, abnormality = found.header.index("image file path"), found.header.index("abnormality id")
-    return next(r for r in found.rows
-                if f"/{lesion['series_uid']}/" in r.cells[image] and r.cells[abnormality] == str(lesion["abnormality_id"]))
+    return next(
+        r
+        for r in found.rows
+        if f"/{lesion['series_uid']}/" in r.cells[image] and r.cells[abnormality] == str(lesion["abnormality_id"])
+    )
 
 
 def _edit_line(path: Path, line: int, edit) -> None:
@@ -161,8 +165,10 @@ def test_malformed_rows_in_the_real_csvs_cost_only_themselves(tmp_path: Path) ->
 
     audit = Audit()
     table = read_case_tables(tmp_path, audit)
-    assert audit.notes["rows per file"] == {"calc_case_description_test_set.csv": 326,
-                                            "mass_case_description_test_set.csv": 378}
+    assert audit.notes["rows per file"] == {
+        "calc_case_description_test_set.csv": 326,
+        "mass_case_description_test_set.csv": 378,
+    }
     assert len(table) == 326 - 2 + 378
     events = _events(audit, ROW_MALFORMED)
     assert [e["where"] for e in events] == [f"{path.name} row 100", f"{path.name} row 200"]
@@ -173,6 +179,7 @@ def test_malformed_rows_in_the_real_csvs_cost_only_themselves(tmp_path: Path) ->
 
 
 # --- 2. path components from a CSV never lead outside the tree -------------------------
+
 
 @pytest.mark.parametrize("part", ["..", ".", "", "/etc", "C:", "a\\b", "x\0y"])
 def test_unsafe_path_components_are_refused(part: str) -> None:
@@ -210,8 +217,9 @@ def _outside(seen: list[Path], root: Path) -> list[Path]:
     return [p for p in seen if not Path(os.path.normpath(p)).is_relative_to(base)]
 
 
-def test_dot_dot_and_dot_series_uids_are_refused_and_counted(small_tree: Path, tmp_path: Path,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dot_dot_and_dot_series_uids_are_refused_and_counted(
+    small_tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     root, truth = _copy(small_tree, tmp_path)
     first, second = _plain_lesions(truth)[:2]
     decoy = root / "decoy.jpg"  # what jpeg/.. would list
@@ -219,7 +227,8 @@ def test_dot_dot_and_dot_series_uids_are_refused_and_counted(small_tree: Path, t
     for lesion, bad in ((first, ".."), (second, ".")):
         path = _case_csv(root, lesion)
         row = _row_of(path, lesion)
-        _edit_line(path, row.line, lambda line: line.replace(lesion["series_uid"].encode(), bad.encode(), 1))
+        uid, to = lesion["series_uid"].encode(), bad.encode()
+        _edit_line(path, row.line, lambda line, uid=uid, to=to: line.replace(uid, to, 1))
     seen = _recording(monkeypatch)
 
     catalogue = _dataset(root, tmp_path).catalogue()
@@ -232,8 +241,9 @@ def test_dot_dot_and_dot_series_uids_are_refused_and_counted(small_tree: Path, t
     assert _outside(seen, root / "jpeg") == []
 
 
-def test_metadata_locations_outside_the_tree_are_refused(layout_trees: dict[str, Path], tmp_path: Path,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_metadata_locations_outside_the_tree_are_refused(
+    layout_trees: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """An absolute ``File Location`` and one climbing out with ``..`` point at copies of
     real series outside the tree: neither is read; the series are found in the tree."""
     root, truth = _copy(layout_trees["tcia-descriptive"], tmp_path)
@@ -242,8 +252,9 @@ def test_metadata_locations_outside_the_tree_are_refused(layout_trees: dict[str,
         rows = list(csv.DictReader(fh))
     fields = list(rows[0])
     outside = tmp_path / "outside"  # the tree is tmp_path / "tree": "..\\outside" is beside it
-    for index, (location, copy) in enumerate([(str(outside / "absolute"), outside / "absolute"),
-                                              ("..\\outside\\climbed", outside / "climbed")]):
+    for index, (location, copy) in enumerate(
+        [(str(outside / "absolute"), outside / "absolute"), ("..\\outside\\climbed", outside / "climbed")]
+    ):
         shutil.copytree(root.joinpath(*Path(rows[index]["File Location"].replace("\\", "/")).parts), copy)
         rows[index]["File Location"] = location
     with open(metadata, "w", newline="") as fh:
@@ -256,8 +267,10 @@ def test_metadata_locations_outside_the_tree_are_refused(layout_trees: dict[str,
     catalogue = ds.catalogue()
     patches, _ = prepare(ds, catalogue, PARAMS, tmp_path / "cache", workers=1)
     events = _events(patches.audit, LOCATION_UNSAFE)
-    assert [e["detail"].split(":")[0] for e in events] == [f"series {rows[0]['Series UID']}",
-                                                          f"series {rows[1]['Series UID']}"]
+    assert [e["detail"].split(":")[0] for e in events] == [
+        f"series {rows[0]['Series UID']}",
+        f"series {rows[1]['Series UID']}",
+    ]
     assert "is absolute" in events[0]["detail"] and "'..'" in events[1]["detail"]
     assert seen and _outside(seen, root) == []
     assert all(Path(r.image_path).is_relative_to(root) for r in catalogue.records)
@@ -280,6 +293,7 @@ def test_a_symlinked_root_and_a_symlinked_jpeg_folder_still_work(small_tree: Pat
 
 
 # --- 3. an empty SeriesDescription is counted once per file ----------------------------
+
 
 def test_description_faults_are_counted_once_per_file(small_tree: Path, tmp_path: Path) -> None:
     root, truth = _copy(small_tree, tmp_path)
@@ -308,8 +322,10 @@ def test_description_faults_are_counted_once_per_file(small_tree: Path, tmp_path
 
 # --- 4. a corrupt mammogram is unreadable, not missing ---------------------------------
 
-def test_corrupt_mammogram_is_reported_unreadable_and_a_missing_one_missing(layout_trees: dict[str, Path],
-                                                                            tmp_path: Path) -> None:
+
+def test_corrupt_mammogram_is_reported_unreadable_and_a_missing_one_missing(
+    layout_trees: dict[str, Path], tmp_path: Path
+) -> None:
     root, truth = _copy(layout_trees["tcia-classic"], tmp_path)
     corrupt, missing = _plain_lesions(truth)[:2]
     corrupt_file = next(root.glob(f"CBIS-DDSM/{corrupt['subject']}/*/{corrupt['series_uid']}/*.dcm"))
@@ -344,10 +360,12 @@ def test_fixture_replaces_its_own_tree_and_fills_an_empty_folder(tmp_path: Path)
     assert _partials(tmp_path) == []
 
 
-@pytest.mark.parametrize("case", ["not a fixture", "a file", "the current folder", "holds the current folder",
-                                  "holds home"])
-def test_generate_tree_refuses_what_it_did_not_write(case: str, tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    "case", ["not a fixture", "a file", "the current folder", "holds the current folder", "holds home"]
+)
+def test_generate_tree_refuses_what_it_did_not_write(
+    case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = tmp_path / "target"
     target.mkdir()
     keep = target / "thesis.tex"
@@ -371,22 +389,25 @@ def test_generate_tree_refuses_what_it_did_not_write(case: str, tmp_path: Path,
     assert _partials(tmp_path) == []
 
 
-@pytest.mark.parametrize("case, message", [("folder", "not a fixture tree"), ("file", "is a file"),
-                                           (".", "is the current folder")])
+@pytest.mark.parametrize(
+    "case, message", [("folder", "not a fixture tree"), ("file", "is a file"), (".", "is the current folder")]
+)
 def test_fixture_command_refuses_with_exit_2(case: str, message: str, tmp_path: Path) -> None:
     folder = tmp_path / "work"
     folder.mkdir()
     (folder / "notes.txt").write_text("keep me")
     target = {"folder": str(folder), "file": str(folder / "notes.txt"), ".": "."}[case]
-    result = run_cli("fixture", target, "--images", "6", cwd=folder if case == "." else tmp_path,
-                     env={"PYTHONPATH": str(ROOT)})
+    result = run_cli(
+        "fixture", target, "--images", "6", cwd=folder if case == "." else tmp_path, env={"PYTHONPATH": str(ROOT)}
+    )
     assert result.code == 2, result.output
     assert message in result.stderr and "Traceback" not in result.output
     assert (folder / "notes.txt").read_text() == "keep me"
 
 
-def test_a_failed_write_leaves_the_previous_tree_and_no_partial_folder(tmp_path: Path,
-                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_write_leaves_the_previous_tree_and_no_partial_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = generate_tree(tmp_path / "fx", SMALL, workers=1)
     before = (target / "fixture-truth.json").read_text()
     temporaries: list[str] = []
@@ -419,6 +440,7 @@ def test_a_class_with_no_training_or_test_patch_is_said_at_run_time() -> None:
     warnings = data_warnings(patches, split, fraction=float((split == "val").sum() / 9))
     assert any(w.startswith("no train patch of class benign_calcification, malignant_calcification:") for w in warnings)
     assert any(w.startswith("no test patch of class malignant_mass:") for w in warnings), warnings
-    everywhere = np.array(["train", "train", "train", "train", "train", "test", "test", "test", "test", "test",
-                           "val", "val"])
+    everywhere = np.array(
+        ["train", "train", "train", "train", "train", "test", "test", "test", "test", "test", "val", "val"]
+    )
     assert not [w for w in data_warnings(patches, everywhere, fraction=2 / 12) if w.startswith("no ")]

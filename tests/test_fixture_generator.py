@@ -20,7 +20,11 @@ from benchmark.fixture.kaggle import DICOM_INFO_COLUMNS
 
 
 def _digest(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_same_seed_gives_a_byte_identical_tree(tmp_path: Path, small_tree: Path) -> None:
@@ -33,8 +37,13 @@ def test_same_seed_gives_a_byte_identical_tree(tmp_path: Path, small_tree: Path)
 def test_kaggle_layout_and_case_csv_quirks(small_tree: Path) -> None:
     csv_dir = small_tree / "csv"
     assert sorted(p.name for p in csv_dir.iterdir()) == [
-        "calc_case_description_test_set.csv", "calc_case_description_train_set.csv", "dicom_info.csv",
-        "mass_case_description_test_set.csv", "mass_case_description_train_set.csv", "meta.csv"]
+        "calc_case_description_test_set.csv",
+        "calc_case_description_train_set.csv",
+        "dicom_info.csv",
+        "mass_case_description_test_set.csv",
+        "mass_case_description_train_set.csv",
+        "meta.csv",
+    ]
     mass_header = (csv_dir / "mass_case_description_train_set.csv").read_text().splitlines()[0]
     calc_header = (csv_dir / "calc_case_description_train_set.csv").read_text().splitlines()[0]
     assert mass_header.startswith("patient_id,breast_density,left or right breast,image view,abnormality id")
@@ -56,9 +65,20 @@ def test_kaggle_layout_and_case_csv_quirks(small_tree: Path) -> None:
 
 def test_every_planted_quirk_is_recorded(small_tree: Path) -> None:
     truth = json.loads((small_tree / "fixture-truth.json").read_text())
-    for quirk in ("crop-own-series", "columns-swapped", "files-swapped", "mask-size-mismatch", "mask-aspect-mismatch",
-                  "mask-description-empty", "full-description-empty", "density-zero", "subtlety-zero",
-                  "patient-in-both-splits", "mixed-pathology", "several-abnormalities"):
+    for quirk in (
+        "crop-own-series",
+        "columns-swapped",
+        "files-swapped",
+        "mask-size-mismatch",
+        "mask-aspect-mismatch",
+        "mask-description-empty",
+        "full-description-empty",
+        "density-zero",
+        "subtlety-zero",
+        "patient-in-both-splits",
+        "mixed-pathology",
+        "several-abnormalities",
+    ):
         assert truth["quirks"].get(quirk, 0) >= 1, quirk
 
 
@@ -77,8 +97,9 @@ def test_masks_are_binary_and_images_are_breasts_on_black(small_tree: Path) -> N
 def test_confounded_variant_differs_only_where_it_should(tmp_path: Path) -> None:
     clean = generate_tree(tmp_path / "clean", FixtureConfig(seed=1, images=10))
     conf = generate_tree(tmp_path / "conf", FixtureConfig(seed=1, images=10, variant="confounded"))
-    assert (clean / "csv" / "mass_case_description_train_set.csv").read_bytes() == \
-           (conf / "csv" / "mass_case_description_train_set.csv").read_bytes()
+    assert (clean / "csv" / "mass_case_description_train_set.csv").read_bytes() == (
+        conf / "csv" / "mass_case_description_train_set.csv"
+    ).read_bytes()
     truth = json.loads((clean / "fixture-truth.json").read_text())
     has_class: dict[str, bool] = {}
     for lesion in truth["lesions"]:
@@ -106,7 +127,7 @@ def test_classic_tree_keeps_the_release_names_and_swaps(layout_trees: dict[str, 
     assert sorted(p.name for p in root.glob("*.csv")) == sorted(CSV_NAMES.values())
     full = pydicom.dcmread(next(root.glob(f"CBIS-DDSM/*/*/{truth['lesions'][0]['series_uid']}/000000.dcm")))
     assert (full.BitsStored, full.PhotometricInterpretation, full.pixel_array.dtype) == (16, "MONOCHROME2", np.uint16)
-    swapped = next(l for l in truth["lesions"] if "files-swapped" in l["quirks"])
+    swapped = next(les for les in truth["lesions"] if "files-swapped" in les["quirks"])
     with open(root / CSV_NAMES[(swapped["lesion_type"], swapped["split"])], newline="") as fh:
         row = next(r for r in csv.DictReader(fh) if r["image file path"].split("/")[2] == swapped["series_uid"])
     named_mask = pydicom.dcmread(root / "CBIS-DDSM" / row["ROI mask file path"].strip())
@@ -124,5 +145,7 @@ def test_descriptive_tree_has_nbia_folders_and_metadata(layout_trees: dict[str, 
         folder = root.joinpath(*row["File Location"].split("\\"))
         assert re.fullmatch(r"\d{2}-\d{2}-\d{4}-DDSM-\d{5}", folder.parent.name), folder
         assert folder.name == f"1.000000-{row['Series Description'] or 'NA'}-{row['Series UID'][-5:]}"
-        assert sorted(p.name for p in folder.iterdir()) == [f"1-{k}.dcm" for k in range(1, int(row["Number of Images"]) + 1)]
+        assert sorted(p.name for p in folder.iterdir()) == [
+            f"1-{k}.dcm" for k in range(1, int(row["Number of Images"]) + 1)
+        ]
     assert any(r["Series Description"] == "" for r in rows)  # the release's empty descriptions

@@ -66,8 +66,7 @@ def imports_of(module: str, path: Path, is_package: bool, known: Mapping[str, ob
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
-            source = (_resolve_relative(module, is_package, node.level, node.module) if node.level
-                      else node.module or "")
+            source = _resolve_relative(module, is_package, node.level, node.module) if node.level else node.module or ""
             for alias in node.names:
                 submodule = f"{source}.{alias.name}"
                 found.add(submodule if submodule in known else source)
@@ -151,7 +150,8 @@ def test_the_project_has_no_import_cycle() -> None:
     assert "benchmark.spec.loader" in graph and "plugins.explainers" in graph  # the walk found the code
     cycles = find_cycles(graph)
     assert not cycles, "import cycles (move the shared piece into a module of its own):\n" + "\n".join(
-        " -> ".join(cycle) for cycle in cycles)
+        " -> ".join(cycle) for cycle in cycles
+    )
 
 
 # ------------------------------------------------------------------ the checker itself
@@ -162,34 +162,65 @@ def _write_package(root: Path, files: dict[str, str]) -> None:
         path.write_text(text)
 
 
-@pytest.mark.parametrize("files, cycle", [
-    pytest.param({"pkg/__init__.py": "", "pkg/a.py": "from pkg.b import x\n",
-                  "pkg/b.py": "def f():\n    import pkg.a\n"},
-                 ["pkg.a", "pkg.b", "pkg.a"], id="function-local import"),
-    pytest.param({"pkg/__init__.py": "", "pkg/a.py": "from . import b\n",
-                  "pkg/b.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .a import Thing\n"},
-                 ["pkg.a", "pkg.b", "pkg.a"], id="relative and TYPE_CHECKING imports"),
-    pytest.param({"pkg/__init__.py": "", "pkg/sub/__init__.py": "from pkg.sub.mod import f\n",
-                  "pkg/sub/mod.py": "from pkg.sub import g\n"},
-                 ["pkg.sub", "pkg.sub.mod", "pkg.sub"], id="a submodule importing its package's __init__"),
-    pytest.param({"pkg/__init__.py": "", "pkg/a.py": "from .sub.c import x\n", "pkg/sub/__init__.py": "",
-                  "pkg/sub/c.py": "from ..b import y\n", "pkg/b.py": "import pkg.a as a\n"},
-                 ["pkg.a", "pkg.sub.c", "pkg.b", "pkg.a"], id="three modules, two levels up"),
-    pytest.param({"ns/a.py": "from ns.b import x\n", "ns/b.py": "from ns import a\n"},
-                 ["ns.a", "ns.b", "ns.a"], id="namespace package (no __init__)"),
-])
+@pytest.mark.parametrize(
+    "files, cycle",
+    [
+        pytest.param(
+            {"pkg/__init__.py": "", "pkg/a.py": "from pkg.b import x\n", "pkg/b.py": "def f():\n    import pkg.a\n"},
+            ["pkg.a", "pkg.b", "pkg.a"],
+            id="function-local import",
+        ),
+        pytest.param(
+            {
+                "pkg/__init__.py": "",
+                "pkg/a.py": "from . import b\n",
+                "pkg/b.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .a import Thing\n",
+            },
+            ["pkg.a", "pkg.b", "pkg.a"],
+            id="relative and TYPE_CHECKING imports",
+        ),
+        pytest.param(
+            {
+                "pkg/__init__.py": "",
+                "pkg/sub/__init__.py": "from pkg.sub.mod import f\n",
+                "pkg/sub/mod.py": "from pkg.sub import g\n",
+            },
+            ["pkg.sub", "pkg.sub.mod", "pkg.sub"],
+            id="a submodule importing its package's __init__",
+        ),
+        pytest.param(
+            {
+                "pkg/__init__.py": "",
+                "pkg/a.py": "from .sub.c import x\n",
+                "pkg/sub/__init__.py": "",
+                "pkg/sub/c.py": "from ..b import y\n",
+                "pkg/b.py": "import pkg.a as a\n",
+            },
+            ["pkg.a", "pkg.sub.c", "pkg.b", "pkg.a"],
+            id="three modules, two levels up",
+        ),
+        pytest.param(
+            {"ns/a.py": "from ns.b import x\n", "ns/b.py": "from ns import a\n"},
+            ["ns.a", "ns.b", "ns.a"],
+            id="namespace package (no __init__)",
+        ),
+    ],
+)
 def test_a_cycle_is_found(tmp_path: Path, files: dict[str, str], cycle: list[str]) -> None:
     _write_package(tmp_path, files)
     assert find_cycles(import_graph(tmp_path, [cycle[0].split(".")[0]])) == [cycle]
 
 
 def test_what_is_not_a_cycle(tmp_path: Path) -> None:
-    _write_package(tmp_path, {
-        # the __init__ re-exports its submodules; they import each other, not the __init__
-        "pkg/__init__.py": "from pkg.a import f\nfrom pkg.b import g\n",
-        "pkg/a.py": "import os\nfrom pkg.b import g\n",
-        "pkg/b.py": "import json\nimport importlib\nMOD = importlib.import_module('pkg.a')  # by name\n",
-    })
+    _write_package(
+        tmp_path,
+        {
+            # the __init__ re-exports its submodules; they import each other, not the __init__
+            "pkg/__init__.py": "from pkg.a import f\nfrom pkg.b import g\n",
+            "pkg/a.py": "import os\nfrom pkg.b import g\n",
+            "pkg/b.py": "import json\nimport importlib\nMOD = importlib.import_module('pkg.a')  # by name\n",
+        },
+    )
     graph = import_graph(tmp_path, ["pkg"])
     assert graph == {"pkg": {"pkg.a", "pkg.b"}, "pkg.a": {"pkg.b"}, "pkg.b": set()}
     assert find_cycles(graph) == []

@@ -65,7 +65,9 @@ def test_other_metrics_known_values() -> None:
     assert np.allclose(relevance_mass(maps, masks), [1.0, 0.5 / 2.5])
     assert np.allclose(energy_pointing_game(maps, masks), relevance_mass(maps, masks))  # a square mask is its box
     assert np.allclose(relevance_rank(maps, masks), [1.0, 0.25])  # 3 salient pixels among the top 4, 1 on the lesion
-    assert np.allclose(iou_sweep(maps, masks), np.mean([iou(maps, masks, t) for t in np.linspace(0.05, 0.95, 19)], axis=0))
+    assert np.allclose(
+        iou_sweep(maps, masks), np.mean([iou(maps, masks, t) for t in np.linspace(0.05, 0.95, 19)], axis=0)
+    )
 
 
 class _Fixed:
@@ -76,12 +78,13 @@ class _Fixed:
 
     def __call__(self, images: torch.Tensor, targets: torch.Tensor) -> np.ndarray:
         self.calls.append(targets.tolist())
-        out, self.maps = self.maps[: len(images)], self.maps[len(images):]
+        out, self.maps = self.maps[: len(images)], self.maps[len(images) :]
         return out
 
 
-def _explained(maps_explainer_predictions: np.ndarray, labels: np.ndarray, masks: np.ndarray,
-               has_mask: np.ndarray) -> Explained:
+def _explained(
+    maps_explainer_predictions: np.ndarray, labels: np.ndarray, masks: np.ndarray, has_mask: np.ndarray
+) -> Explained:
     images = np.zeros((len(labels), 8, 8), np.uint8)
     split = DeviceSplit.from_arrays(images, labels, torch.device("cpu"))
     model = nn.Sequential(nn.Flatten(), nn.Linear(192, 5))
@@ -104,8 +107,12 @@ def _five_patches() -> tuple[Explained, np.ndarray]:
 def test_ll_averages_every_correct_lesion_patch_and_a_zero_map_scores_zero() -> None:
     test, maps = _five_patches()
     explainer = _Fixed(maps)
-    scoring = Scoring({"iou": iou, "relevance-mass": relevance_mass, "pointing-game": pointing_game}, "iou",
-                      Threshold(), [Threshold(rule="otsu")])
+    scoring = Scoring(
+        {"iou": iou, "relevance-mass": relevance_mass, "pointing-game": pointing_game},
+        "iou",
+        Threshold(),
+        [Threshold(rule="otsu")],
+    )
     result = localisation_scores(explainer, test, scoring).model_dump()
     assert explainer.calls == [[1, 2], [4]]  # the predicted class is the target
     assert result["n_correct_lesions"] == 3 and result["n_zero_maps"] == 1 and result["n_scored"] == 3
@@ -127,8 +134,16 @@ def test_threshold_rules_differ_as_expected_on_a_constructed_map() -> None:
     maps[0, 3:7, 3:7] = 0.45
     masks = np.zeros((1, 10, 10), bool)
     masks[0, 3:7, 3:7] = True
-    sizes = {label: int(binarise(maps, masks, rule).sum()) for label, rule in
-             (("0.5", 0.5), ("0.05", 0.05), ("otsu", "otsu"), ("mask", "mask-area"), ("top", {"rule": "top-percent", "value": 4}))}
+    sizes = {
+        label: int(binarise(maps, masks, rule).sum())
+        for label, rule in (
+            ("0.5", 0.5),
+            ("0.05", 0.05),
+            ("otsu", "otsu"),
+            ("mask", "mask-area"),
+            ("top", {"rule": "top-percent", "value": 4}),
+        )
+    }
     assert sizes == {"0.5": 0, "0.05": 100, "otsu": 16, "mask": 16, "top": 16}  # top 4 pixels: their 12 ties kept
     assert iou(maps, masks, 0.5)[0] == 0.0
     assert iou(maps, masks, "otsu")[0] == 1.0

@@ -32,14 +32,16 @@ def _stats(base: Path, spec: str) -> tuple[list[dict], dict]:
 @pytest.fixture(scope="module")
 def confounded_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("confounded")
-    ran = run_cli("run", str(ROOT / "specs" / "confounded.yaml"), "--home", str(base / "home"),
-                  "--reports", str(base / "reports"))
+    ran = run_cli(
+        "run", str(ROOT / "specs" / "confounded.yaml"), "--home", str(base / "home"), "--reports", str(base / "reports")
+    )
     assert ran.code == 0, ran.output
     return base
 
 
-def test_ll_is_at_chance_on_confounded_data_and_well_above_it_on_clean_data(fixture_run: Path,
-                                                                               confounded_run: Path) -> None:
+def test_ll_is_at_chance_on_confounded_data_and_well_above_it_on_clean_data(
+    fixture_run: Path, confounded_run: Path
+) -> None:
     results, stats = _stats(confounded_run, "confounded")
     (confounded,) = results
     assert confounded["test"]["accuracy"] >= 0.85  # accurate without looking at the lesion
@@ -57,8 +59,9 @@ def _shares(results: list[dict], stats: dict) -> list[dict]:
     return [stats["runs"][r["run_id"]]["verdicts"][EXPLAINER] for r in results]
 
 
-def test_verdicts_find_the_marker_on_confounded_data_and_the_lesion_on_clean_data(fixture_run: Path,
-                                                                                    confounded_run: Path) -> None:
+def test_verdicts_find_the_marker_on_confounded_data_and_the_lesion_on_clean_data(
+    fixture_run: Path, confounded_run: Path
+) -> None:
     (confounded,) = _shares(*_stats(confounded_run, "confounded"))
     assert confounded["faithful only"]["estimate"] > 0.75  # it uses what the map shows: the marker ...
     localised = confounded["localised and faithful"]["estimate"] + confounded["localised only"]["estimate"]

@@ -46,10 +46,13 @@ def test_gradcam_explains_the_final_convolution_layer(built) -> None:
     def record(key: str):
         def hook(module: nn.Module, inputs: object, output: torch.Tensor) -> None:
             shapes[key] = output.shape
+
         return hook
 
-    hooks = [backbone.target_layer.register_forward_hook(record("target")),
-             convs[-1].register_forward_hook(record("last conv"))]
+    hooks = [
+        backbone.target_layer.register_forward_hook(record("target")),
+        convs[-1].register_forward_hook(record("last conv")),
+    ]
     with torch.no_grad():
         model(torch.zeros(1, 3, 224, 224))
     for h in hooks:

@@ -57,8 +57,12 @@ def test_background_windows_inside_the_breast_clear_of_lesions_and_apart() -> No
         for i, box in enumerate(boxes):
             assert box.height == box.width == side
             assert image[box.y0 : box.y1, box.x0 : box.x1].min() == 120  # wholly inside the breast, not the label
-            assert (box.y1 + pad <= lesion.y0 or box.y0 >= lesion.y1 + pad or box.x1 + pad <= lesion.x0
-                    or box.x0 >= lesion.x1 + pad)
+            assert (
+                box.y1 + pad <= lesion.y0
+                or box.y0 >= lesion.y1 + pad
+                or box.x1 + pad <= lesion.x0
+                or box.x0 >= lesion.x1 + pad
+            )
             for other in boxes[i + 1 :]:
                 assert box.y1 <= other.y0 or other.y1 <= box.y0 or box.x1 <= other.x0 or other.x1 <= box.x0
         again = background_boxes(image, [lesion], side, count, np.random.default_rng(0))

@@ -21,11 +21,21 @@ def _trainer(phases: list[Phase], hparams: HParams, epochs: int = 1) -> Trainer:
     torch.manual_seed(0)
     model = nn.Sequential(nn.Flatten(), nn.Linear(12, 5))
     rng = np.random.default_rng(0)
-    split = DeviceSplit.from_arrays(rng.integers(0, 255, (16, 2, 2), dtype=np.uint8), np.arange(16) % 5,
-                                    torch.device("cpu"))
+    split = DeviceSplit.from_arrays(
+        rng.integers(0, 255, (16, 2, 2), dtype=np.uint8), np.arange(16) % 5, torch.device("cpu")
+    )
     config = Training(max_epochs=epochs, early_stopping=EarlyStopping(patience=5, min_delta=0.0))
-    return Trainer(model, [LayerGroup("head", [model[1]])], phases, ImageNetNormaliser(), split, split, hparams, config,
-                   torch.Generator().manual_seed(0))
+    return Trainer(
+        model,
+        [LayerGroup("head", [model[1]])],
+        phases,
+        ImageNetNormaliser(),
+        split,
+        split,
+        hparams,
+        config,
+        torch.Generator().manual_seed(0),
+    )
 
 
 def test_accumulated_gradients_step_like_one_larger_batch() -> None:
@@ -33,7 +43,7 @@ def test_accumulated_gradients_step_like_one_larger_batch() -> None:
     small = _trainer([Phase("p", {0: 0.01})], HParams(batch_size=4, accumulate=2, lr_head=0.01))
     big.fit()
     small.fit()
-    for a, b in zip(big.model.parameters(), small.model.parameters()):
+    for a, b in zip(big.model.parameters(), small.model.parameters(), strict=True):
         assert torch.allclose(a, b, atol=1e-6)
     single = _trainer([Phase("p", {0: 0.01})], HParams(batch_size=4, lr_head=0.01))
     single.fit()

@@ -32,11 +32,12 @@ def test_failing_import_is_reported_by_name(plugin_dir: Path) -> None:
 
 def test_misspelt_hook_and_raising_hook_are_reported(plugin_dir: Path) -> None:
     (plugin_dir / "bench_test_plugin_typo.py").write_text(
-        "from benchmark.api import hookimpl\n"
-        "@hookimpl\ndef register_backbone(register):\n    register('x', object())\n")
+        "from benchmark.api import hookimpl\n@hookimpl\ndef register_backbone(register):\n    register('x', object())\n"
+    )
     (plugin_dir / "bench_test_plugin_raises.py").write_text(
         "from benchmark.api import hookimpl\n"
-        "@hookimpl\ndef register_strategies(register):\n    raise RuntimeError('boom')\n")
+        "@hookimpl\ndef register_strategies(register):\n    raise RuntimeError('boom')\n"
+    )
     regs = plugin_loading.load_registries(["bench_test_plugin_typo", "bench_test_plugin_raises"])
     errors = {f.plugin: f.error for f in regs.failures}
     assert "unknown hook 'register_backbone'" in errors["bench_test_plugin_typo"]
@@ -65,8 +66,9 @@ def test_an_unknown_name_points_at_an_installed_plugin_that_failed(tmp_path: Pat
     data["matrix"]["backbone"] = ["ep-net"]  # the broken plugin's backbone
     spec = tmp_path / "spec.yaml"
     spec.write_text(yaml.safe_dump(data))
-    result = run_cli("validate", str(spec), env={"PYTHONPATH": f"{tmp_path}:{ROOT}",
-                                                 "CBIS_BENCH_DISABLE_PLUGIN_AUTOLOAD": ""})  # as installed
+    result = run_cli(
+        "validate", str(spec), env={"PYTHONPATH": f"{tmp_path}:{ROOT}", "CBIS_BENCH_DISABLE_PLUGIN_AUTOLOAD": ""}
+    )  # as installed
     assert result.code == 2, result.output
     assert "Unknown backbone 'ep-net'" in result.stderr
     assert "installed plugin(s) that failed to load or had items refused: epplug:nets" in result.stderr

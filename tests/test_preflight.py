@@ -34,8 +34,9 @@ def test_a_writable_folder_passes_and_is_not_created(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []  # the probe file is gone
 
 
-def test_permission_denied_names_the_folder_the_uid_and_the_docker_flag(tmp_path: Path,
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_permission_denied_names_the_folder_the_uid_and_the_docker_flag(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def denied(*args: object, **kwargs: object) -> None:
         raise PermissionError(13, "Permission denied")
 

@@ -33,12 +33,14 @@ def test_patches_match_the_truth(small_tree: Path, tmp_path: Path) -> None:
     audit = patches.audit.counts
     assert audit["mask size mismatch: resized"] == truth["quirks"]["mask-size-mismatch"]
     assert audit["mask size mismatch: dropped (aspect ratio differs)"] == truth["quirks"]["mask-aspect-mismatch"]
-    kept = [l for l in truth["lesions"] if l["class"] and "mask-aspect-mismatch" not in l["quirks"]]
+    kept = [les for les in truth["lesions"] if les["class"] and "mask-aspect-mismatch" not in les["quirks"]]
     lesion_rows = patches.table[patches.table["has_mask"]]
-    assert Counter(lesion_rows["class_name"]) == Counter(l["class"] for l in kept)
-    assert audit["lesions not a class (BENIGN_WITHOUT_CALLBACK)"] == sum(l["pathology"] == "BENIGN_WITHOUT_CALLBACK" for l in truth["lesions"])
+    assert Counter(lesion_rows["class_name"]) == Counter(les["class"] for les in kept)
+    assert audit["lesions not a class (BENIGN_WITHOUT_CALLBACK)"] == sum(
+        les["pathology"] == "BENIGN_WITHOUT_CALLBACK" for les in truth["lesions"]
+    )
     # boxes: the largest component of each (JPEG) mask equals the drawn lesion's box within a pixel
-    by_key = {(l["series_uid"], f"{l['subject']}_{l['abnormality_id']}"): l for l in kept}
+    by_key = {(les["series_uid"], f"{les['subject']}_{les['abnormality_id']}"): les for les in kept}
     for row in lesion_rows.itertuples():
         lesion = by_key[(row.image_id, row.abnormality_id)]
         box = np.array([row.box_y0, row.box_x0, row.box_y1, row.box_x1])
@@ -58,8 +60,8 @@ def test_background_windows_avoid_every_lesion(small_tree: Path, tmp_path: Path)
     background = patches.table[patches.table["class_name"] == "background"]
     assert len(background) > 0
     for row in background.itertuples():
-        image_lesions = [l for l in truth["lesions"] if l["series_uid"] == row.image_id]
-        assert any(l["pathology"] == "BENIGN_WITHOUT_CALLBACK" for l in image_lesions)
+        image_lesions = [les for les in truth["lesions"] if les["series_uid"] == row.image_id]
+        assert any(les["pathology"] == "BENIGN_WITHOUT_CALLBACK" for les in image_lesions)
         for lesion in image_lesions:
             y0, x0, y1, x1 = lesion["box"]
             assert row.box_y1 <= y0 or row.box_y0 >= y1 or row.box_x1 <= x0 or row.box_x0 >= x1

@@ -87,17 +87,28 @@ def test_a_spec_trains_from_real_weights_offline(tmp_path: Path) -> None:
     spec = tmp_path / "mobilenet.yaml"
     spec.write_text(
         "name: mobilenet\n"
-        "dataset: {plugin: synthetic-cbis-ddsm, options: {images: 20}, patches: {size: 64, background_size: 48, background_per_image: 1}}\n"
+        "dataset: {plugin: synthetic-cbis-ddsm, options: {images: 20},"
+        " patches: {size: 64, background_size: 48, background_per_image: 1}}\n"
         "normaliser: imagenet\n"
         "matrix: {backbone: [torchvision/mobilenet_v2], strategy: [simultaneous], hparams: [{batch_size: 16}]}\n"
         "training: {pretrained: true, max_epochs: 1, device: cpu}\n"
         "explain: {explainers: [gradcam], controls: [random], faithfulness: {metrics: []}, sanity: {enabled: false},"
-        " agreement: {enabled: false}, localisation: {metrics: []}, verdict: {draws: 1}}\n")  # the lean evaluation
+        " agreement: {enabled: false}, localisation: {metrics: []}, verdict: {draws: 1}}\n"
+    )  # the lean evaluation
     env = {"CBIS_BENCH_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "TORCH_HOME": str(tmp_path / "torch-home")}
     missing = run_cli("run", str(spec), "--home", str(tmp_path / "home"), env=env)
     assert missing.code == 2 and MOBILENET_FILE in missing.stderr and "Traceback" not in missing.output
-    ran = run_cli("run", str(spec), "--home", str(tmp_path / "home"), "--reports", str(tmp_path / "reports"),
-                  "--weights", f"torchvision/mobilenet_v2={weights}", env=env)
+    ran = run_cli(
+        "run",
+        str(spec),
+        "--home",
+        str(tmp_path / "home"),
+        "--reports",
+        str(tmp_path / "reports"),
+        "--weights",
+        f"torchvision/mobilenet_v2={weights}",
+        env=env,
+    )
     assert ran.code == 0, ran.output
     import json
 

@@ -77,14 +77,24 @@ def _last_layer_training(regs, l1: float) -> tuple[float, float]:
     backbone = _protopnet(regs)
     model, last = backbone.model, len(backbone.groups) - 1
     rng = np.random.default_rng(0)
-    split = DeviceSplit.from_arrays(rng.integers(0, 255, (20, SIZE, SIZE), dtype=np.uint8), np.arange(20) % 5,
-                                    torch.device("cpu"))
+    split = DeviceSplit.from_arrays(
+        rng.integers(0, 255, (20, SIZE, SIZE), dtype=np.uint8), np.arange(20) % 5, torch.device("cpu")
+    )
     wrong = (1 - model.identity.t()).bool()
     before = model.last_layer.weight[wrong].abs().sum().item()
     config = Training(max_epochs=3, early_stopping=EarlyStopping(patience=5, min_delta=0.0))
     phases = [Phase("last-layer", {last: 0.05}, loss=wrong_class_l1(l1))]
-    Trainer(model, backbone.groups, phases, ImageNetNormaliser(), split, split, HParams(batch_size=10), config,
-            torch.Generator().manual_seed(0)).fit()
+    Trainer(
+        model,
+        backbone.groups,
+        phases,
+        ImageNetNormaliser(),
+        split,
+        split,
+        HParams(batch_size=10),
+        config,
+        torch.Generator().manual_seed(0),
+    ).fit()
     return before, model.last_layer.weight[wrong].abs().sum().item()
 
 
@@ -130,8 +140,13 @@ def test_an_explainers_panels_are_checked_and_drawn() -> None:
     from benchmark.registry.calls import PluginOutputError
     from benchmark.report.figures.panel import panel_figure
 
-    panel = {"title": "gallery", "columns": 2, "images": np.zeros((3, 8, 8), np.uint8),
-             "boxes": [[0, 0, 4, 4], [-1, -1, -1, -1], [2, 2, 8, 8]], "captions": ["a", "b", "c"]}
+    panel = {
+        "title": "gallery",
+        "columns": 2,
+        "images": np.zeros((3, 8, 8), np.uint8),
+        "boxes": [[0, 0, 4, 4], [-1, -1, -1, -1], [2, 2, 8, 8]],
+        "captions": ["a", "b", "c"],
+    }
     arrays = checked_panel("x", panel)
     assert arrays["captions"].tolist() == ["a", "b", "c"] and int(arrays["columns"]) == 2
     assert panel_figure(arrays, "x").axes  # two rows of two tiles, the last one blank
@@ -143,8 +158,14 @@ def test_an_unknown_wrapped_backbone_is_refused_at_validation_with_the_closest_n
     with pytest.raises(Exception, match="Unknown backbone 'vg16'. Did you mean: vgg16"):
         regs.get("backbone", "protopnet/vg16")
     assert regs.get("backbone", "protopnet/timm/anything").name == "protopnet/timm/anything"  # timm's own family
-    result = run_cli("validate", str(ROOT / "specs" / "prototypes-fixture.yaml"), "--set",
-                     "matrix.backbone=[timm/test_resnet, protopnet/vg16]", "--set", "matrix.exclude=[]")
+    result = run_cli(
+        "validate",
+        str(ROOT / "specs" / "prototypes-fixture.yaml"),
+        "--set",
+        "matrix.backbone=[timm/test_resnet, protopnet/vg16]",
+        "--set",
+        "matrix.exclude=[]",
+    )
     assert result.code == 2 and "Did you mean: vgg16" in result.output, result.output
 
 
@@ -153,8 +174,14 @@ def test_an_unknown_wrapped_backbone_is_refused_at_validation_with_the_closest_n
 CLEAN, CONFOUNDED = ROOT / "specs" / "prototypes-fixture.yaml", ROOT / "specs" / "prototypes-confounded.yaml"
 #: what these tests read is the prototype maps' LL beside random's and the sanity tests: the
 #: further controls, faithfulness and map agreement (tested on the fixture spec) are left out
-LEAN = ("--set", "explain.controls=[random]", "--set", "explain.faithfulness.metrics=[]",
-        "--set", "explain.agreement.enabled=false")
+LEAN = (
+    "--set",
+    "explain.controls=[random]",
+    "--set",
+    "explain.faithfulness.metrics=[]",
+    "--set",
+    "explain.agreement.enabled=false",
+)
 
 
 def _run(spec: Path, base: Path, *overrides: str) -> Path:
@@ -172,8 +199,12 @@ def clean_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def confounded_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # the prototype network alone: the contrast test reads only its maps (the CNN's run is the clean test's)
-    return _run(CONFOUNDED, tmp_path_factory.mktemp("proto-confounded"),
-                "--set", "matrix.backbone=[{name: protopnet/timm/test_resnet, options: {per_class: 2, dim: 32}}]")
+    return _run(
+        CONFOUNDED,
+        tmp_path_factory.mktemp("proto-confounded"),
+        "--set",
+        "matrix.backbone=[{name: protopnet/timm/test_resnet, options: {per_class: 2, dim: 32}}]",
+    )
 
 
 def _proto_and_cnn(base: Path, name: str) -> tuple[dict, dict | None, dict]:
@@ -188,7 +219,11 @@ def _proto_and_cnn(base: Path, name: str) -> tuple[dict, dict | None, dict]:
 @pytest.mark.slow
 def test_the_fixture_spec_sets_the_prototype_network_beside_the_cnn(clean_run: Path) -> None:
     proto, cnn, _ = _proto_and_cnn(clean_run, "prototypes-fixture")
-    assert cnn is not None and cnn["localisation"]["declined"] == ["prototype-activation"] and proto["model"]["kind"] == "prototype network"
+    assert (
+        cnn is not None
+        and cnn["localisation"]["declined"] == ["prototype-activation"]
+        and proto["model"]["kind"] == "prototype network"
+    )
     scored = proto["localisation"]["explainers"]
     assert {"gradcam-batched", "prototype-activation", "random"} <= set(scored)
     assert "activation-precision" in scored["prototype-activation"]["metrics"]
@@ -201,13 +236,16 @@ def test_the_fixture_spec_sets_the_prototype_network_beside_the_cnn(clean_run: P
     for caption in ("prototype gallery", "this looks like that"):
         line = next(ln for ln in report.splitlines() if ln.startswith(f"![{caption}"))
         assert (folder / line.split("](")[1].rstrip(")")).stat().st_size > 0
-    again = run_cli("run", str(CLEAN), "--home", str(clean_run / "home"), "--reports", str(clean_run / "reports"), *LEAN)
+    again = run_cli(
+        "run", str(CLEAN), "--home", str(clean_run / "home"), "--reports", str(clean_run / "reports"), *LEAN
+    )
     assert again.code == 0 and "already done" in again.output, again.output
 
 
 @pytest.mark.slow
 def test_prototype_maps_localise_on_clean_data_and_sit_near_random_on_confounded_data(
-        clean_run: Path, confounded_run: Path) -> None:
+    clean_run: Path, confounded_run: Path
+) -> None:
     """The issue's check (docs/prototypes.md has the figures of two seeds): where the class
     lives in the lesion, the prototype maps' LL is above the random maps' on the same
     patches (the paired bootstrap interval of the difference above 0); where a marker

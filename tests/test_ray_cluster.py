@@ -66,8 +66,9 @@ matrix:
   hparams: [{batch_size: 16, lr_head: 3.0e-3, lr_last_block: 1.0e-3}]
   seed: [0, 1]
 training: {pretrained: false, max_epochs: 2, device: cpu}
+# the lean evaluation (tests/factories.py)
 explain: {explainers: [gradcam], sanity: {enabled: false}, gallery: 1, controls: [random], faithfulness: {metrics: []},
-          localisation: {metrics: []}, agreement: {enabled: false}, verdict: {draws: 1}}   # the lean evaluation (tests/factories.py)
+          localisation: {metrics: []}, agreement: {enabled: false}, verdict: {draws: 1}}
 report: {bootstrap: {resamples: 100}}
 resources: {cpus: 1}
 """
@@ -125,8 +126,9 @@ def _ray_start(args: list[str], env: dict[str, str], log: Path, sessions: list[i
     """Run ``ray start`` in a session of its own, noted in ``sessions`` before it can leave
     anything running (its daemons keep that session); return its exit code."""
     with log.open("ab") as out:
-        proc = subprocess.Popen([RAY, "start", *args], env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True, cwd=log.parent)
+        proc = subprocess.Popen(
+            [RAY, "start", *args], env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=log.parent
+        )
         sessions.append(proc.pid)
         return proc.wait(timeout=120)
 
@@ -138,11 +140,19 @@ def _started(code: int, log: Path) -> None:
 
 def _node_args(temp: Path) -> list[str]:
     node_manager, object_manager, agent_http, agent_grpc, runtime_env_agent, metrics = _free_ports(6)
-    return ["--node-ip-address=127.0.0.1", "--num-cpus=1", "--object-store-memory=100000000",
-            f"--temp-dir={temp}", f"--node-manager-port={node_manager}", f"--object-manager-port={object_manager}",
-            f"--dashboard-agent-listen-port={agent_http}", f"--dashboard-agent-grpc-port={agent_grpc}",
-            f"--runtime-env-agent-port={runtime_env_agent}", f"--metrics-export-port={metrics}",
-            "--disable-usage-stats"]
+    return [
+        "--node-ip-address=127.0.0.1",
+        "--num-cpus=1",
+        "--object-store-memory=100000000",
+        f"--temp-dir={temp}",
+        f"--node-manager-port={node_manager}",
+        f"--object-manager-port={object_manager}",
+        f"--dashboard-agent-listen-port={agent_http}",
+        f"--dashboard-agent-grpc-port={agent_grpc}",
+        f"--runtime-env-agent-port={runtime_env_agent}",
+        f"--metrics-export-port={metrics}",
+        "--disable-usage-stats",
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -157,18 +167,28 @@ def cluster() -> Iterator[Cluster]:
     sessions: list[int] = []
     try:
         head_log = base / "head.log"
-        _started(_ray_start(["--head", f"--port={gcs}", "--include-dashboard=false",
-                             *_node_args(base / "head")], env | auth, head_log, sessions), head_log)
+        _started(
+            _ray_start(
+                ["--head", f"--port={gcs}", "--include-dashboard=false", *_node_args(base / "head")],
+                env | auth,
+                head_log,
+                sessions,
+            ),
+            head_log,
+        )
         address = f"127.0.0.1:{gcs}"
         # the README's trap: a worker node started without the cluster's token is refused
         refused_log = base / "refused.log"
         quick = {"RAY_gcs_server_port_wait_time_s": "3"}  # Ray retries for ~20 s by default
-        assert _ray_start([f"--address={address}", *_node_args(base / "refused")], env | quick, refused_log,
-                          sessions) != 0
+        assert (
+            _ray_start([f"--address={address}", *_node_args(base / "refused")], env | quick, refused_log, sessions) != 0
+        )
         assert "InvalidAuthToken" in refused_log.read_text()
         worker_log = base / "worker.log"
-        _started(_ray_start([f"--address={address}", *_node_args(base / "worker")], env | auth, worker_log, sessions),
-                 worker_log)
+        _started(
+            _ray_start([f"--address={address}", *_node_args(base / "worker")], env | auth, worker_log, sessions),
+            worker_log,
+        )
         _wait_for_nodes(address, env | auth, 2)
         yield Cluster(address, auth | {"HOME": str(base / "home")}, base / "worker")
     finally:
@@ -179,8 +199,9 @@ def cluster() -> Iterator[Cluster]:
 def _wait_for_nodes(address: str, env: dict[str, str], count: int) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        status = subprocess.run([RAY, "status", f"--address={address}"], env=env, capture_output=True, text=True,
-                                timeout=60)
+        status = subprocess.run(
+            [RAY, "status", f"--address={address}"], env=env, capture_output=True, text=True, timeout=60
+        )
         if status.stdout.count(" node_") >= count:
             return
         time.sleep(1)
@@ -191,7 +212,9 @@ def _without_measurements(results: list[dict]) -> list[dict]:
     return [{k: v for k, v in r.items() if k != "measurements"} for r in results]
 
 
-def test_a_driver_only_plugin_runs_on_a_two_node_cluster_with_the_local_results(cluster: Cluster, tmp_path: Path) -> None:
+def test_a_driver_only_plugin_runs_on_a_two_node_cluster_with_the_local_results(
+    cluster: Cluster, tmp_path: Path
+) -> None:
     plugin_dir = tmp_path / "driver-only"
     plugin_dir.mkdir()
     (plugin_dir / f"{PLUGIN_MODULE}.py").write_text(PLUGIN)
@@ -199,22 +222,55 @@ def test_a_driver_only_plugin_runs_on_a_two_node_cluster_with_the_local_results(
     spec.write_text(SPEC)
     driver = {"PYTHONPATH": str(plugin_dir), "OMP_NUM_THREADS": "1"}  # a task with cpus: 1 runs one thread
 
-    local = run_cli_process("run", str(spec), "--plugin", PLUGIN_MODULE, "--home", str(tmp_path / "local-home"),
-                            "--reports", str(tmp_path / "local"), env=driver)  # a process: OMP_NUM_THREADS at its start
+    local = run_cli_process(
+        "run",
+        str(spec),
+        "--plugin",
+        PLUGIN_MODULE,
+        "--home",
+        str(tmp_path / "local-home"),
+        "--reports",
+        str(tmp_path / "local"),
+        env=driver,
+    )  # a process: OMP_NUM_THREADS at its start
     assert local.code == 0, local.output
     assert "device: cpu (1 threads)" in local.stdout
 
     # a driver without the token: refused before any patch is prepared, with the token step
     quick = {"RAY_gcs_server_port_wait_time_s": "3"}  # Ray retries for ~20 s by default
-    tokenless = run_cli("run", str(spec), "--plugin", PLUGIN_MODULE, "--executor", "ray", "--address", cluster.address,
-                        "--home", str(tmp_path / "tokenless-home"), env=driver | quick | {"HOME": cluster.env["HOME"]})
+    tokenless = run_cli(
+        "run",
+        str(spec),
+        "--plugin",
+        PLUGIN_MODULE,
+        "--executor",
+        "ray",
+        "--address",
+        cluster.address,
+        "--home",
+        str(tmp_path / "tokenless-home"),
+        env=driver | quick | {"HOME": cluster.env["HOME"]},
+    )
     assert tokenless.code == 2, tokenless.output
     assert "the cluster refused this driver's authentication token" in tokenless.stderr
     assert "RAY_AUTH_TOKEN" in tokenless.stderr
     assert not (tmp_path / "tokenless-home" / "cache").exists()
 
-    on_ray = run_cli("run", str(spec), "--plugin", PLUGIN_MODULE, "--executor", "ray", "--address", cluster.address,
-                     "--home", str(tmp_path / "ray-home"), "--reports", str(tmp_path / "ray"), env=driver | cluster.env)
+    on_ray = run_cli(
+        "run",
+        str(spec),
+        "--plugin",
+        PLUGIN_MODULE,
+        "--executor",
+        "ray",
+        "--address",
+        cluster.address,
+        "--home",
+        str(tmp_path / "ray-home"),
+        "--reports",
+        str(tmp_path / "ray"),
+        env=driver | cluster.env,
+    )
     assert on_ray.code == 0, on_ray.output
     assert on_ray.stdout.count("done: ") == 2
     a = json.loads((tmp_path / "local" / "ray-cluster" / "results.json").read_text())

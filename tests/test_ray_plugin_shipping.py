@@ -16,16 +16,25 @@ from benchmark.spec.loader import load_spec
 from tests.conftest import ROOT
 
 
-def test_local_files_and_folders_are_shipped_installed_packages_are_not(tmp_path: Path,
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_local_files_and_folders_are_shipped_installed_packages_are_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "lonely_plugin.py").write_text("")
     package = tmp_path / "plugin_pkg"
     package.mkdir()
     (package / "__init__.py").write_text("")
     (package / "backbones.py").write_text("")
     monkeypatch.syspath_prepend(str(tmp_path))
-    sources = local_module_sources(["lonely_plugin", "plugin_pkg.backbones", "yaml", "benchmark.cli",
-                                    "plugins.backbones", "no_such_module_anywhere"])
+    sources = local_module_sources(
+        [
+            "lonely_plugin",
+            "plugin_pkg.backbones",
+            "yaml",
+            "benchmark.cli",
+            "plugins.backbones",
+            "no_such_module_anywhere",
+        ]
+    )
     assert sources == sorted([str(tmp_path / "lonely_plugin.py"), str(package)])
 
 

@@ -65,8 +65,9 @@ def prepared(layout_trees: dict[str, Path], tmp_path_factory: pytest.TempPathFac
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
-def test_layout_is_detected_and_every_row_resolves(layout: str, layout_trees: dict[str, Path],
-                                                   prepared: dict[str, PatchSet]) -> None:
+def test_layout_is_detected_and_every_row_resolves(
+    layout: str, layout_trees: dict[str, Path], prepared: dict[str, PatchSet]
+) -> None:
     audit = prepared[layout].audit
     rows = len(_truth(layout_trees[layout])["lesions"])
     assert audit.notes["layout"] == layout
@@ -78,8 +79,9 @@ def test_layout_is_detected_and_every_row_resolves(layout: str, layout_trees: di
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
-def test_every_planted_quirk_is_found_and_counted(layout: str, layout_trees: dict[str, Path],
-                                                  prepared: dict[str, PatchSet]) -> None:
+def test_every_planted_quirk_is_found_and_counted(
+    layout: str, layout_trees: dict[str, Path], prepared: dict[str, PatchSet]
+) -> None:
     planted = _truth(layout_trees[layout])["quirks"]
     assert set(planted) == set(QUIRK_COUNTERS), "a planted quirk without a counter (or the reverse)"
     counts = prepared[layout].audit.counts
@@ -91,14 +93,20 @@ def test_every_planted_quirk_is_found_and_counted(layout: str, layout_trees: dic
 
 def test_the_three_layouts_give_the_same_patch_set(prepared: dict[str, PatchSet]) -> None:
     kaggle = prepared["kaggle"]
-    assert set(kaggle.table["class_name"]) == {"background", "benign_mass", "malignant_mass", "benign_calcification",
-                                               "malignant_calcification"}
+    assert set(kaggle.table["class_name"]) == {
+        "background",
+        "benign_mass",
+        "malignant_mass",
+        "benign_calcification",
+        "malignant_calcification",
+    }
     for layout in ("tcia-classic", "tcia-descriptive"):
         _assert_same_patches(kaggle, prepared[layout])
 
 
-def test_classic_tree_with_newer_file_names(layout_trees: dict[str, Path], prepared: dict[str, PatchSet],
-                                            tmp_path: Path) -> None:
+def test_classic_tree_with_newer_file_names(
+    layout_trees: dict[str, Path], prepared: dict[str, PatchSet], tmp_path: Path
+) -> None:
     """Newer TCIA downloads name files 1-1.dcm, 1-2.dcm: roles still come from the files."""
     root = tmp_path / "classic"
     shutil.copytree(layout_trees["tcia-classic"], root)
@@ -109,8 +117,9 @@ def test_classic_tree_with_newer_file_names(layout_trees: dict[str, Path], prepa
     assert patches.audit.counts[NAMES_SWAPPED] == 0  # nothing left to compare the CSV's names with
 
 
-def test_descriptive_tree_without_metadata_or_with_forward_slashes(layout_trees: dict[str, Path],
-                                                                   prepared: dict[str, PatchSet], tmp_path: Path) -> None:
+def test_descriptive_tree_without_metadata_or_with_forward_slashes(
+    layout_trees: dict[str, Path], prepared: dict[str, PatchSet], tmp_path: Path
+) -> None:
     root = tmp_path / "descriptive"
     shutil.copytree(layout_trees["tcia-descriptive"], root)
     metadata = root / "metadata.csv"
@@ -136,8 +145,9 @@ def test_case_csvs_are_found_beside_the_tree_or_named(layout_trees: dict[str, Pa
     assert _dataset(root, tmp_path, csv_dir=str(elsewhere)).catalogue().records
 
 
-def test_catalogue_is_cached_until_the_tree_changes(layout_trees: dict[str, Path], tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_catalogue_is_cached_until_the_tree_changes(
+    layout_trees: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     root = tmp_path / "classic"
     shutil.copytree(layout_trees["tcia-classic"], root)
     first = _dataset(root, tmp_path).catalogue()
@@ -153,15 +163,19 @@ def test_catalogue_is_cached_until_the_tree_changes(layout_trees: dict[str, Path
     assert reads and rebuilt.records == first.records and rebuilt.fingerprint() != first.fingerprint()
 
 
-def test_dicom_intensity_rule_is_part_of_the_cache_key(layout_trees: dict[str, Path], prepared: dict[str, PatchSet],
-                                                       tmp_path: Path) -> None:
+def test_dicom_intensity_rule_is_part_of_the_cache_key(
+    layout_trees: dict[str, Path], prepared: dict[str, PatchSet], tmp_path: Path
+) -> None:
     scaled = prepared["tcia-classic"]
     stretched = _prepared(layout_trees["tcia-classic"], tmp_path, dicom_intensity="min-max")
     assert stretched.key != scaled.key
-    lesions = [p.table[p.table["has_mask"]].drop(columns="patch_id").reset_index(drop=True) for p in (scaled, stretched)]
+    lesions = [
+        p.table[p.table["has_mask"]].drop(columns="patch_id").reset_index(drop=True) for p in (scaled, stretched)
+    ]
     assert lesions[0].equals(lesions[1])  # the same lesions and boxes (masks decide them) ...
-    assert not np.array_equal(stretched.images[stretched.table["has_mask"].to_numpy()],
-                              scaled.images[scaled.table["has_mask"].to_numpy()])  # ... other pixels
+    assert not np.array_equal(
+        stretched.images[stretched.table["has_mask"].to_numpy()], scaled.images[scaled.table["has_mask"].to_numpy()]
+    )  # ... other pixels
 
 
 def test_wrong_folder_fails_with_one_clear_message(tmp_path: Path) -> None:

@@ -11,8 +11,11 @@ def test_real_case_csvs_load_with_their_row_counts() -> None:
     audit = Audit()
     table = read_case_tables(REAL_CSV_DIR, audit)
     assert audit.notes["rows per file"] == {
-        "mass_case_description_train_set.csv": 1318, "mass_case_description_test_set.csv": 378,
-        "calc_case_description_train_set.csv": 1546, "calc_case_description_test_set.csv": 326}
+        "mass_case_description_train_set.csv": 1318,
+        "mass_case_description_test_set.csv": 378,
+        "calc_case_description_train_set.csv": 1546,
+        "calc_case_description_test_set.csv": 326,
+    }
     assert len(table) == 3568 and set(CASE_FILES) == set(table["source_file"])
     assert "breast_density" in table.columns and "breast density" not in table.columns
     # the release's own figures: 3103 mammograms of 1566 patients
@@ -28,10 +31,18 @@ def test_every_row_yields_subject_study_and_series_for_each_path_column() -> Non
     for role in ("image", "crop", "mask"):
         parsed = table[f"{role}_path"]
         assert parsed.notna().all(), role
-        assert all(p.subject and p.study_uid.startswith("1.3.6.1.4.1.9590") and p.series_uid.startswith("1.3.6.1.4.1.9590")
-                   and p.file_name.endswith(".dcm") for p in parsed)
-        assert (table[f"{role}_path"].map(lambda p: p.subject.split("_P_")[0]).isin(
-            ["Mass-Training", "Mass-Test", "Calc-Training", "Calc-Test"])).all()
+        assert all(
+            p.subject
+            and p.study_uid.startswith("1.3.6.1.4.1.9590")
+            and p.series_uid.startswith("1.3.6.1.4.1.9590")
+            and p.file_name.endswith(".dcm")
+            for p in parsed
+        )
+        assert (
+            table[f"{role}_path"]
+            .map(lambda p: p.subject.split("_P_")[0])
+            .isin(["Mass-Training", "Mass-Test", "Calc-Training", "Calc-Test"])
+        ).all()
     assert not table["roi_mask_file_path"].str.contains("\n").any()  # cells are stripped
     assert not table["cropped_image_file_path"].str.contains("\n").any()
     # crop and mask usually share a series; about a hundred crops sit in one of their own

@@ -136,7 +136,9 @@ def test_what_a_plugin_returns_is_checked_and_named(gate_plugin) -> None:
     with pytest.raises(PluginOutputError, match="backbone 'leaky-net' .*gate_test_plugin.*do not partition"):
         build_backbone(regs, "leaky-net", num_classes=3, pretrained=False)
     scalar = metric(regs, "scalar-metric")
-    with pytest.raises(PluginOutputError, match=r"localisation 'scalar-metric'.*one finite score per map: shape \(2,\)"):
+    with pytest.raises(
+        PluginOutputError, match=r"localisation 'scalar-metric'.*one finite score per map: shape \(2,\)"
+    ):
         scalar(np.zeros((2, 4, 4)), np.zeros((2, 4, 4), bool), threshold=None)
 
 
@@ -151,8 +153,11 @@ def test_an_explainers_maps_are_checked_and_the_plugin_named(gate_plugin) -> Non
     explainer, _ = make_explainer(gate_plugin, "big-maps", built)
     split = DeviceSplit.from_arrays(np.zeros((2, 8, 8), np.uint8), np.array([1, 2]), torch.device("cpu"))
     normaliser = gate_plugin.get("normaliser", "imagenet").obj()
-    with pytest.raises(PluginOutputError, match=r"explainer 'big-maps' \(plugin 'gate_test_plugin'.*returned maps of "
-                                                r"shape \(2, 3, 3\); expected \(2, 8, 8\)"):
+    with pytest.raises(
+        PluginOutputError,
+        match=r"explainer 'big-maps' \(plugin 'gate_test_plugin'.*returned maps of "
+        r"shape \(2, 3, 3\); expected \(2, 8, 8\)",
+    ):
         explain(built.model, explainer, split, np.array([0, 1]), np.array([1, 2]), normaliser, 2)
 
 
@@ -175,8 +180,15 @@ def test_a_backbone_breaking_its_contract_in_a_run_is_a_message_naming_it(tmp_pa
     data["plugins"] = ["leaky_plugin"]
     spec = tmp_path / "leaky.yaml"
     spec.write_text(yaml.safe_dump(data))
-    result = run_cli("run", str(spec), "--home", str(tmp_path / "home"), "--reports", str(tmp_path / "reports"),
-                     env={"PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"})
+    result = run_cli(
+        "run",
+        str(spec),
+        "--home",
+        str(tmp_path / "home"),
+        "--reports",
+        str(tmp_path / "reports"),
+        env={"PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"},
+    )
     assert result.code == 2, result.output
     assert "backbone 'leaky-net' (plugin 'leaky_plugin'" in result.stderr and "do not partition" in result.stderr
     assert "Traceback" not in result.output
@@ -236,14 +248,16 @@ def test_plugin_options_are_validated_by_the_plugins_model_and_enter_the_run_id(
     assert {r.run_id for r in plain}.isdisjoint(r.run_id for r in finer)  # another evaluation
     spec = tmp_path / "bad.yaml"
     spec.write_text(yaml.safe_dump(_spec_with(baseline={"name": "random", "options": {"cells": 1}})))
-    with pytest.raises(SpecError, match=r"line \d+: explain.baseline.options.cells: Input should be greater than or equal to 2"):
+    with pytest.raises(
+        SpecError, match=r"line \d+: explain.baseline.options.cells: Input should be greater than or equal to 2"
+    ):
         load_spec(spec)
     spec.write_text(yaml.safe_dump(_spec_with(explainers=[{"name": "gradcam", "options": {"colour": "red"}}])))
     with pytest.raises(SpecError, match="explain.explainers\\[0\\].options: explainer 'gradcam' .* takes no options"):
         load_spec(spec)
 
 
-EXPLAINER_V1 = '''
+EXPLAINER_V1 = """
 import numpy as np
 from benchmark.api import hookimpl
 
@@ -259,10 +273,12 @@ class Flat:
 @hookimpl
 def register_explainers(register):
     register("flat", Flat)
-'''
+"""
 
 
-def test_editing_a_plugin_changes_the_ids_of_the_runs_it_touches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_editing_a_plugin_changes_the_ids_of_the_runs_it_touches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     module = tmp_path / "flat_explainer.py"
     module.write_text("VALUE = 0.5\n" + EXPLAINER_V1)
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -320,6 +336,9 @@ def test_a_whole_image_model_plugin_is_gated_and_its_answer_checked(gate_plugin)
     out = run_whole_model(regs, "brightest", context, 2)
     np.testing.assert_allclose(out.scores, images[[1, 3]].mean(axis=(1, 2)) / 255)
     assert out.maps.shape == (2, 6, 5) and out.details == {"rule": "mean grey"}
-    with pytest.raises(PluginOutputError, match=r"whole_model 'short-answer'.*gate_test_plugin.*one finite score per "
-                                                r"test image: shape \(2,\)"):
+    with pytest.raises(
+        PluginOutputError,
+        match=r"whole_model 'short-answer'.*gate_test_plugin.*one finite score per "
+        r"test image: shape \(2,\)",
+    ):
         run_whole_model(regs, "short-answer", context, 2)

@@ -82,6 +82,10 @@ def test_the_fixture_spec_reproduces_the_golden_numbers(fixture_run: Path) -> No
     the same two commands from scratch)."""
     from tests.conftest import ROOT
 
-    gate = run_cli("compare", str(fixture_run / "reports" / "fixture" / "results.json"),
-                   "--baseline", str(ROOT / "tests" / "golden" / "fixture.json"))
+    gate = run_cli(
+        "compare",
+        str(fixture_run / "reports" / "fixture" / "results.json"),
+        "--baseline",
+        str(ROOT / "tests" / "golden" / "fixture.json"),
+    )
     assert gate.code == 0 and "no regression" in gate.output, gate.output

@@ -35,7 +35,7 @@ def test_batched_ssim_is_scikit_images(shape: tuple[int, int, int]) -> None:
     a = rng.random(shape)
     b = np.clip(a + rng.normal(0, 0.2, shape), 0, 1)
     win = min(7, shape[1] - 1 + shape[1] % 2)
-    reference = [structural_similarity(x, y, data_range=1.0, win_size=win) for x, y in zip(a, b)]
+    reference = [structural_similarity(x, y, data_range=1.0, win_size=win) for x, y in zip(a, b, strict=True)]
     assert np.allclose(ssim_per_patch(a, b), reference, atol=1e-12)
     flat = np.ones((2, 9, 9))
     assert np.allclose(ssim_per_patch(flat, flat), 1.0)  # two equal flat maps are alike
@@ -49,9 +49,9 @@ def test_randomising_a_group_changes_it_alone_and_is_seeded() -> None:
     head_before, stem_before = [p.clone() for p in head.parameters()], [p.clone() for p in stem.parameters()]
     randomise_group(head, seed=3)
     randomise_group(b.groups[-1], seed=3)
-    assert all(torch.equal(p, q) for p, q in zip(head.parameters(), b.groups[-1].parameters()))
-    assert not any(torch.equal(p, q) for p, q in zip(head.parameters(), head_before))
-    assert all(torch.equal(p, q) for p, q in zip(stem.parameters(), stem_before))
+    assert all(torch.equal(p, q) for p, q in zip(head.parameters(), b.groups[-1].parameters(), strict=True))
+    assert not any(torch.equal(p, q) for p, q in zip(head.parameters(), head_before, strict=True))
+    assert all(torch.equal(p, q) for p, q in zip(stem.parameters(), stem_before, strict=True))
 
 
 @pytest.fixture(scope="module")
@@ -66,16 +66,30 @@ def tested() -> tuple:
     with torch.no_grad():  # explained for the predicted class, as the evaluation does
         predicted = backbone.model.eval()(normaliser(split.images.float().div(255).expand(-1, 3, -1, -1))).argmax(1)
     permuted = timm_backbone("test_resnet", 5)  # another model: stands in for one trained on permuted labels
-    result = sanity_tests(backbone, {"gradcam-batched": BatchedGradCam, "edges": EdgeMaps, "constant": ConstantMaps},
-                          split, np.arange(6), predicted.numpy(), normaliser, batch_size=4,
-                          config=Sanity(patches=6), controls=["edges", "constant"], permuted=permuted)
+    result = sanity_tests(
+        backbone,
+        {"gradcam-batched": BatchedGradCam, "edges": EdgeMaps, "constant": ConstantMaps},
+        split,
+        np.arange(6),
+        predicted.numpy(),
+        normaliser,
+        batch_size=4,
+        config=Sanity(patches=6),
+        controls=["edges", "constant"],
+        permuted=permuted,
+    )
     return backbone, reference, result
 
 
 def test_every_test_runs_on_a_copy_and_names_its_steps(tested: tuple) -> None:
     backbone, reference, result = tested
-    assert [t.name for t in result.tests] == ["top-down", "bottom-up", "independent", "random-logit",
-                                              "label-permutation"]
+    assert [t.name for t in result.tests] == [
+        "top-down",
+        "bottom-up",
+        "independent",
+        "random-logit",
+        "label-permutation",
+    ]
     names = [g.name for g in backbone.groups]
     steps = {t.name: t.steps for t in result.tests}
     assert steps["top-down"] == names[::-1] and steps["bottom-up"] == names and steps["independent"] == names
@@ -113,9 +127,13 @@ def test_label_permutation_trains_a_second_model_and_compares_its_maps(tmp_path)
     data["dataset"]["options"]["images"] = 60
     data["matrix"]["strategy"] = ["simultaneous"]
     data["training"]["max_epochs"] = 2
-    data["explain"] |= {"explainers": ["gradcam-batched"], "controls": ["random"], "faithfulness": {"metrics": []},
-                        "sanity": {"enabled": True, "patches": 4, "tests": ["top-down"], "label_permutation": True},
-                        "gallery": 0}
+    data["explain"] |= {
+        "explainers": ["gradcam-batched"],
+        "controls": ["random"],
+        "faithfulness": {"metrics": []},
+        "sanity": {"enabled": True, "patches": 4, "tests": ["top-down"], "label_permutation": True},
+        "gallery": 0,
+    }
     spec = tmp_path / "permuted.yaml"
     spec.write_text(yaml.safe_dump(data))
     args = ("run", str(spec), "--home", str(tmp_path / "home"), "--reports", str(tmp_path / "reports"))

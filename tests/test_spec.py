@@ -53,7 +53,9 @@ def test_typo_in_a_field_names_it_and_suggests(tmp_path: Path) -> None:
 
 def test_wrong_type_names_field_and_value(tmp_path: Path) -> None:
     spec = _fixture_with(tmp_path, "batch_size: 16", "batch_size: sixteen")
-    with pytest.raises(SpecError, match=r"matrix\.hparams\[0\]\.batch_size: Input should be a valid integer.*'sixteen'"):
+    with pytest.raises(
+        SpecError, match=r"matrix\.hparams\[0\]\.batch_size: Input should be a valid integer.*'sixteen'"
+    ):
         load_spec(spec)
 
 
@@ -103,9 +105,13 @@ def test_bad_yaml_and_missing_file(tmp_path: Path) -> None:
 def test_run_ids_are_stable_across_processes_and_distinct() -> None:
     ids = [r.run_id for r in expand(load_spec(PAPER_SPEC))]
     assert len(set(ids)) == len(ids)
-    code = "from benchmark.run.config import expand; from benchmark.spec.loader import load_spec; " \
-           f"print(','.join(r.run_id for r in expand(load_spec({str(PAPER_SPEC)!r}))))"
-    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={"PYTHONHASHSEED": "123", "PATH": ""})
+    code = (
+        "from benchmark.run.config import expand; from benchmark.spec.loader import load_spec; "
+        f"print(','.join(r.run_id for r in expand(load_spec({str(PAPER_SPEC)!r}))))"
+    )
+    other = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={"PYTHONHASHSEED": "123", "PATH": ""}
+    )
     assert other.stdout.strip().split(",") == ids
 
 
@@ -115,8 +121,9 @@ def test_changing_a_hyperparameter_changes_only_its_runs(tmp_path: Path) -> None
     data["matrix"]["hparams"][1]["batch_size"] = 4  # the second set: bs16, decay 0.5
     changed = {r.label: r.run_id for r in expand(load_spec(_write(tmp_path, yaml.safe_dump(data))))}
     same = [label for label in changed if label in base and base[label] == changed[label]]
-    assert len(same) == 40 and not any("bs16 lr0.0001/3e-05 /" in label or "bs16 lr0.0001/0.0003 /" in label
-                                       for label in same)
+    assert len(same) == 40 and not any(
+        "bs16 lr0.0001/3e-05 /" in label or "bs16 lr0.0001/0.0003 /" in label for label in same
+    )
     assert len([label for label in changed if label not in base]) == 8  # the 8 runs of the changed set
 
 
@@ -141,11 +148,14 @@ def test_validate_command_accepts_the_fixture_spec() -> None:
     assert "2 run(s)" in result.stdout
 
 
-@pytest.mark.parametrize("path, parts", [
-    ("matrix.hparams[0].lr_head", ("matrix", "hparams", 0, "lr_head")),
-    ("training.weights['torchvision/mobilenet_v2']", ("training", "weights", "torchvision/mobilenet_v2")),
-    ('a["b c"][2]', ("a", "b c", 2)),
-])
+@pytest.mark.parametrize(
+    "path, parts",
+    [
+        ("matrix.hparams[0].lr_head", ("matrix", "hparams", 0, "lr_head")),
+        ("training.weights['torchvision/mobilenet_v2']", ("training", "weights", "torchvision/mobilenet_v2")),
+        ('a["b c"][2]', ("a", "b c", 2)),
+    ],
+)
 def test_a_field_path_reads_and_prints_one_grammar(path: str, parts: tuple) -> None:
     from benchmark.spec.field_path import parse, show
 
@@ -161,7 +171,9 @@ def test_a_malformed_field_path_names_where_it_goes_wrong(path: str) -> None:
 
 
 def test_a_set_override_reaches_a_key_that_is_no_field_name() -> None:
-    spec = load_spec(FIXTURE_SPEC, overrides=["training.weights['timm/test_resnet']=/w/net.pth",
-                                              "training.weights['vgg16']=/w/vgg.pth"])
+    spec = load_spec(
+        FIXTURE_SPEC,
+        overrides=["training.weights['timm/test_resnet']=/w/net.pth", "training.weights['vgg16']=/w/vgg.pth"],
+    )
     assert spec.training.weights == {"timm/test_resnet": "/w/net.pth", "vgg16": "/w/vgg.pth"}
     assert spec.overrides == ("training.weights['timm/test_resnet']=/w/net.pth", "training.weights['vgg16']=/w/vgg.pth")

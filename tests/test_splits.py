@@ -14,7 +14,13 @@ def _table(n_patients: int = 60, seed: int = 0) -> pd.DataFrame:
     rows = []
     for p in range(n_patients):
         for _ in range(int(rng.integers(1, 4))):
-            rows.append({"patient_id": f"P_{p:05d}", "label": int(rng.integers(0, 5)), "split": "test" if p % 5 == 0 else "train"})
+            rows.append(
+                {
+                    "patient_id": f"P_{p:05d}",
+                    "label": int(rng.integers(0, 5)),
+                    "split": "test" if p % 5 == 0 else "train",
+                }
+            )
     return pd.DataFrame(rows)
 
 

@@ -83,18 +83,26 @@ def test_mcnemar_exact_and_chi_square() -> None:
 
 def _result(run_id: str, proba: np.ndarray, ll_scores: dict[str, np.ndarray]) -> RunResult:
     patch_ids = np.arange(100, 100 + len(Y))
-    result = run_result(run_id=run_id, lls={name: None for name in ll_scores},
-                        test=classification_metrics(Y, proba, CLASSES),
-                        predictions={"patch_id": patch_ids.tolist(), "label": Y.tolist(), "proba": proba.tolist()})
+    result = run_result(
+        run_id=run_id,
+        lls={name: None for name in ll_scores},
+        test=classification_metrics(Y, proba, CLASSES),
+        predictions={"patch_id": patch_ids.tolist(), "label": Y.tolist(), "proba": proba.tolist()},
+    )
     explainers = {}
     for name, per_patch in ll_scores.items():
         scored = np.flatnonzero(np.isfinite(per_patch))
-        explainers[name] = result.localisation.explainers[name].model_copy(update={
-            "ll": float(per_patch[scored].mean()), "patch_index": patch_ids[scored].tolist(),
-            "scores": per_patch[scored].tolist()})
+        explainers[name] = result.localisation.explainers[name].model_copy(
+            update={
+                "ll": float(per_patch[scored].mean()),
+                "patch_index": patch_ids[scored].tolist(),
+                "scores": per_patch[scored].tolist(),
+            }
+        )
     controls = [name for name in ll_scores if name == "random"]
-    return result.model_copy(update={"localisation": result.localisation.model_copy(
-        update={"explainers": explainers, "controls": controls})})
+    return result.model_copy(
+        update={"localisation": result.localisation.model_copy(update={"explainers": explainers, "controls": controls})}
+    )
 
 
 def _lesion_scores() -> tuple[np.ndarray, np.ndarray]:
@@ -130,12 +138,18 @@ def test_the_verdict_beside_table_iv_never_claims_an_ll_that_was_not_scored() ->
     good, chance = _lesion_scores()
     above = _result("a", _proba(0, 3.0), {"gradcam": good, "random": chance})
     proba = _proba(1, 0.5)
-    unscored = run_result(run_id="u", lls={"gradcam": None, "random": None},  # no correctly classified lesion
-                          test=classification_metrics(Y, proba, CLASSES),
-                          predictions={"patch_id": list(range(len(Y))), "label": Y.tolist(), "proba": proba.tolist()})
+    unscored = run_result(
+        run_id="u",
+        lls={"gradcam": None, "random": None},  # no correctly classified lesion
+        test=classification_metrics(Y, proba, CLASSES),
+        predictions={"patch_id": list(range(len(Y))), "label": Y.tolist(), "proba": proba.tolist()},
+    )
     stats = compute_statistics([above, unscored], ["gradcam", "random"], "random", Bootstrap(resamples=200))
     verdicts = ll_against_controls([above, unscored], ["gradcam", "random"], stats)
-    assert verdicts == {"above": [f"`gradcam` on `a` ({above.label})"], "not above": [],
-                        "unscored": [f"`gradcam` on `u` ({unscored.label})"]}
+    assert verdicts == {
+        "above": [f"`gradcam` on `a` ({above.label})"],
+        "not above": [],
+        "unscored": [f"`gradcam` on `u` ({unscored.label})"],
+    }
     alone = ll_against_controls([unscored], ["gradcam", "random"], stats)
     assert alone["above"] == [] and alone["not above"] == [] and len(alone["unscored"]) == 1

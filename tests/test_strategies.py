@@ -49,7 +49,10 @@ def test_gradual_unfreezing_adds_one_deeper_group_per_phase(resnet50, vgg19) -> 
     for backbone, order in ((resnet50, ["stage4", "stage3"]), (vgg19, ["block5", "block4"])):
         phases = gradual_unfreezing(backbone.groups, frozen_groups(backbone), HP)
         assert [sorted(_named(backbone, p)) for p in phases] == [
-            ["head"], sorted(["head", order[0]]), sorted(["head", *order])]
+            ["head"],
+            sorted(["head", order[0]]),
+            sorted(["head", *order]),
+        ]
         last = _named(backbone, phases[-1])
         assert last == {"head": 1e-4, order[0]: 3e-5, order[1]: 1.5e-5}
         # a group keeps its rate from the phase it joins onward

@@ -20,8 +20,8 @@ from benchmark.run.config import expand, spec_hash
 from benchmark.spec.loader import SpecError, load_spec
 from benchmark.spec.schema import Bootstrap, Threshold, ValidationSplit
 from benchmark.whole.evaluate import classification, iou, localisation, paired, pointing_game, sensitivity_at
-from plugins.whole_models.heatmap import MALIGNANT_CLASSES, heatmaps, positions, window_probabilities
 from benchmark.whole.images import BOTH_SPLITS, MERGED, mammograms, prepare_whole
+from plugins.whole_models.heatmap import MALIGNANT_CLASSES, heatmaps, positions, window_probabilities
 from tests.conftest import ROOT
 
 
@@ -36,16 +36,29 @@ def _record(subject: str, split: str, *lesions: Lesion) -> ImageRecord:
 
 def test_image_labels_merge_files_and_keep_a_mammogram_on_one_side() -> None:
     audit = Audit()
-    found = {m.key: m for m in mammograms([
-        # one image, a benign and a malignant lesion: malignant
-        _record("Mass-Training_P_00001_LEFT_CC", "train", _lesion("mass", "BENIGN", 1), _lesion("mass", "MALIGNANT", 2)),
-        # the same mammogram as a calcification file (training) and a mass file (test): one image, in test
-        _record("Calc-Training_P_00002_RIGHT_MLO", "train", _lesion("calcification", "BENIGN", 1)),
-        _record("Mass-Test_P_00002_RIGHT_MLO", "test", _lesion("mass", "MALIGNANT", 1)),
-        # BENIGN_WITHOUT_CALLBACK counts as benign
-        _record("Calc-Training_P_00003_LEFT_MLO", "train", _lesion("calcification", "BENIGN_WITHOUT_CALLBACK", 1)),
-        _record("Mass-Training_P_00003_LEFT_CC", "train", _lesion("mass", "BENIGN", 1)),
-    ], audit)}
+    found = {
+        m.key: m
+        for m in mammograms(
+            [
+                # one image, a benign and a malignant lesion: malignant
+                _record(
+                    "Mass-Training_P_00001_LEFT_CC",
+                    "train",
+                    _lesion("mass", "BENIGN", 1),
+                    _lesion("mass", "MALIGNANT", 2),
+                ),
+                # the same mammogram as a calcification file (training) and a mass file (test): one image, in test
+                _record("Calc-Training_P_00002_RIGHT_MLO", "train", _lesion("calcification", "BENIGN", 1)),
+                _record("Mass-Test_P_00002_RIGHT_MLO", "test", _lesion("mass", "MALIGNANT", 1)),
+                # BENIGN_WITHOUT_CALLBACK counts as benign
+                _record(
+                    "Calc-Training_P_00003_LEFT_MLO", "train", _lesion("calcification", "BENIGN_WITHOUT_CALLBACK", 1)
+                ),
+                _record("Mass-Training_P_00003_LEFT_CC", "train", _lesion("mass", "BENIGN", 1)),
+            ],
+            audit,
+        )
+    }
     assert sorted(found) == ["P_00001_LEFT_CC", "P_00002_RIGHT_MLO", "P_00003_LEFT_CC", "P_00003_LEFT_MLO"]
     assert found["P_00001_LEFT_CC"].label == 1
     merged = found["P_00002_RIGHT_MLO"]
@@ -72,8 +85,14 @@ class _CountingDataset:
 
 
 def test_two_preparations_at_once_resize_the_images_once(tmp_path: Path) -> None:
-    records = [_record(f"Mass-{'Training' if n < 8 else 'Test'}_P_{n:05d}_LEFT_CC", "train" if n < 8 else "test",
-                       _lesion("mass", "MALIGNANT" if n % 2 else "BENIGN", n)) for n in range(12)]
+    records = [
+        _record(
+            f"Mass-{'Training' if n < 8 else 'Test'}_P_{n:05d}_LEFT_CC",
+            "train" if n < 8 else "test",
+            _lesion("mass", "MALIGNANT" if n % 2 else "BENIGN", n),
+        )
+        for n in range(12)
+    ]
     catalogue = Catalogue(records, source_digest="constructed")
     dataset = _CountingDataset()
     answers: list[bool] = []
@@ -114,7 +133,7 @@ def test_heatmap_is_the_patch_classifier_on_the_same_crops() -> None:
     assert ys == [0, 16, 32, 38] and xs == [0, 16, 18]  # the last window is flush with the edge
     for i, y in enumerate(ys):
         for j, x in enumerate(xs):
-            crop = torch.from_numpy(image[y:y + window, x:x + window].copy())[None, None]
+            crop = torch.from_numpy(image[y : y + window, x : x + window].copy())[None, None]
             with torch.no_grad():
                 expected = torch.softmax(net(to_input(crop, None, norm)), 1)[0]
             torch.testing.assert_close(grid[i, j], expected, rtol=1e-5, atol=1e-6)
@@ -208,11 +227,14 @@ def test_whole_image_section_is_outside_the_patch_runs(tmp_path: Path) -> None:
     assert [r.run_id for r in expand(plain)] == [r.run_id for r in expand(with_whole)]
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"effective_batch": 12}, "whole_image.effective_batch"),
-    ({"models": ["heatmap", "gmic"]}, "whole_image.models"),
-    ({"image_size": [192]}, "whole_image.image_size"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"effective_batch": 12}, "whole_image.effective_batch"),
+        ({"models": ["heatmap", "gmic"]}, "whole_image.models"),
+        ({"image_size": [192]}, "whole_image.image_size"),
+    ],
+)
 def test_bad_whole_image_settings_name_the_field(tmp_path: Path, change: dict, field: str) -> None:
     data = yaml.safe_load(_spec_text())
     data["whole_image"] |= change
@@ -250,10 +272,28 @@ def test_real_csvs_give_the_documented_mammogram_counts() -> None:
     records = []
     for series, rows in table.groupby(table["image_path"].map(lambda p: p.series_uid), sort=True):
         first = rows.iloc[0]
-        lesions = tuple(Lesion(str(r.abnormality_id), r.lesion_kind, str(r.pathology).upper(), None,
-                               f"{series}-{i}", f"{r.source_file} row {r.source_row}") for i, r in enumerate(rows.itertuples()))
-        records.append(ImageRecord(series, f"/{series}.dcm", first["split"], first["patient_id"], lesions, False,
-                                   {"subject": first["image_path"].subject}))
+        lesions = tuple(
+            Lesion(
+                str(r.abnormality_id),
+                r.lesion_kind,
+                str(r.pathology).upper(),
+                None,
+                f"{series}-{i}",
+                f"{r.source_file} row {r.source_row}",
+            )
+            for i, r in enumerate(rows.itertuples())
+        )
+        records.append(
+            ImageRecord(
+                series,
+                f"/{series}.dcm",
+                first["split"],
+                first["patient_id"],
+                lesions,
+                False,
+                {"subject": first["image_path"].subject},
+            )
+        )
     audit = Audit()
     found = mammograms(records, audit)
     assert len(found) == 3032

@@ -27,14 +27,16 @@ def whole_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _results(base: Path) -> list[dict]:
-    return [json.loads(p.read_text()) for p in sorted((base / "home" / "runs" / "whole-image-fixture" / "whole")
-                                                      .glob("*/result.json"))]
+    return [
+        json.loads(p.read_text())
+        for p in sorted((base / "home" / "runs" / "whole-image-fixture" / "whole").glob("*/result.json"))
+    ]
 
 
 def test_report_has_the_whole_mammogram_section_and_figures(whole_run: Path) -> None:
     folder = whole_run / "reports" / "whole-image-fixture"
     text = (folder / "report.md").read_text()
-    section = text[text.index("## Whole mammogram"):]
+    section = text[text.index("## Whole mammogram") :]
     assert "(cited)" in section and "0.83-0.86" in section and "0.848" in section
     assert "Paired comparison" in section
     assert "Not distinguishable from chance" in section  # the Shen model's interval reaches 0.5 on 60 test images
@@ -52,7 +54,9 @@ def test_whole_image_auc_is_above_chance_with_its_interval(whole_run: Path) -> N
     # The whole 95% interval above chance (0.676 [0.544, 0.822] on CPU, deterministic):
     # lesions carry the class on the generated data, and the heatmap finds them.
     assert heatmap["low"] > 0.5, heatmap
-    assert results["heatmap"]["localisation"]["pointing_game"] > results["heatmap"]["localisation"]["pointing_game_random"]
+    assert (
+        results["heatmap"]["localisation"]["pointing_game"] > results["heatmap"]["localisation"]["pointing_game_random"]
+    )
     assert results["shen"]["details"]["effective_batch"] == 16
     assert results["shen"]["measurements"]["memory"]["host_peak_rss_mib"] > 0
 

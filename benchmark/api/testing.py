@@ -28,8 +28,9 @@ restates them. An exception the plugin raises itself propagates unchanged.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -44,8 +45,17 @@ if TYPE_CHECKING:
 
     from benchmark.registry.loading import Registries
 
-__all__ = ["ContractError", "Report", "DEFAULT_BACKBONE", "check_backbone", "check_explainer", "check_metric",
-           "check_faithfulness", "check_normaliser", "check_strategy"]
+__all__ = [
+    "ContractError",
+    "Report",
+    "DEFAULT_BACKBONE",
+    "check_backbone",
+    "check_explainer",
+    "check_metric",
+    "check_faithfulness",
+    "check_normaliser",
+    "check_strategy",
+]
 
 #: the backbone explainers, faithfulness metrics and strategies are checked on by default:
 #: timm's smallest ResNet, random weights (a few MB, built in about a second)
@@ -81,7 +91,7 @@ class _WithEntry:
     harness's calls look names up in (so a backbone under test may wrap an installed one)."""
 
     entry: Entry
-    installed: "Registries"
+    installed: Registries
 
     def get(self, kind: str, name: str) -> Entry:
         if (kind, name) == (self.entry.kind, self.entry.name):
@@ -104,8 +114,9 @@ def _resolve(kind: str, target: Any, options: Mapping[str, Any], options_model: 
         else:
             name = getattr(target, "__name__", type(target).__name__)
             plugin = getattr(target, "__module__", None) or "under test"
-            entry = checked_entry(kind, name, target, (), "", options_model, plugin, "checked by benchmark.api.testing",
-                                  "")
+            entry = checked_entry(
+                kind, name, target, (), "", options_model, plugin, "checked by benchmark.api.testing", ""
+            )
             regs = _WithEntry(entry, installed)
         ref = PluginRef(name=name, options=dict(options))
         where = calls.describe(regs.get(kind, name))
@@ -151,7 +162,7 @@ class _FixedNormaliser:
     def fit(self, chunks: Any) -> None:
         return None
 
-    def __call__(self, images: "torch.Tensor", labels: "torch.Tensor | None" = None) -> "torch.Tensor":
+    def __call__(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return (images - 0.5) / 0.25
 
     def state_dict(self) -> dict[str, Any]:
@@ -176,8 +187,15 @@ def _backbone(backbone: Backbone | str | Callable[..., Backbone], num_classes: i
 
 
 # --------------------------------------------------------------------------- checkers
-def check_backbone(factory_or_name: Callable[..., Backbone] | str, *, num_classes: int = len(CLASSES),
-                   image_size: int = 64, batch_size: int = 2, options_model: Any = None, **options: Any) -> Report:
+def check_backbone(
+    factory_or_name: Callable[..., Backbone] | str,
+    *,
+    num_classes: int = len(CLASSES),
+    image_size: int = 64,
+    batch_size: int = 2,
+    options_model: Any = None,
+    **options: Any,
+) -> Report:
     """Build the backbone as a run does (random weights) and check what the harness
     checks: its signature, a ``Backbone`` whose layer groups partition the parameters
     (input to output, head last), a target layer inside the model, features sharing its
@@ -195,15 +213,30 @@ def check_backbone(factory_or_name: Callable[..., Backbone] | str, *, num_classe
         with torch.no_grad():
             logits = backbone.model(to_input(split.images, split.labels, _FixedNormaliser()))
         calls.check_logits(where, logits, batch_size, num_classes)
-    return _report("backbone", where, "signature", "a Backbone", "layer groups partition the parameters",
-                   "target layer in the model", "features (if any) share the model's weights",
-                   "frozen (if set) leaves groups to train",
-                   f"logits of shape ({batch_size}, {num_classes})")
+    return _report(
+        "backbone",
+        where,
+        "signature",
+        "a Backbone",
+        "layer groups partition the parameters",
+        "target layer in the model",
+        "features (if any) share the model's weights",
+        "frozen (if set) leaves groups to train",
+        f"logits of shape ({batch_size}, {num_classes})",
+    )
 
 
-def check_explainer(factory_or_name: Callable[..., Any] | str, *, backbone: Backbone | str | Callable[..., Backbone]
-                    = DEFAULT_BACKBONE, num_classes: int = len(CLASSES), image_size: int = 64, images: int = 4,
-                    batch_size: int = 2, options_model: Any = None, **options: Any) -> Report:
+def check_explainer(
+    factory_or_name: Callable[..., Any] | str,
+    *,
+    backbone: Backbone | str | Callable[..., Backbone] = DEFAULT_BACKBONE,
+    num_classes: int = len(CLASSES),
+    image_size: int = 64,
+    images: int = 4,
+    batch_size: int = 2,
+    options_model: Any = None,
+    **options: Any,
+) -> Report:
     """Build the explainer on ``backbone`` and explain ``images`` patches (one target
     class each, every class in turn) in batches, exactly as the LL evaluation does (eval
     mode, gradients on, fp32; raw patches when the explainer asks for them): each batch
@@ -215,17 +248,31 @@ def check_explainer(factory_or_name: Callable[..., Any] | str, *, backbone: Back
     with _contract():
         explainer, where = calls.make_explainer(regs, ref, built)
         if explainer is None:
-            raise ContractError(f"{where} declined the backbone it was given (its factory returned None); pass one "
-                                "it explains: check_explainer(..., backbone=...)")
+            raise ContractError(
+                f"{where} declined the backbone it was given (its factory returned None); pass one "
+                "it explains: check_explainer(..., backbone=...)"
+            )
         patches, labels = _patches(images, image_size, num_classes)
-        explain(built.model, explainer, _split(patches, labels), np.arange(images), labels, _FixedNormaliser(),
-                batch_size)
-    return _report("explainer", where, "signature", f"maps of shape (n, {image_size}, {image_size}) per batch",
-                   "finite maps in [0, 1]")
+        explain(
+            built.model, explainer, _split(patches, labels), np.arange(images), labels, _FixedNormaliser(), batch_size
+        )
+    return _report(
+        "explainer",
+        where,
+        "signature",
+        f"maps of shape (n, {image_size}, {image_size}) per batch",
+        "finite maps in [0, 1]",
+    )
 
 
-def check_metric(fn_or_name: Callable[..., Any] | str, *, image_size: int = 32, maps: int = 6,
-                 options_model: Any = None, **options: Any) -> Report:
+def check_metric(
+    fn_or_name: Callable[..., Any] | str,
+    *,
+    image_size: int = 32,
+    maps: int = 6,
+    options_model: Any = None,
+    **options: Any,
+) -> Report:
     """Score ``maps`` saliency maps (blobs, an all-zero and an all-one map) against lesion
     masks as the LL evaluation does: under the value, top-percent, mask-area and Otsu
     threshold rules and over the threshold sweep; each call must give one finite score
@@ -241,15 +288,30 @@ def check_metric(fn_or_name: Callable[..., Any] | str, *, image_size: int = 32, 
         try:
             score_localisation(saliency, np.arange(maps), masks, scoring)
         except PluginOutputError as exc:
-            raise ContractError(f"{exc} (on {maps} maps of {image_size} x {image_size}: Gaussian blobs, one all zero "
-                                "and one all one, as the harness's controls make them)") from None
-    return _report("localisation", where, "signature", "one finite score per map under each threshold rule",
-                   "one finite score per map over the threshold sweep")
+            raise ContractError(
+                f"{exc} (on {maps} maps of {image_size} x {image_size}: Gaussian blobs, one all zero "
+                "and one all one, as the harness's controls make them)"
+            ) from None
+    return _report(
+        "localisation",
+        where,
+        "signature",
+        "one finite score per map under each threshold rule",
+        "one finite score per map over the threshold sweep",
+    )
 
 
-def check_faithfulness(fn_or_name: Callable[..., Any] | str, *, backbone: Backbone | str | Callable[..., Backbone]
-                       = DEFAULT_BACKBONE, num_classes: int = len(CLASSES), image_size: int = 32, images: int = 4,
-                       batch_size: int = 2, options_model: Any = None, **options: Any) -> Report:
+def check_faithfulness(
+    fn_or_name: Callable[..., Any] | str,
+    *,
+    backbone: Backbone | str | Callable[..., Backbone] = DEFAULT_BACKBONE,
+    num_classes: int = len(CLASSES),
+    image_size: int = 32,
+    images: int = 4,
+    batch_size: int = 2,
+    options_model: Any = None,
+    **options: Any,
+) -> Report:
     """Score maps of ``images`` patches with the metric as the faithfulness evaluation
     does (network input on the model's device, eval mode, no gradients, fp32, in
     batches): a boolean ``higher_is_better``, one finite score per map and, when it gives
@@ -262,14 +324,36 @@ def check_faithfulness(fn_or_name: Callable[..., Any] | str, *, backbone: Backbo
         metric = calls.faithfulness_metric(regs, ref)
         patches, labels = _patches(images, image_size, num_classes)
         saliency, _ = _maps(images, image_size)
-        faithfulness_scores({ref.name: metric}, built.model, _split(patches, labels), np.arange(images), saliency,
-                            labels, _FixedNormaliser(), batch_size)
-    return _report("faithfulness", where, "signature", "a boolean higher_is_better", "one finite score per map",
-                   "a finite curve (if any) of one value per map and step")
+        faithfulness_scores(
+            {ref.name: metric},
+            built.model,
+            _split(patches, labels),
+            np.arange(images),
+            saliency,
+            labels,
+            _FixedNormaliser(),
+            batch_size,
+        )
+    return _report(
+        "faithfulness",
+        where,
+        "signature",
+        "a boolean higher_is_better",
+        "one finite score per map",
+        "a finite curve (if any) of one value per map and step",
+    )
 
 
-def check_normaliser(cls_or_name: Callable[..., Any] | str, *, num_classes: int = len(CLASSES), image_size: int = 32,
-                     images: int = 10, batch_size: int = 4, options_model: Any = None, **options: Any) -> Report:
+def check_normaliser(
+    cls_or_name: Callable[..., Any] | str,
+    *,
+    num_classes: int = len(CLASSES),
+    image_size: int = 32,
+    images: int = 10,
+    batch_size: int = 4,
+    options_model: Any = None,
+    **options: Any,
+) -> Report:
     """Build the normaliser, fit it on a split given chunk by chunk, and apply it as
     training does (labels only when it ``uses_labels``): an object with ``fit``,
     ``__call__``, ``state_dict`` and a boolean ``uses_labels``; finite images of the
@@ -285,13 +369,25 @@ def check_normaliser(cls_or_name: Callable[..., Any] | str, *, num_classes: int 
             before = as_rgb(split.images[idx])
             calls.check_normalised(where, before, to_input(split.images[idx], split.labels[idx], normaliser))
         calls.check_normaliser_state(where, normaliser.state_dict())
-    return _report("normaliser", where, "signature", "fit, __call__, state_dict and a boolean uses_labels",
-                   "finite images of the shape given", "a state_dict results.json can hold")
+    return _report(
+        "normaliser",
+        where,
+        "signature",
+        "fit, __call__, state_dict and a boolean uses_labels",
+        "finite images of the shape given",
+        "a state_dict results.json can hold",
+    )
 
 
-def check_strategy(fn_or_name: Callable[..., Any] | str, *, backbone: Backbone | str | Callable[..., Backbone]
-                   = DEFAULT_BACKBONE, hparams: HParams | Mapping[str, Any] | None = None,
-                   num_classes: int = len(CLASSES), options_model: Any = None, **options: Any) -> Report:
+def check_strategy(
+    fn_or_name: Callable[..., Any] | str,
+    *,
+    backbone: Backbone | str | Callable[..., Backbone] = DEFAULT_BACKBONE,
+    hparams: HParams | Mapping[str, Any] | None = None,
+    num_classes: int = len(CLASSES),
+    options_model: Any = None,
+    **options: Any,
+) -> Report:
     """Ask the strategy for its phases on ``backbone``'s groups, with the core's frozen
     prefix and ``hparams`` (the spec's defaults when None), as a run does: a non-empty
     list of ``Phase``, each training existing groups at finite positive rates (or being
@@ -303,5 +399,10 @@ def check_strategy(fn_or_name: Callable[..., Any] | str, *, backbone: Backbone |
     regs, ref, where = _resolve("strategy", fn_or_name, options, options_model)
     with _contract():
         phases = calls.make_phases(regs, ref, built, frozen_groups(built), hp)
-    return _report("strategy", where, "signature", "a non-empty list of Phase",
-                   f"phases {', '.join(p.name for p in phases)} name existing groups at positive rates")
+    return _report(
+        "strategy",
+        where,
+        "signature",
+        "a non-empty list of Phase",
+        f"phases {', '.join(p.name for p in phases)} name existing groups at positive rates",
+    )

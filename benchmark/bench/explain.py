@@ -26,9 +26,20 @@ def _sync(device: Any) -> None:
         torch.cuda.synchronize(device)
 
 
-def measure(backbone: str = "resnet50", size: int = 224, batch: int = 64, repeats: int = 5, warmup: int = 1,
-            device: str = "auto", reference: str = "gradcam", candidate: str = "gradcam-batched", metric: str = "iou",
-            seed: int = 0, road_batch: int = 8, road_repeats: int = 1) -> dict[str, Any]:
+def measure(
+    backbone: str = "resnet50",
+    size: int = 224,
+    batch: int = 64,
+    repeats: int = 5,
+    warmup: int = 1,
+    device: str = "auto",
+    reference: str = "gradcam",
+    candidate: str = "gradcam-batched",
+    metric: str = "iou",
+    seed: int = 0,
+    road_batch: int = 8,
+    road_repeats: int = 1,
+) -> dict[str, Any]:
     """Time ``reference`` and ``candidate`` on one model and batch; return the figures."""
     from benchmark.errors import UserError
     from benchmark.registry.loading import registries
@@ -38,8 +49,12 @@ def measure(backbone: str = "resnet50", size: int = 224, batch: int = 64, repeat
     if not re.fullmatch(r"auto|cpu|cuda(:\d+)?|mps", device):
         raise UserError(f"--device {device!r}: expected auto, cpu, cuda, cuda:N or mps")
     regs = registries()  # names are checked before anything heavy is built
-    for kind, name in (("explainer", reference), ("explainer", candidate), ("localisation", metric),
-                       ("backbone", backbone)):
+    for kind, name in (
+        ("explainer", reference),
+        ("explainer", candidate),
+        ("localisation", metric),
+        ("backbone", backbone),
+    ):
         regs.get(kind, name)
 
     import numpy as np
@@ -90,16 +105,34 @@ def measure(backbone: str = "resnet50", size: int = 224, batch: int = 64, repeat
             maps[name] = step()
             seconds.append(time.perf_counter() - start)
         median = statistics.median(seconds)
-        rows[name] = {"images_per_s": batch / median, "median_s": median, "min_s": min(seconds), "max_s": max(seconds),
-                      "zero_maps": int((maps[name].reshape(batch, -1).max(axis=1) <= 0).sum())}
+        rows[name] = {
+            "images_per_s": batch / median,
+            "median_s": median,
+            "min_s": min(seconds),
+            "max_s": max(seconds),
+            "zero_maps": int((maps[name].reshape(batch, -1).max(axis=1) <= 0).sum()),
+        }
         if dev.type == "cuda":
             rows[name]["device_peak_mib"] = torch.cuda.max_memory_allocated(dev) / 2**20
-    road = measure_road(regs, model, images[:road_batch], maps[candidate][:road_batch], targets[:road_batch],
-                        road_repeats, dev) if road_batch else None
+    road = (
+        measure_road(
+            regs, model, images[:road_batch], maps[candidate][:road_batch], targets[:road_batch], road_repeats, dev
+        )
+        if road_batch
+        else None
+    )
     return {
-        "backbone": backbone, "size": size, "batch": batch, "repeats": repeats, "warmup": warmup,
-        "device": device_description(dev), "torch": torch.__version__, "reference": reference, "candidate": candidate,
-        "results": rows, "ratio": rows[candidate]["images_per_s"] / rows[reference]["images_per_s"],
+        "backbone": backbone,
+        "size": size,
+        "batch": batch,
+        "repeats": repeats,
+        "warmup": warmup,
+        "device": device_description(dev),
+        "torch": torch.__version__,
+        "reference": reference,
+        "candidate": candidate,
+        "results": rows,
+        "ratio": rows[candidate]["images_per_s"] / rows[reference]["images_per_s"],
         "max_abs_diff": float(np.abs(maps[reference] - maps[candidate]).max()),
         "road": road,
     }
@@ -123,14 +156,19 @@ def measure_road(regs: Any, model: Any, images: Any, maps: Any, targets: Any, re
     from benchmark.registry.calls import faithfulness_metric
     from benchmark.spec.schema import PluginRef
 
-    ours = faithfulness_metric(regs, PluginRef(name="road-morf", options={"percentiles": ROAD_PERCENTILES,
-                                                                          "noise": 0.0}))
+    ours = faithfulness_metric(
+        regs, PluginRef(name="road-morf", options={"percentiles": ROAD_PERCENTILES, "noise": 0.0})
+    )
     cams = np.asarray(maps, dtype=np.float32)
     n = len(cams)
 
     def reference() -> np.ndarray:  # pytorch-grad-cam's percentile p keeps p% of the pixels: 100 - p removed
-        steps = [PerturbationConfidenceMetric(RemoveMostRelevantFirst(100 - p, NoisyLinearImputer(noise=0.0)))(
-            images, cams, [ClassifierOutputSoftmaxTarget(int(t)) for t in targets], model) for p in ROAD_PERCENTILES]
+        steps = [
+            PerturbationConfidenceMetric(RemoveMostRelevantFirst(100 - p, NoisyLinearImputer(noise=0.0)))(
+                images, cams, [ClassifierOutputSoftmaxTarget(int(t)) for t in targets], model
+            )
+            for p in ROAD_PERCENTILES
+        ]
         return -np.mean(steps, axis=0)
 
     def candidate() -> np.ndarray:
@@ -148,6 +186,10 @@ def measure_road(regs: Any, model: Any, images: Any, maps: Any, targets: Any, re
             seconds.append(time.perf_counter() - start)
         rows[name] = {"images_per_s": n / statistics.median(seconds), "median_s": statistics.median(seconds)}
     a, b = scores.values()
-    return {"images": n, "percentiles": ROAD_PERCENTILES, "results": rows,
-            "ratio": rows["road-morf (batched)"]["images_per_s"] / rows["pytorch-grad-cam ROAD"]["images_per_s"],
-            "max_abs_diff": float(np.abs(a - b).max())}
+    return {
+        "images": n,
+        "percentiles": ROAD_PERCENTILES,
+        "results": rows,
+        "ratio": rows["road-morf (batched)"]["images_per_s"] / rows["pytorch-grad-cam ROAD"]["images_per_s"],
+        "max_abs_diff": float(np.abs(a - b).max()),
+    }

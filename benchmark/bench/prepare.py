@@ -62,8 +62,11 @@ class PrepareBench:
         return statistics.median(self.prepare_cpu_s) / statistics.median(self.decode_cpu_s)
 
     def to_dict(self) -> dict[str, Any]:
-        medians = {f"{k.removesuffix('_s')}_median_s": round(statistics.median(v), 4) for k, v in asdict(self).items()
-                   if k.endswith("_s") and v}
+        medians = {
+            f"{k.removesuffix('_s')}_median_s": round(statistics.median(v), 4)
+            for k, v in asdict(self).items()
+            if k.endswith("_s") and v
+        }
         # the ratios unrounded: the console prints them to two places, and a third-place
         # rounding here could print 1.50 beside a stored 1.505 (seen in CI)
         return asdict(self) | medians | {"ratio": self.ratio, "cpu_ratio": self.cpu_ratio, "goal_ratio": GOAL_RATIO}
@@ -106,8 +109,15 @@ def _timed(fn: Callable[[], Any]) -> tuple[float, float]:
     return time.perf_counter() - wall, _cpu_seconds() - cpu
 
 
-def run_prepare_bench(spec: Spec, regs: Registries, cache_dir: Path, *, repeats: int = 5, workers: int | None = None,
-                      say: Callable[[str], None] = lambda _: None) -> PrepareBench:
+def run_prepare_bench(
+    spec: Spec,
+    regs: Registries,
+    cache_dir: Path,
+    *,
+    repeats: int = 5,
+    workers: int | None = None,
+    say: Callable[[str], None] = lambda _: None,
+) -> PrepareBench:
     from benchmark.data.parallel import default_workers
     from benchmark.data.preparation import prepare
     from benchmark.run.data import make_dataset, prepare_data
@@ -120,12 +130,20 @@ def run_prepare_bench(spec: Spec, regs: Registries, cache_dir: Path, *, repeats:
     say("warming the page cache")
     pixels = decode_only(dataset, catalogue, workers)
     patches, _ = prepare(dataset, catalogue, params, cache_dir, workers=workers)  # the entry the cache hits read
-    bench = PrepareBench(spec.name, workers, len(catalogue.records), sum(len(r.lesions) for r in catalogue.records),
-                         round(pixels / 1e6, 1), len(patches))
+    bench = PrepareBench(
+        spec.name,
+        workers,
+        len(catalogue.records),
+        sum(len(r.lesions) for r in catalogue.records),
+        round(pixels / 1e6, 1),
+        len(patches),
+    )
     for r in range(repeats):
         say(f"repeat {r + 1} of {repeats}")
-        steps = [("decode", lambda: decode_only(dataset, catalogue, workers)),
-                 ("prepare", lambda: prepare(dataset, catalogue, params, cache_dir, workers=workers, use_cache=False))]
+        steps = [
+            ("decode", lambda: decode_only(dataset, catalogue, workers)),
+            ("prepare", lambda: prepare(dataset, catalogue, params, cache_dir, workers=workers, use_cache=False)),
+        ]
         for name, step in steps if r % 2 == 0 else steps[::-1]:
             wall, cpu = _timed(step)
             getattr(bench, f"{name}_s").append(wall)

@@ -22,10 +22,20 @@ def _sync(device: Any) -> None:
         torch.cuda.synchronize(device)
 
 
-def measure(backbone: str = "resnet50", batch: int = 64, size: int = 224, steps: int = 20, repeats: int = 5,
-            device_name: str = "auto", deterministic: bool = True, strategy: str = "simultaneous",
-            normaliser: str = "imagenet", augment: tuple[str, ...] = (),
-            whole: tuple[int, int] | None = None, whole_model: str = "shen") -> dict[str, Any]:
+def measure(
+    backbone: str = "resnet50",
+    batch: int = 64,
+    size: int = 224,
+    steps: int = 20,
+    repeats: int = 5,
+    device_name: str = "auto",
+    deterministic: bool = True,
+    strategy: str = "simultaneous",
+    normaliser: str = "imagenet",
+    augment: tuple[str, ...] = (),
+    whole: tuple[int, int] | None = None,
+    whole_model: str = "shen",
+) -> dict[str, Any]:
     """Median images/s of raw PyTorch and of the harness's training epoch, and their ratio.
     ``whole`` = (height, width): the network of the whole-image model ``whole_model`` on images of that size
     instead of the patch classifier on ``size`` x ``size`` patches."""
@@ -55,8 +65,10 @@ def measure(backbone: str = "resnet50", batch: int = 64, size: int = 224, steps:
         entry = regs.get("whole_model", whole_model)
         network = getattr(entry.obj, "network", None)
         if not callable(network):
-            raise UserError(f"whole-image model '{whole_model}' trains no network of its own: nothing to time",
-                            hint="Name one that does, e.g. --whole-model shen.")
+            raise UserError(
+                f"whole-image model '{whole_model}' trains no network of its own: nothing to time",
+                hint="Name one that does, e.g. --whole-model shen.",
+            )
         built.model.to(device)
         built, classes, shape = network(built), 2, (int(whole[0]), int(whole[1]))
     model = built.model.to(device)
@@ -76,9 +88,11 @@ def measure(backbone: str = "resnet50", batch: int = 64, size: int = 224, steps:
     trainer = Trainer(model, built.groups, [phase], norm, split, split, hparams, config, generator)
 
     # Raw PyTorch: pre-normalised float batches already on the device.
-    xs = [to_input(split.images[i * batch:(i + 1) * batch], split.labels[i * batch:(i + 1) * batch], norm, cuda)
-          for i in range(steps)]
-    ys = [split.labels[i * batch:(i + 1) * batch] for i in range(steps)]
+    xs = [
+        to_input(split.images[i * batch : (i + 1) * batch], split.labels[i * batch : (i + 1) * batch], norm, cuda)
+        for i in range(steps)
+    ]
+    ys = [split.labels[i * batch : (i + 1) * batch] for i in range(steps)]
     loss_fn = torch.nn.CrossEntropyLoss()
 
     def raw_epoch(optimizer: torch.optim.Optimizer) -> float:
@@ -113,11 +127,20 @@ def measure(backbone: str = "resnet50", batch: int = 64, size: int = 224, steps:
     from benchmark.provenance import device_description
 
     return {
-        "backbone": backbone, "strategy": strategy, "trainable_groups": sorted(built.groups[i].name for i in trainable),
-        "batch": batch, "size": size if whole is None else f"{shape[0]}x{shape[1]}", "whole_image": whole is not None,
-        "steps": steps, "repeats": repeats, "device": device_description(device),
+        "backbone": backbone,
+        "strategy": strategy,
+        "trainable_groups": sorted(built.groups[i].name for i in trainable),
+        "batch": batch,
+        "size": size if whole is None else f"{shape[0]}x{shape[1]}",
+        "whole_image": whole is not None,
+        "steps": steps,
+        "repeats": repeats,
+        "device": device_description(device),
         "mode": ("bf16 + channels_last" if cuda else "fp32") + (", deterministic" if deterministic else ""),
-        "raw_images_per_s": raw, "harness_images_per_s": harness,
-        "raw_median": raw_median, "harness_median": harness_median, "ratio": harness_median / raw_median,
+        "raw_images_per_s": raw,
+        "harness_images_per_s": harness,
+        "raw_median": raw_median,
+        "harness_median": harness_median,
+        "ratio": harness_median / raw_median,
         "torch_threads": torch.get_num_threads(),
     }

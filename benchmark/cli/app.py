@@ -31,6 +31,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
 def _console(stderr: bool) -> Console:
     """A console; when output is not a terminal (CI logs, a pipe), one as wide as
     ``COLUMNS`` says or else unbounded, so tables and messages are never cut at 80."""
@@ -80,11 +82,19 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             if exc.errno not in STORAGE_ERRORS:
                 raise
             where = f"{exc.filename}: " if exc.filename else ""
-            errors.print(f"[bold red]error:[/] {escape(where + str(exc.strerror or exc))}", highlight=False,
-                         markup=True, soft_wrap=True)
-            errors.print("Nothing half-written was kept (every file is written whole or not at all). Make room or "
-                         "fix the permissions, then run the command again: finished runs are kept and an interrupted "
-                         "one resumes from its last checkpoint.", highlight=False, soft_wrap=True)
+            errors.print(
+                f"[bold red]error:[/] {escape(where + str(exc.strerror or exc))}",
+                highlight=False,
+                markup=True,
+                soft_wrap=True,
+            )
+            errors.print(
+                "Nothing half-written was kept (every file is written whole or not at all). Make room or "
+                "fix the permissions, then run the command again: finished runs are kept and an interrupted "
+                "one resumes from its last checkpoint.",
+                highlight=False,
+                soft_wrap=True,
+            )
             raise typer.Exit(2) from None
 
     return wrapper
@@ -107,14 +117,19 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                      help="Print the version.")) -> None:
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
     """cbis-bench: run a spec, validate it, list plugins, make fixture data, rebuild reports."""
 
 
 PluginOpt = typer.Option([], "--plugin", "-p", help="Extra plugin module to load (repeatable).")
-SetOpt = typer.Option([], "--set", help="KEY=VALUE: change one value of the spec, validated like the file "
-                                        "(repeatable), e.g. --set training.max_epochs=3 --set 'matrix.seed=[0, 1]'.")
+SetOpt = typer.Option(
+    [],
+    "--set",
+    help="KEY=VALUE: change one value of the spec, validated like the file "
+    "(repeatable), e.g. --set training.max_epochs=3 --set 'matrix.seed=[0, 1]'.",
+)
 HomeOpt = typer.Option(None, "--home", help=f"Cache and run store folder [env {HOME_ENV}; default ./.cbis-bench].")
 
 

@@ -11,8 +11,10 @@ from benchmark.errors import UserError
 
 
 @command()
-def plugins(kind: str | None = typer.Option(None, help="Only this kind (backbone, strategy, ...)."),
-            plugin: list[str] = PluginOpt) -> None:
+def plugins(
+    kind: str | None = typer.Option(None, help="Only this kind (backbone, strategy, ...)."),
+    plugin: list[str] = PluginOpt,
+) -> None:
     """List every registered plugin item: name, kind, origin and version. Exit 2 when a
     --plugin module cannot be loaded."""
     from benchmark.registry import KINDS

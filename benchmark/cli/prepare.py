@@ -23,8 +23,12 @@ def print_audit(audit: Any) -> None:
 
 
 @command()
-def prepare(spec: Path = typer.Argument(..., help="The spec file (YAML)."), plugin: list[str] = PluginOpt,
-            set_: list[str] = SetOpt, home: Path | None = HomeOpt) -> None:
+def prepare(
+    spec: Path = typer.Argument(..., help="The spec file (YAML)."),
+    plugin: list[str] = PluginOpt,
+    set_: list[str] = SetOpt,
+    home: Path | None = HomeOpt,
+) -> None:
     """Prepare (or find in the cache) the spec's patches and print the audit."""
     from rich.progress import Progress
 
@@ -36,8 +40,12 @@ def prepare(spec: Path = typer.Argument(..., help="The spec file (YAML)."), plug
     require_writable({"home folder (--home)": home_folder(home)})
     with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
         task = progress.add_task("preparing patches", total=None)
-        data = prepare_data(loaded, registries(loaded.plugins), home_folder(home) / "cache",
-                            progress=lambda d, t: progress.update(task, completed=d, total=t))
+        data = prepare_data(
+            loaded,
+            registries(loaded.plugins),
+            home_folder(home) / "cache",
+            progress=lambda d, t: progress.update(task, completed=d, total=t),
+        )
     print_audit(data.patches.audit)
     for warning in data.warnings:
         console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
@@ -46,6 +54,8 @@ def prepare(spec: Path = typer.Argument(..., help="The spec file (YAML)."), plug
     for name in counts["train"]:
         table.add_row(name, *(str(counts[s][name]) for s in ("train", "val", "test")))
     console.print(table)
-    console.print(f"{len(data.patches)} patches ({'cache hit' if data.cache_hit else 'prepared'} "
-                  f"in {data.seconds:.2f} s), "
-                  f"key {data.patches.key}")
+    console.print(
+        f"{len(data.patches)} patches ({'cache hit' if data.cache_hit else 'prepared'} "
+        f"in {data.seconds:.2f} s), "
+        f"key {data.patches.key}"
+    )

@@ -10,11 +10,16 @@ from benchmark.cli.app import HomeOpt, PluginOpt, SetOpt, command, console, home
 
 
 @command()
-def report(specs: list[Path] = typer.Argument(..., help="The spec file(s) (YAML): one report over all of them."),
-           plugin: list[str] = PluginOpt, set_: list[str] = SetOpt, home: Path | None = HomeOpt,
-           reports: Path = typer.Option(Path("reports"), help="Folder for reports/<spec name>/."),
-           out: Path | None = typer.Option(None, "--out", help="Folder of a report over several specs "
-                                                                 "[default: REPORTS/<name>+<name>].")) -> None:
+def report(
+    specs: list[Path] = typer.Argument(..., help="The spec file(s) (YAML): one report over all of them."),
+    plugin: list[str] = PluginOpt,
+    set_: list[str] = SetOpt,
+    home: Path | None = HomeOpt,
+    reports: Path = typer.Option(Path("reports"), help="Folder for reports/<spec name>/."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Folder of a report over several specs [default: REPORTS/<name>+<name>]."
+    ),
+) -> None:
     """Rebuild a spec's report from the run store, without training; with several specs,
     one report over all of them (paired comparisons only where the test patches are the same)."""
     from benchmark.run.spec_runs import combined_report, rebuild_report

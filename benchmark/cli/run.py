@@ -35,16 +35,22 @@ def run(
     set_: list[str] = SetOpt,
     home: Path | None = HomeOpt,
     reports: Path = typer.Option(Path("reports"), help="Folder for reports/<spec name>/."),
-    weights: list[str] = typer.Option([], "--weights", help="BACKBONE=FILE: local pretrained weights (repeatable; "
-                                                            "short for --set \"training.weights['BACKBONE']=FILE\")."),
+    weights: list[str] = typer.Option(
+        [],
+        "--weights",
+        help="BACKBONE=FILE: local pretrained weights (repeatable; "
+        "short for --set \"training.weights['BACKBONE']=FILE\").",
+    ),
     device: str | None = typer.Option(None, help="cpu, cuda, cuda:1 (short for --set training.device=...)."),
     max_epochs: int | None = typer.Option(None, min=1, help="Short for --set training.max_epochs=N."),
     checkpoint_every: float = typer.Option(30.0, min=0.0, help="Seconds between resume checkpoints (0: every epoch)."),
     executor: str = typer.Option("local", help="local (one run after another here) or ray (one Ray task per run)."),
-    address: str | None = typer.Option(None, help="Ray cluster address (e.g. auto, ray://head:10001); "
-                                                  "default: start a local instance."),
-    rerun: bool = typer.Option(False, "--rerun",
-                               help="Recompute every run: forget its result and trained weights first."),
+    address: str | None = typer.Option(
+        None, help="Ray cluster address (e.g. auto, ray://head:10001); default: start a local instance."
+    ),
+    rerun: bool = typer.Option(
+        False, "--rerun", help="Recompute every run: forget its result and trained weights first."
+    ),
 ) -> None:
     """Run every cell of a spec's matrix (skipping finished runs) and write its report."""
     from benchmark.devices import device_line
@@ -57,12 +63,21 @@ def run(
         raise UserError("--address only applies with --executor ray")
     loaded = load(spec, plugin, [*set_, *shorthand_overrides(weights, device, max_epochs)])
     require_writable({"reports folder (--reports)": reports / loaded.name, "home folder (--home)": home_folder(home)})
-    console.print(device_line(loaded.training.device, remote=executor == "ray" and address is not None),
-                  highlight=False)
+    console.print(
+        device_line(loaded.training.device, remote=executor == "ray" and address is not None), highlight=False
+    )
     if executor == "ray":  # join the cluster before the patches are prepared: a refusal is known in seconds
         from benchmark.run.ray import connect
 
         connect(loaded, address)
-    report = run_spec(loaded, home_folder(home), reports, console, checkpoint_every_s=checkpoint_every,
-                      executor=executor, address=address, rerun=rerun)
+    report = run_spec(
+        loaded,
+        home_folder(home),
+        reports,
+        console,
+        checkpoint_every_s=checkpoint_every,
+        executor=executor,
+        address=address,
+        rerun=rerun,
+    )
     console.print(f"report: {report}")

@@ -22,8 +22,9 @@ from rich.table import Table
 from benchmark.cli.app import app, command
 from benchmark.errors import UserError
 
-weights_app = typer.Typer(name="weights", help="Fetch or check pretrained backbone weights for offline runs.",
-                          no_args_is_help=True)
+weights_app = typer.Typer(
+    name="weights", help="Fetch or check pretrained backbone weights for offline runs.", no_args_is_help=True
+)
 app.add_typer(weights_app)
 PAPER = ["vgg16", "vgg19", "resnet34", "resnet50"]
 
@@ -62,17 +63,25 @@ def fetch(backbones: list[str] = typer.Argument(None, help="Backbone names (defa
     down = local.unreachable_hosts()
     if len(down) == len(local.download_hosts()):
         hosts = ", ".join(url for url, _ in down.values())
-        errors.print(f"[red]no network:[/] {hosts} did not answer within {local.PROBE_TIMEOUT_S:g} s, so no download "
-                     "was tried. Where each backbone's weights stand:", soft_wrap=True)
+        errors.print(
+            f"[red]no network:[/] {hosts} did not answer within {local.PROBE_TIMEOUT_S:g} s, so no download "
+            "was tried. Where each backbone's weights stand:",
+            soft_wrap=True,
+        )
         if _check_table(names):
-            errors.print("Put each missing file where its row says (or build the image with the files in ./weights/), "
-                         "then check with: cbis-bench weights check", soft_wrap=True)
+            errors.print(
+                "Put each missing file where its row says (or build the image with the files in ./weights/), "
+                "then check with: cbis-bench weights check",
+                soft_wrap=True,
+            )
             raise typer.Exit(2)
         console.print("every backbone's weights are already here")
         return
     for url, offline_env in down.values():  # fail fast on the host that is down, download from the other
-        errors.print(f"[yellow]{url} did not answer:[/] its weights are taken from the local files and caches only",
-                     soft_wrap=True)
+        errors.print(
+            f"[yellow]{url} did not answer:[/] its weights are taken from the local files and caches only",
+            soft_wrap=True,
+        )
         os.environ[offline_env] = "1"
     failed = 0
     for name in names:

@@ -51,10 +51,18 @@ class Audit:
         return groups
 
     def to_dict(self) -> dict[str, Any]:
-        return {"counts": dict(sorted(self.counts.items())), "events": self.events, "notes": self.notes,
-                "effects": dict(sorted(self.effects.items()))}
+        return {
+            "counts": dict(sorted(self.counts.items())),
+            "events": self.events,
+            "notes": self.notes,
+            "effects": dict(sorted(self.effects.items())),
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Audit:
-        return cls(Counter(data.get("counts", {})), list(data.get("events", [])), dict(data.get("notes", {})),
-                   dict(data.get("effects", {})))
+        return cls(
+            Counter(data.get("counts", {})),
+            list(data.get("events", [])),
+            dict(data.get("notes", {})),
+            dict(data.get("effects", {})),
+        )

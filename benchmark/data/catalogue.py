@@ -63,8 +63,9 @@ class Catalogue:
         """Identifies the source data: paths, labels, splits, each file's size and mtime,
         and how pixels are decoded."""
         if not self._fingerprint:
-            h = hashlib.sha256(json.dumps({"reader": self.reader, "source": self.source_digest},
-                                          sort_keys=True).encode())
+            h = hashlib.sha256(
+                json.dumps({"reader": self.reader, "source": self.source_digest}, sort_keys=True).encode()
+            )
             for rec in sorted(self.records, key=lambda r: r.image_id):
                 payload = {k: v for k, v in asdict(rec).items() if k != "meta"}
                 h.update(json.dumps(payload, sort_keys=True).encode())
@@ -81,13 +82,25 @@ class Catalogue:
             return str(path)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"records": [asdict(r) for r in self.records], "audit": self.audit.to_dict(), "source": self.source,
-                "reader": self.reader, "source_digest": self.source_digest, "fingerprint": self.fingerprint()}
+        return {
+            "records": [asdict(r) for r in self.records],
+            "audit": self.audit.to_dict(),
+            "source": self.source,
+            "reader": self.reader,
+            "source_digest": self.source_digest,
+            "fingerprint": self.fingerprint(),
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Catalogue:
-        return cls([ImageRecord.from_dict(r) for r in data["records"]], Audit.from_dict(data["audit"]), data["source"],
-                   data["reader"], data["source_digest"], data.get("fingerprint", ""))
+        return cls(
+            [ImageRecord.from_dict(r) for r in data["records"]],
+            Audit.from_dict(data["audit"]),
+            data["source"],
+            data["reader"],
+            data["source_digest"],
+            data.get("fingerprint", ""),
+        )
 
 
 def _stat_signature(path: str) -> bytes:

@@ -59,8 +59,14 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def run_parallel(fn: Callable[[T], R], items: Sequence[T], state: Any, *, workers: int | None = None,
-                 progress: Progress | None = None) -> list[R]:
+def run_parallel(
+    fn: Callable[[T], R],
+    items: Sequence[T],
+    state: Any,
+    *,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> list[R]:
     """``[fn(item) for item in items]`` over ``workers`` processes, in order; ``fn`` reads
     ``state`` through :func:`worker_state`."""
     global _state

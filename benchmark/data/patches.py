@@ -132,8 +132,9 @@ def breast_cells(image: np.ndarray, scale: int) -> np.ndarray:
     return cv2.erode(breast, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_CONSTANT, borderValue=0).astype(bool)
 
 
-def background_boxes(image: np.ndarray, lesions: list[Box], side: int, count: int,
-                     rng: np.random.Generator) -> list[Box]:
+def background_boxes(
+    image: np.ndarray, lesions: list[Box], side: int, count: int, rng: np.random.Generator
+) -> list[Box]:
     """Up to ``count`` non-overlapping windows inside the breast and clear of every box in
     ``lesions`` (grown by a tenth of the window)."""
     h, w = image.shape
@@ -143,8 +144,10 @@ def background_boxes(image: np.ndarray, lesions: list[Box], side: int, count: in
     forbidden = ~breast_cells(image, scale)
     pad = max(1, side // 10)
     for box in lesions:
-        forbidden[max(0, (box.y0 - pad) // scale) : math.ceil((box.y1 + pad) / scale),
-                  max(0, (box.x0 - pad) // scale) : math.ceil((box.x1 + pad) / scale)] = True
+        forbidden[
+            max(0, (box.y0 - pad) // scale) : math.ceil((box.y1 + pad) / scale),
+            max(0, (box.x0 - pad) // scale) : math.ceil((box.x1 + pad) / scale),
+        ] = True
     k = math.ceil(side / scale)  # cells a window touches
     if k > forbidden.shape[0] or k > forbidden.shape[1]:
         return []

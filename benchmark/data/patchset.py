@@ -12,8 +12,18 @@ from benchmark.data.audit import Audit
 from benchmark.data.classes import CLASSES
 
 MANIFEST_COLUMNS = [
-    "patch_id", "label", "class_name", "split", "patient_id", "image_id", "abnormality_id",
-    "box_y0", "box_x0", "box_y1", "box_x1", "has_mask",
+    "patch_id",
+    "label",
+    "class_name",
+    "split",
+    "patient_id",
+    "image_id",
+    "abnormality_id",
+    "box_y0",
+    "box_x0",
+    "box_y1",
+    "box_x1",
+    "has_mask",
 ]
 
 

@@ -56,11 +56,11 @@ LESION_DROPS = (LESIONS_OF_UNREADABLE, MASK_UNREADABLE, MASK_EMPTY, MASK_ASPECT)
 
 RULES = {
     "mask size": f"a mask of another size than its mammogram is resized (nearest neighbour) when the aspect "
-                 f"ratios agree within {ASPECT_TOLERANCE:.0%}; otherwise its lesion is dropped",
+    f"ratios agree within {ASPECT_TOLERANCE:.0%}; otherwise its lesion is dropped",
     "lesion box": "mask > 127, 8-connected components, those under 1% of the largest ignored; box of the "
-                  "largest component (lesion_box: largest) or of all of them (union), grown by lesion_margin",
+    "largest component (lesion_box: largest) or of all of them (union), grown by lesion_margin",
     "background": "windows inside the breast, clear of every lesion mask of the image grown by a tenth of the "
-                  "window; none from an image one of whose masks is unusable",
+    "window; none from an image one of whose masks is unusable",
 }
 
 
@@ -139,8 +139,9 @@ def _prepare_image(record: ImageRecord) -> _ImagePatches:
         audit.count(PATCH_CUT, effect="resolved")
     if record.background_source and wanted:
         if not background_ok:
-            audit.event("background skipped: a lesion mask of the image is unusable", record.image_path,
-                        effect="dropped")
+            audit.event(
+                "background skipped: a lesion mask of the image is unusable", record.image_path, effect="dropped"
+            )
             return out
         if params.background_size > min(shape):
             audit.event(BACKGROUND_TOO_LARGE, record.image_path, f"image {shape[0]} x {shape[1]}", effect="dropped")
@@ -148,8 +149,7 @@ def _prepare_image(record: ImageRecord) -> _ImagePatches:
         rng = np.random.default_rng(_image_seed(record.image_id))
         boxes = background_boxes(image, keep_clear, params.background_size, wanted, rng)
         if len(boxes) < wanted:
-            audit.event("background windows short (no room in breast)", record.image_path,
-                        f"{len(boxes)} of {wanted}")
+            audit.event("background windows short (no room in breast)", record.image_path, f"{len(boxes)} of {wanted}")
         for k, box in enumerate(boxes):
             out.images.append(crop_resized(image, box, params.size))
             out.masks.append(np.zeros((params.size, params.size), bool))
@@ -160,26 +160,40 @@ def _prepare_image(record: ImageRecord) -> _ImagePatches:
 
 def _row(record: ImageRecord, class_name: str, abnormality: str, box: Box, has_mask: bool) -> dict[str, Any]:
     return {
-        "label": CLASSES.index(class_name), "class_name": class_name, "split": record.split,
-        "patient_id": record.patient_id, "image_id": record.image_id, "abnormality_id": abnormality,
-        "box_y0": box.y0, "box_x0": box.x0, "box_y1": box.y1, "box_x1": box.x1, "has_mask": has_mask,
+        "label": CLASSES.index(class_name),
+        "class_name": class_name,
+        "split": record.split,
+        "patient_id": record.patient_id,
+        "image_id": record.image_id,
+        "abnormality_id": abnormality,
+        "box_y0": box.y0,
+        "box_x0": box.x0,
+        "box_y1": box.y1,
+        "box_x1": box.x1,
+        "has_mask": has_mask,
     }
 
 
 def preparation_key(catalogue: Catalogue, params: PatchParams) -> str:
-    return stable_hash({"catalogue": catalogue.fingerprint(), "patches": params.model_dump(),
-                        "version": PREPARATION_VERSION}, 16)
+    return stable_hash(
+        {"catalogue": catalogue.fingerprint(), "patches": params.model_dump(), "version": PREPARATION_VERSION}, 16
+    )
 
 
 def _ledger(audit: Audit, records: list[ImageRecord]) -> dict[str, int]:
     """Where every lesion of the catalogue went (the parts sum to ``lesions``)."""
     not_a_class = sum(n for key, n in audit.counts.items() if key.startswith("lesions not a class"))
-    return {"lesions": sum(len(r.lesions) for r in records), "patches": audit.counts[PATCH_CUT],
-            "not a class": not_a_class, "dropped": sum(audit.counts[key] for key in LESION_DROPS)}
+    return {
+        "lesions": sum(len(r.lesions) for r in records),
+        "patches": audit.counts[PATCH_CUT],
+        "not a class": not_a_class,
+        "dropped": sum(audit.counts[key] for key in LESION_DROPS),
+    }
 
 
-def _assemble(results: list[_ImagePatches], catalogue: Catalogue, records: list[ImageRecord], params: PatchParams,
-              key: str) -> PatchSet:
+def _assemble(
+    results: list[_ImagePatches], catalogue: Catalogue, records: list[ImageRecord], params: PatchParams, key: str
+) -> PatchSet:
     audit = Audit()
     audit.merge(catalogue.audit)
     for result in results:
@@ -192,13 +206,17 @@ def _assemble(results: list[_ImagePatches], catalogue: Catalogue, records: list[
     masks = np.stack([m for r in results for m in r.masks]) if rows else np.zeros((0, size, size), bool)
     table = pd.DataFrame(rows, columns=[c for c in MANIFEST_COLUMNS if c != "patch_id"])
     table.insert(0, "patch_id", range(len(table)))
-    audit.notes["patches"] = {f"{split}/{name}": int(((table["split"] == split) & (table["class_name"] == name)).sum())
-                              for split in ("train", "test") for name in CLASSES}
+    audit.notes["patches"] = {
+        f"{split}/{name}": int(((table["split"] == split) & (table["class_name"] == name)).sum())
+        for split in ("train", "test")
+        for name in CLASSES
+    }
     return PatchSet(images, masks, table, audit, key)
 
 
-def _note_background_draw(patches: PatchSet, records: list[ImageRecord], params: PatchParams,
-                          allocation: dict[str, int]) -> None:
+def _note_background_draw(
+    patches: PatchSet, records: list[ImageRecord], params: PatchParams, allocation: dict[str, int]
+) -> None:
     """What the draw of background images asked for and gave, per split (in the audit)."""
     assert params.background_count is not None
     split_of = {r.image_id: r.split for r in records}
@@ -208,12 +226,17 @@ def _note_background_draw(patches: PatchSet, records: list[ImageRecord], params:
     for split in SPLITS:
         cut = table[(table["split"] == split) & (table["class_name"] == "background")]
         requested = int(params.background_count.get(split, 0))
-        draw[split] = {"requested": requested, "images available": pool.get(split, 0),
-                       "images drawn": sum(1 for i in allocation if split_of[i] == split),
-                       "images cut from": int(cut["image_id"].nunique()), "windows cut": len(cut)}
+        draw[split] = {
+            "requested": requested,
+            "images available": pool.get(split, 0),
+            "images drawn": sum(1 for i in allocation if split_of[i] == split),
+            "images cut from": int(cut["image_id"].nunique()),
+            "windows cut": len(cut),
+        }
         if len(cut) < requested:
-            patches.audit.event("background windows short of background_count", split,
-                                f"{len(cut)} of {requested}", effect="dropped")
+            patches.audit.event(
+                "background windows short of background_count", split, f"{len(cut)} of {requested}", effect="dropped"
+            )
     patches.audit.notes["background draw"] = draw | {"size": params.background_size, "seed": params.background_seed}
 
 
@@ -223,9 +246,16 @@ def _main_losses(audit: Audit, n: int = 3) -> str:
     return "; ".join(f"{k}: {c}" for c, k in dropped[:n]) or "nothing was dropped"
 
 
-def prepare(dataset: Any, catalogue: Catalogue, params: PatchParams, cache_dir: Path, *,
-            workers: int | None = None, progress: Progress | None = None,
-            use_cache: bool = True) -> tuple[PatchSet, bool]:
+def prepare(
+    dataset: Any,
+    catalogue: Catalogue,
+    params: PatchParams,
+    cache_dir: Path,
+    *,
+    workers: int | None = None,
+    progress: Progress | None = None,
+    use_cache: bool = True,
+) -> tuple[PatchSet, bool]:
     """The patch set for this catalogue and parameters, from the cache when it is there.
     Returns ``(patches, cache_hit)``. ``use_cache=False`` prepares without reading or
     writing the cache (benchmarks)."""
@@ -233,7 +263,7 @@ def prepare(dataset: Any, catalogue: Catalogue, params: PatchParams, cache_dir: 
         raise UserError(
             f"{catalogue.source}: no mammogram could be resolved from the case CSVs ({_main_losses(catalogue.audit)})",
             hint="Is this the root of a CBIS-DDSM tree (the Kaggle folder holding csv/ and jpeg/, or a TCIA "
-                 "download with its case CSVs)? The audit's first events say what was looked for.",
+            "download with its case CSVs)? The audit's first events say what was looked for.",
         )
     key = preparation_key(catalogue, params)
     if not use_cache:
@@ -248,8 +278,9 @@ def prepare(dataset: Any, catalogue: Catalogue, params: PatchParams, cache_dir: 
     return cache.load(cache_dir, key) or patches, False
 
 
-def _prepare(dataset: Any, catalogue: Catalogue, params: PatchParams, key: str, workers: int | None,
-             progress: Progress | None) -> PatchSet:
+def _prepare(
+    dataset: Any, catalogue: Catalogue, params: PatchParams, key: str, workers: int | None, progress: Progress | None
+) -> PatchSet:
     records = sorted(catalogue.records, key=lambda r: r.image_id)
     allocation = allocate(records, params.background_count, params.background_seed) if params.background_count else None
     results = run_parallel(_prepare_image, records, (dataset, params, allocation), workers=workers, progress=progress)
@@ -257,12 +288,15 @@ def _prepare(dataset: Any, catalogue: Catalogue, params: PatchParams, key: str, 
     if allocation is not None:
         _note_background_draw(patches, records, params, allocation)
     if len(patches) == 0:
-        raise UserError(f"{catalogue.source}: no patch could be cut from {len(records)} mammograms "
-                        f"({_main_losses(patches.audit)})")
+        raise UserError(
+            f"{catalogue.source}: no patch could be cut from {len(records)} mammograms ({_main_losses(patches.audit)})"
+        )
     too_large = patches.audit.counts[BACKGROUND_TOO_LARGE]
     if too_large and not (patches.table["class_name"] == "background").any():
-        raise UserError(f"dataset.patches.background_size: {params.background_size} pixels is larger than every one of "
-                        f"the {too_large} background mammograms, so no background patch (a class of the study) "
-                        "could be cut", hint="Lower it to fit the images (the study's 550 suits full-resolution "
-                                             "mammograms of about 5000 x 3000).")
+        raise UserError(
+            f"dataset.patches.background_size: {params.background_size} pixels is larger than every one of "
+            f"the {too_large} background mammograms, so no background patch (a class of the study) "
+            "could be cut",
+            hint="Lower it to fit the images (the study's 550 suits full-resolution mammograms of about 5000 x 3000).",
+        )
     return patches

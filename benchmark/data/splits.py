@@ -48,14 +48,21 @@ def assign_validation(table: pd.DataFrame, params: ValidationSplit) -> tuple[pd.
         stratify = params.stratify and smallest >= 2
         if stratify:
             k = min(k, smallest)
-        splitter = (StratifiedGroupKFold(k, shuffle=True, random_state=params.seed) if stratify
-                    else GroupKFold(k, shuffle=True, random_state=params.seed))
+        splitter = (
+            StratifiedGroupKFold(k, shuffle=True, random_state=params.seed)
+            if stratify
+            else GroupKFold(k, shuffle=True, random_state=params.seed)
+        )
         _, val = next(splitter.split(train, labels, groups))
         method = f"grouped by patient, {'stratified by class, ' if stratify else ''}1 of {k} folds"
     else:
         stratify = params.stratify and smallest >= 2
-        _, val = train_test_split(np.arange(len(train)), test_size=params.fraction, random_state=params.seed,
-                                  stratify=labels if stratify else None)
+        _, val = train_test_split(
+            np.arange(len(train)),
+            test_size=params.fraction,
+            random_state=params.seed,
+            stratify=labels if stratify else None,
+        )
         method = f"random{', stratified by class' if stratify else ''}, fraction {params.fraction:g}"
     out.iloc[train[val]] = "val"
     return out, method
@@ -63,8 +70,9 @@ def assign_validation(table: pd.DataFrame, params: ValidationSplit) -> tuple[pd.
 
 def validation_split(patches: PatchSet, params: ValidationSplit, cache_dir: Path) -> tuple[np.ndarray, str]:
     """:func:`assign_validation` of a patch set, computed once per cache entry."""
-    name = "validation-" + stable_hash({"params": params.model_dump(), "version": SPLIT_VERSION,
-                                        "scikit-learn": version("scikit-learn")})
+    name = "validation-" + stable_hash(
+        {"params": params.model_dump(), "version": SPLIT_VERSION, "scikit-learn": version("scikit-learn")}
+    )
 
     def compute() -> dict[str, object]:
         split, method = assign_validation(patches.table, params)

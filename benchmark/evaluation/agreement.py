@@ -42,24 +42,36 @@ def _derangement(n: int, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
-def compare_maps(maps_a: np.ndarray, maps_b: np.ndarray, labels: np.ndarray, bootstrap: Bootstrap,
-                 seed: int) -> dict[str, dict[str, float | None]]:
+def compare_maps(
+    maps_a: np.ndarray, maps_b: np.ndarray, labels: np.ndarray, bootstrap: Bootstrap, seed: int
+) -> dict[str, dict[str, float | None]]:
     """The four statistics of one pair, each with its stratified bootstrap interval."""
     a, b = maps_a.astype(np.float32), maps_b.astype(np.float32)
     other = _derangement(len(b), np.random.default_rng(seed)) if len(b) > 1 else np.arange(len(b))
-    per_patch = {"ssim": ssim_per_patch(a, b), "spearman": spearman_per_patch(a, b),
-                 "floor_ssim": ssim_per_patch(a, b[other]), "floor_spearman": spearman_per_patch(a, b[other])}
+    per_patch = {
+        "ssim": ssim_per_patch(a, b),
+        "spearman": spearman_per_patch(a, b),
+        "floor_ssim": ssim_per_patch(a, b[other]),
+        "floor_spearman": spearman_per_patch(a, b[other]),
+    }
     idx = stratified_indices(labels, bootstrap.resamples, bootstrap.seed)
     out = {}
     for name, values in per_patch.items():
         estimate = float(values.mean()) if len(values) else None
-        out[name] = percentile_interval(estimate, values[idx].mean(axis=1) if len(values) else np.zeros(0),
-                                        bootstrap.confidence).to_dict()
+        out[name] = percentile_interval(
+            estimate, values[idx].mean(axis=1) if len(values) else np.zeros(0), bootstrap.confidence
+        ).to_dict()
     return out
 
 
-def agreement(runs: Sequence[tuple[str, Mapping[str, object], str]], explainers: Sequence[str], load: LoadMaps,
-              labels: Mapping[int, int], config: AgreementSpec, bootstrap: Bootstrap) -> Agreement:
+def agreement(
+    runs: Sequence[tuple[str, Mapping[str, object], str]],
+    explainers: Sequence[str],
+    load: LoadMaps,
+    labels: Mapping[int, int],
+    config: AgreementSpec,
+    bootstrap: Bootstrap,
+) -> Agreement:
     """Every pair of ``runs`` (run id, configuration, test-set key) on the same test set,
     for each explainer both stored maps of, on at most ``config.patches`` shared patches."""
     pairs = []
@@ -78,6 +90,7 @@ def agreement(runs: Sequence[tuple[str, Mapping[str, object], str]], explainers:
             a = ma["maps"][[ids_a[int(p)] for p in shared]]
             b = mb["maps"][[ids_b[int(p)] for p in shared]]
             stats = compare_maps(a, b, np.array([labels[int(p)] for p in shared]), bootstrap, config.seed)
-            pairs.append(AgreementPair(a=ra, b=rb, kind=pair_kind(ca, cb), explainer=explainer, n=int(len(shared)),
-                                       **stats))
+            pairs.append(
+                AgreementPair(a=ra, b=rb, kind=pair_kind(ca, cb), explainer=explainer, n=int(len(shared)), **stats)
+            )
     return Agreement(runs=[r for r, _, _ in runs], explainers=list(explainers), size=config.size, pairs=pairs)

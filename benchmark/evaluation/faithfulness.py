@@ -29,9 +29,16 @@ def _mean(values: np.ndarray) -> float | None:
     return float(values.mean()) if len(values) else None
 
 
-def faithfulness_scores(metrics: Mapping[str, CheckedFaithfulness], model: torch.nn.Module, split: DeviceSplit,
-                        positions: np.ndarray, maps: np.ndarray, targets: np.ndarray, normaliser: Normaliser,
-                        batch_size: int) -> tuple[dict[str, FaithfulnessScores], dict[str, list[float]]]:
+def faithfulness_scores(
+    metrics: Mapping[str, CheckedFaithfulness],
+    model: torch.nn.Module,
+    split: DeviceSplit,
+    positions: np.ndarray,
+    maps: np.ndarray,
+    targets: np.ndarray,
+    normaliser: Normaliser,
+    batch_size: int,
+) -> tuple[dict[str, FaithfulnessScores], dict[str, list[float]]]:
     """Metric name -> the scores of ``maps`` (one per patch at ``positions``, explained
     for ``targets``) with the metric's mean curve; and metric name -> its curve's steps."""
     device = split.images.device
@@ -55,6 +62,7 @@ def faithfulness_scores(metrics: Mapping[str, CheckedFaithfulness], model: torch
     for name in metrics:
         values = np.concatenate(scores[name]) if scores[name] else np.zeros(0)
         curve = np.concatenate(curves[name]).mean(axis=0) if curves[name] else np.zeros(0)
-        out_records[name] = FaithfulnessScores(mean=_mean(values), scores=[round(float(v), 6) for v in values],
-                                               curve=[round(float(v), 6) for v in curve])
+        out_records[name] = FaithfulnessScores(
+            mean=_mean(values), scores=[round(float(v), 6) for v in values], curve=[round(float(v), 6) for v in curve]
+        )
     return out_records, steps

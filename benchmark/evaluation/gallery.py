@@ -24,8 +24,9 @@ if TYPE_CHECKING:  # the report draws galleries without torch: imports stay in g
 CATEGORIES = ("correct, highest score", "correct, lowest score", "incorrect, most confident")
 
 
-def choose_examples(scores: dict[str, Any], has_mask: np.ndarray, labels: np.ndarray, proba: np.ndarray,
-                    k: int) -> tuple[np.ndarray, np.ndarray]:
+def choose_examples(
+    scores: dict[str, Any], has_mask: np.ndarray, labels: np.ndarray, proba: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Split positions and category (index into :data:`CATEGORIES`) of the examples."""
     scored = np.asarray(scores["patch_index"], dtype=int)
     ll = np.asarray(scores["scores"], dtype=float)
@@ -40,9 +41,16 @@ def choose_examples(scores: dict[str, Any], has_mask: np.ndarray, labels: np.nda
     return positions, category
 
 
-def gallery_arrays(explainer: Explainer, test: Explained, ll_metric: Callable[..., np.ndarray], threshold: Threshold,
-                   positions: np.ndarray, category: np.ndarray, proba: np.ndarray,
-                   patch_ids: np.ndarray) -> dict[str, np.ndarray]:
+def gallery_arrays(
+    explainer: Explainer,
+    test: Explained,
+    ll_metric: Callable[..., np.ndarray],
+    threshold: Threshold,
+    positions: np.ndarray,
+    category: np.ndarray,
+    proba: np.ndarray,
+    patch_ids: np.ndarray,
+) -> dict[str, np.ndarray]:
     """Patches, masks, maps (float16), classes and LL score of the chosen examples
     (each explained for its predicted class)."""
     import torch
@@ -67,8 +75,15 @@ def gallery_arrays(explainer: Explainer, test: Explained, ll_metric: Callable[..
     }
 
 
-def verdict_gallery_arrays(test: Explained, correct: np.ndarray, maps: np.ndarray, verdicts: Any,
-                           drop_random: np.ndarray, k: int, patch_ids: np.ndarray) -> dict[str, np.ndarray]:
+def verdict_gallery_arrays(
+    test: Explained,
+    correct: np.ndarray,
+    maps: np.ndarray,
+    verdicts: Any,
+    drop_random: np.ndarray,
+    k: int,
+    patch_ids: np.ndarray,
+) -> dict[str, np.ndarray]:
     """Up to ``k`` lesions of each verdict group (``records.VERDICT_GROUPS``), the ones that
     show their group most clearly first (the largest margins of IoU over the control and
     of drop over the random removals, in the group's direction)."""
@@ -80,8 +95,9 @@ def verdict_gallery_arrays(test: Explained, correct: np.ndarray, maps: np.ndarra
     localised = np.asarray(verdicts.localised)
     faithful = np.asarray(verdicts.faithful)
     clarity = np.where(localised, iou - bar, bar - iou) + np.where(faithful, drop - chance, chance - drop)
-    chosen = np.concatenate([np.flatnonzero(group == g)[np.argsort(-clarity[group == g], kind="stable")][:k]
-                             for g in range(4)]).astype(int)
+    chosen = np.concatenate(
+        [np.flatnonzero(group == g)[np.argsort(-clarity[group == g], kind="stable")][:k] for g in range(4)]
+    ).astype(int)
     positions = correct[chosen]
     split = test.split
     return {
@@ -89,7 +105,9 @@ def verdict_gallery_arrays(test: Explained, correct: np.ndarray, maps: np.ndarra
         "masks": np.asarray(test.masks[positions], dtype=bool),
         "maps": np.asarray(maps[chosen]).astype(np.float16),
         "group": group[chosen],
-        "iou": iou[chosen].astype(np.float32), "control_iou": bar[chosen].astype(np.float32),
-        "drop_top": drop[chosen].astype(np.float32), "drop_random": chance[chosen].astype(np.float32),
+        "iou": iou[chosen].astype(np.float32),
+        "control_iou": bar[chosen].astype(np.float32),
+        "drop_top": drop[chosen].astype(np.float32),
+        "drop_random": chance[chosen].astype(np.float32),
         "patch_id": np.asarray(patch_ids)[positions].astype(np.int64),
     }

@@ -124,8 +124,9 @@ def _affine_in_first_channel(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tenso
     return None
 
 
-def linear_imputation(images: torch.Tensor, removed: torch.Tensor, *, tolerance: float = 3e-4,
-                      max_iterations: int | None = None) -> torch.Tensor:
+def linear_imputation(
+    images: torch.Tensor, removed: torch.Tensor, *, tolerance: float = 3e-4, max_iterations: int | None = None
+) -> torch.Tensor:
     """``images`` (N, C, H, W) with the pixels where ``removed`` (N, H, W) is true replaced
     by the solution of ROAD's linear system (no noise): multigrid-preconditioned
     conjugate gradients until every system's relative residual is below ``tolerance``
@@ -158,8 +159,9 @@ def linear_imputation(images: torch.Tensor, removed: torch.Tensor, *, tolerance:
     return torch.where(holes, filled, x)
 
 
-def noisy_linear_imputation(images: torch.Tensor, removed: torch.Tensor, noise: float = NOISE,
-                            generator: torch.Generator | None = None) -> torch.Tensor:
+def noisy_linear_imputation(
+    images: torch.Tensor, removed: torch.Tensor, noise: float = NOISE, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """ROAD's imputation: :func:`linear_imputation`, then Gaussian noise of standard
     deviation ``noise`` on the imputed pixels (drawn on the CPU from ``generator``, so a
     seed gives the same noise on every device)."""
@@ -170,15 +172,17 @@ def noisy_linear_imputation(images: torch.Tensor, removed: torch.Tensor, noise: 
     return filled + noise * draw * removed.to(filled.device)[:, None].float()
 
 
-def removal_masks(maps: torch.Tensor, percent: float, most_relevant: bool = True,
-                  generator: torch.Generator | None = None) -> torch.Tensor:
+def removal_masks(
+    maps: torch.Tensor, percent: float, most_relevant: bool = True, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """(N, H, W) bool: the ``percent`` % most (or least) relevant pixels of each map,
     exactly ``round(percent / 100 * H * W)`` of them; ties in a seeded random order."""
     return removal_curve_masks(maps, [percent], most_relevant, generator)[0]
 
 
-def removal_curve_masks(maps: torch.Tensor, percents: Sequence[float], most_relevant: bool = True,
-                        generator: torch.Generator | None = None) -> torch.Tensor:
+def removal_curve_masks(
+    maps: torch.Tensor, percents: Sequence[float], most_relevant: bool = True, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """(len(percents), N, H, W): nested removal masks at each percentage (one tie order
     for all of them)."""
     n, h, w = maps.shape

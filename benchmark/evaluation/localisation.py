@@ -63,17 +63,28 @@ def _checked(maps: Any, n: int, size: tuple[int, int], explainer: Explainer) -> 
     maps = np.asarray(maps, dtype=np.float32)
     where = getattr(explainer, "description", None) or f"explainer {type(explainer).__name__}"
     if maps.shape != (n, *size):
-        raise PluginOutputError(f"{where} returned maps of shape {maps.shape}; expected {(n, *size)}: one map per "
-                                "image, at the input's height and width")
+        raise PluginOutputError(
+            f"{where} returned maps of shape {maps.shape}; expected {(n, *size)}: one map per "
+            "image, at the input's height and width"
+        )
     if n and (not np.isfinite(maps).all() or maps.min() < -RANGE_TOLERANCE or maps.max() > 1 + RANGE_TOLERANCE):
-        seen = (f"from {maps.min():.3g} to {maps.max():.3g}" if np.isfinite(maps).all() else "with NaN or inf")
-        raise PluginOutputError(f"{where} returned values outside [0, 1] (or not finite): {seen}; every map must be "
-                                "finite and lie in [0, 1]")
+        seen = f"from {maps.min():.3g} to {maps.max():.3g}" if np.isfinite(maps).all() else "with NaN or inf"
+        raise PluginOutputError(
+            f"{where} returned values outside [0, 1] (or not finite): {seen}; every map must be "
+            "finite and lie in [0, 1]"
+        )
     return np.clip(maps, 0.0, 1.0)
 
 
-def explain(model: nn.Module, explainer: Explainer, split: DeviceSplit, indices: np.ndarray, targets: np.ndarray,
-            normaliser: Normaliser, batch_size: int) -> np.ndarray:
+def explain(
+    model: nn.Module,
+    explainer: Explainer,
+    split: DeviceSplit,
+    indices: np.ndarray,
+    targets: np.ndarray,
+    normaliser: Normaliser,
+    batch_size: int,
+) -> np.ndarray:
     """Maps (len(indices), S, S) for the patches at ``indices``, one explicit target each."""
     indices, targets = np.asarray(indices), np.asarray(targets)
     if indices.shape != targets.shape:
@@ -118,8 +129,9 @@ class Explained:
     def maps(self, explainer: Explainer, positions: np.ndarray) -> np.ndarray:
         """Maps of the patches at ``positions``, each explained for its predicted class."""
         positions = np.asarray(positions, dtype=int)
-        return explain(self.model, explainer, self.split, positions, self.predictions[positions], self.normaliser,
-                       self.batch_size)
+        return explain(
+            self.model, explainer, self.split, positions, self.predictions[positions], self.normaliser, self.batch_size
+        )
 
 
 @dataclass
@@ -143,8 +155,9 @@ def _zero_maps(maps: np.ndarray) -> np.ndarray:
     return maps.reshape(len(maps), -1).max(axis=1) <= 0 if len(maps) else np.zeros(0, bool)
 
 
-def score_maps(maps: np.ndarray, masks: np.ndarray, metrics: Mapping[str, Metric],
-               threshold: Threshold) -> dict[str, np.ndarray]:
+def score_maps(
+    maps: np.ndarray, masks: np.ndarray, metrics: Mapping[str, Metric], threshold: Threshold
+) -> dict[str, np.ndarray]:
     """Every metric's score per map; a map that is zero everywhere scores 0 on each."""
     zero = _zero_maps(maps)
     out = {}
@@ -169,15 +182,26 @@ def validation_choice(explainer: Explainer, validation: Explained, scoring: Scor
     chosen = validation.correct_lesions()
     maps = validation.maps(explainer, chosen)
     ll = scoring.metrics[scoring.ll_metric]
-    values = thresholds.curve(lambda m, k, threshold: score_maps(m, k, {"ll": ll}, threshold)["ll"], maps,
-                              validation.masks[chosen])
+    values = thresholds.curve(
+        lambda m, k, threshold: score_maps(m, k, {"ll": ll}, threshold)["ll"], maps, validation.masks[chosen]
+    )
     best = thresholds.choose_on_validation(values)
-    return ValidationChoice(n=int(len(chosen)), thresholds=list(thresholds.SWEEP), ll=values, chosen=best,
-                            fallback=FALLBACK_VALUE if best is None else None)
+    return ValidationChoice(
+        n=int(len(chosen)),
+        thresholds=list(thresholds.SWEEP),
+        ll=values,
+        chosen=best,
+        fallback=FALLBACK_VALUE if best is None else None,
+    )
 
 
-def score_localisation(maps: np.ndarray, chosen: np.ndarray, masks: np.ndarray, scoring: Scoring,
-                       validation: ValidationChoice | None = None) -> ExplainerScores:
+def score_localisation(
+    maps: np.ndarray,
+    chosen: np.ndarray,
+    masks: np.ndarray,
+    scoring: Scoring,
+    validation: ValidationChoice | None = None,
+) -> ExplainerScores:
     """LL and every metric's per-patch scores of ``maps``, the maps of the split positions
     ``chosen`` (its correctly classified lesion patches) with their ``masks``."""
     zero = _zero_maps(maps)
@@ -194,18 +218,26 @@ def score_localisation(maps: np.ndarray, chosen: np.ndarray, masks: np.ndarray, 
         scores[scoring.rule_metric(rule)] = rule_scores[scoring.ll_metric]
     ll = scores.pop(scoring.ll_metric)
     curve = thresholds.curve(lambda m, k, threshold: score_maps(m, k, ll_fn, threshold)[scoring.ll_metric], maps, masks)
-    return ExplainerScores.model_validate({
-        "ll": _mean(ll), "threshold": primary.model_dump(), "n_correct_lesions": int(len(chosen)),
-        "n_scored": int(len(chosen)), "n_zero_maps": int(zero.sum()), "zero_map_index": chosen[zero].tolist(),
-        "patch_index": chosen.tolist(), "scores": _rounded(ll),
-        "metrics": {name: {"mean": _mean(v), "scores": _rounded(v)} for name, v in scores.items()},
-        "curve": {"thresholds": list(thresholds.SWEEP), "ll": curve},
-        "validation": validation,
-    })
+    return ExplainerScores.model_validate(
+        {
+            "ll": _mean(ll),
+            "threshold": primary.model_dump(),
+            "n_correct_lesions": int(len(chosen)),
+            "n_scored": int(len(chosen)),
+            "n_zero_maps": int(zero.sum()),
+            "zero_map_index": chosen[zero].tolist(),
+            "patch_index": chosen.tolist(),
+            "scores": _rounded(ll),
+            "metrics": {name: {"mean": _mean(v), "scores": _rounded(v)} for name, v in scores.items()},
+            "curve": {"thresholds": list(thresholds.SWEEP), "ll": curve},
+            "validation": validation,
+        }
+    )
 
 
-def localisation_scores(explainer: Explainer, test: Explained, scoring: Scoring,
-                        validation: Explained | None = None) -> ExplainerScores:
+def localisation_scores(
+    explainer: Explainer, test: Explained, scoring: Scoring, validation: Explained | None = None
+) -> ExplainerScores:
     """LL and every metric's per-patch scores on the correctly classified lesion patches
     of ``test``. ``patch_index`` and ``zero_map_index`` are positions in the split."""
     chosen = test.correct_lesions()

@@ -35,8 +35,9 @@ def classification_metrics(y_true: Sequence[int], proba: np.ndarray, class_names
     truth = np.asarray(y_true, dtype=int)
     y_pred = proba.argmax(axis=1)
     labels = list(range(len(class_names)))
-    report = classification_report(truth, y_pred, labels=labels, target_names=list(class_names),
-                                   output_dict=True, zero_division=0)
+    report = classification_report(
+        truth, y_pred, labels=labels, target_names=list(class_names), output_dict=True, zero_division=0
+    )
     aucs = _auc_per_class(truth, proba, len(class_names))
     defined = [a for a in aucs if a is not None]
     cm = confusion_matrix(truth, y_pred, labels=labels)
@@ -58,8 +59,15 @@ def classification_metrics(y_true: Sequence[int], proba: np.ndarray, class_names
             for k, name in enumerate(class_names)
         },
         "averages": {
-            avg: {key: float(report[avg][src]) for key, src in
-                  (("precision", "precision"), ("recall", "recall"), ("f1", "f1-score"), ("support", "support"))}
+            avg: {
+                key: float(report[avg][src])
+                for key, src in (
+                    ("precision", "precision"),
+                    ("recall", "recall"),
+                    ("f1", "f1-score"),
+                    ("support", "support"),
+                )
+            }
             for avg in ("macro avg", "weighted avg")
         },
         "auc_average": float(np.mean(defined)) if defined else None,

@@ -25,10 +25,17 @@ def checked_panel(explainer: str, panel: Any) -> dict[str, np.ndarray]:
     boxes = np.asarray(panel["boxes"], dtype=np.int64).reshape(n, 4)
     captions = np.asarray([str(c) for c in panel["captions"]])
     if images.dtype != np.uint8 or images.ndim not in (3, 4) or len(captions) != n or int(panel["columns"]) < 1:
-        raise PluginOutputError(f"explainer '{explainer}': panel '{panel['title']}' needs uint8 images (N, H, W), "
-                                f"one box and caption each, and columns >= 1")
-    return {"title": np.asarray(str(panel["title"])), "columns": np.asarray(int(panel["columns"])), "images": images,
-            "boxes": boxes, "captions": captions}
+        raise PluginOutputError(
+            f"explainer '{explainer}': panel '{panel['title']}' needs uint8 images (N, H, W), "
+            f"one box and caption each, and columns >= 1"
+        )
+    return {
+        "title": np.asarray(str(panel["title"])),
+        "columns": np.asarray(int(panel["columns"])),
+        "images": images,
+        "boxes": boxes,
+        "captions": captions,
+    }
 
 
 def own_panels(name: str, explainer: Any, trained: Any, predictions: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
@@ -43,8 +50,9 @@ def own_panels(name: str, explainer: Any, trained: Any, predictions: np.ndarray)
         out = images.cpu().numpy()
         return out[:, 0] if out.ndim == 4 and out.shape[1] == 1 else out
 
-    context = PanelContext(grey(train.images), grey(test.images), test_input, test.labels.cpu().numpy(),
-                           np.asarray(predictions))
+    context = PanelContext(
+        grey(train.images), grey(test.images), test_input, test.labels.cpu().numpy(), np.asarray(predictions)
+    )
     trained.backbone.model.eval()
     with torch.no_grad():
         panels = explainer.panels(context)

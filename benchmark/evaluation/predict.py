@@ -25,8 +25,9 @@ def predict_proba(model: nn.Module, split: DeviceSplit, normaliser: Normaliser, 
 
 
 @torch.no_grad()
-def target_probability(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor,
-                       batch_size: int = 64) -> torch.Tensor:
+def target_probability(
+    model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, batch_size: int = 64
+) -> torch.Tensor:
     """Softmax probability of each input's ``targets`` class (N,), fp32, on the inputs'
     device: what the faithfulness metrics watch as pixels are removed."""
     model.eval()

@@ -139,8 +139,12 @@ class Sanity(Record):
 
     def failures(self) -> list[tuple[str, str]]:
         """(test, explainer) of every failed test of an explainer that is not a control."""
-        return [(t.name, name) for t in self.tests for name, c in t.explainers.items()
-                if not c.passed and name not in self.controls]
+        return [
+            (t.name, name)
+            for t in self.tests
+            for name, c in t.explainers.items()
+            if not c.passed and name not in self.controls
+        ]
 
 
 # --------------------------------------------------------------------------- verdicts
@@ -162,8 +166,10 @@ class ExplainerVerdicts(Record):
 
     def groups(self) -> list[int]:
         """Index into :data:`VERDICT_GROUPS` per lesion."""
-        return [0 if loc and fai else 1 if loc else 2 if fai else 3
-                for loc, fai in zip(self.localised, self.faithful, strict=True)]
+        return [
+            0 if loc and fai else 1 if loc else 2 if fai else 3
+            for loc, fai in zip(self.localised, self.faithful, strict=True)
+        ]
 
 
 class Verdicts(Record):

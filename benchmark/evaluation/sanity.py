@@ -123,17 +123,27 @@ def _test(name: str, steps: Sequence[str], sim: _Similarity, config: SanitySpec)
     return SanityTest(name=name, steps=list(steps), passes_when=PASSES_WHEN[name], explainers=curves)
 
 
-def sanity_tests(backbone: Backbone, factories: Mapping[str, ExplainerFactory], split: DeviceSplit,
-                 indices: np.ndarray, targets: np.ndarray, normaliser: Normaliser, batch_size: int,
-                 config: SanitySpec, controls: Sequence[str] = (), num_classes: int = 5,
-                 permuted: Backbone | None = None) -> Sanity:
+def sanity_tests(
+    backbone: Backbone,
+    factories: Mapping[str, ExplainerFactory],
+    split: DeviceSplit,
+    indices: np.ndarray,
+    targets: np.ndarray,
+    normaliser: Normaliser,
+    batch_size: int,
+    config: SanitySpec,
+    controls: Sequence[str] = (),
+    num_classes: int = 5,
+    permuted: Backbone | None = None,
+) -> Sanity:
     """Every test of ``config.tests`` (and the label permutation when ``permuted``, the
     model trained on permuted labels, is given) for every explainer of ``factories``."""
 
     def maps_of(model_backbone: Backbone, target: np.ndarray) -> dict[str, np.ndarray]:
-        return {name: explain(model_backbone.model, make(model_backbone), split, indices, target, normaliser,
-                              batch_size)
-                for name, make in factories.items()}
+        return {
+            name: explain(model_backbone.model, make(model_backbone), split, indices, target, normaliser, batch_size)
+            for name, make in factories.items()
+        }
 
     reference = maps_of(backbone, targets)
     tests = []
@@ -167,5 +177,10 @@ def sanity_tests(backbone: Backbone, factories: Mapping[str, ExplainerFactory], 
         sim = _Similarity(reference)
         sim.add(maps_of(permuted, targets))
         tests.append(_test("label-permutation", ["trained on permuted labels"], sim, config))
-    return Sanity(n_patches=int(len(indices)), flag_above=config.flag_above, ssim_flag_above=config.ssim_flag_above,
-                  tests=tests, controls=[c for c in controls if c in factories])
+    return Sanity(
+        n_patches=int(len(indices)),
+        flag_above=config.flag_above,
+        ssim_flag_above=config.ssim_flag_above,
+        tests=tests,
+        controls=[c for c in controls if c in factories],
+    )

@@ -54,8 +54,9 @@ def choose_on_validation(curve: Sequence[float | None], values: Sequence[float] 
     return next(v for v, s in scored if s == best)
 
 
-def curve(metric: Callable[..., np.ndarray], maps: np.ndarray, masks: np.ndarray,
-          values: Sequence[float] = SWEEP) -> list[float | None]:
+def curve(
+    metric: Callable[..., np.ndarray], maps: np.ndarray, masks: np.ndarray, values: Sequence[float] = SWEEP
+) -> list[float | None]:
     """Mean score of a region metric at each value threshold (None with no patch)."""
     if len(maps) == 0:
         return [None] * len(values)
@@ -90,8 +91,9 @@ def otsu_regions(maps: np.ndarray) -> np.ndarray:
     return out
 
 
-def binarise(maps: np.ndarray, masks: np.ndarray,
-             threshold: Threshold | Mapping[str, Any] | float | str | None = None) -> np.ndarray:
+def binarise(
+    maps: np.ndarray, masks: np.ndarray, threshold: Threshold | Mapping[str, Any] | float | str | None = None
+) -> np.ndarray:
     """Boolean regions (N, H, W) of maps (N, H, W) under the rule; ``masks`` sets the
     area of the ``mask-area`` rule."""
     rule = as_threshold(threshold)

@@ -20,8 +20,9 @@ def leaf_modules_with_params(model: nn.Module) -> list[tuple[str, nn.Module]]:
     return [(n, m) for n, m in model.named_modules() if any(True for _ in m.parameters(recurse=False))]
 
 
-def groups_from_ids(model: nn.Module, group_of: dict[str, int],
-                    names: dict[int, str] | None = None) -> list[LayerGroup]:
+def groups_from_ids(
+    model: nn.Module, group_of: dict[str, int], names: dict[int, str] | None = None
+) -> list[LayerGroup]:
     """``group_of`` maps leaf module names to group ids; ids are sorted, input to output."""
     buckets: dict[int, list[nn.Module]] = defaultdict(list)
     modules = dict(model.named_modules())
@@ -45,8 +46,10 @@ def timm_groups(model: nn.Module) -> list[LayerGroup]:
     ids = sorted(set(group_of.values()))
     classifier = getattr(model, "get_classifier", lambda: None)()
     has_head = classifier is not None and any(True for _ in classifier.parameters())  # num_classes=0: no head
-    names = {gid: ("stem" if i == 0 else "head" if has_head and i == len(ids) - 1 else f"stage{i}")
-             for i, gid in enumerate(ids)}
+    names = {
+        gid: ("stem" if i == 0 else "head" if has_head and i == len(ids) - 1 else f"stage{i}")
+        for i, gid in enumerate(ids)
+    }
     return groups_from_ids(model, group_of, names)
 
 

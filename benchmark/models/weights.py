@@ -41,8 +41,9 @@ def url_file_name(url: str | None) -> str | None:
 
 def candidate_files(model_name: str, url: str | None) -> list[Path]:
     """Local files that would hold these weights, most specific first."""
-    names = [n for n in (url_file_name(url), f"{model_name}.pth", f"{model_name}.safetensors", f"{model_name}.bin")
-             if n]
+    names = [
+        n for n in (url_file_name(url), f"{model_name}.pth", f"{model_name}.safetensors", f"{model_name}.bin") if n
+    ]
     dirs: list[Path] = []
     if os.environ.get(WEIGHTS_DIR_ENV):
         dirs.append(Path(os.environ[WEIGHTS_DIR_ENV]))
@@ -115,8 +116,10 @@ def unreachable_hosts(timeout: float = PROBE_TIMEOUT_S) -> dict[str, tuple[str, 
     """The download hosts that do not answer, probed in parallel (at most ``timeout`` + 1 s)."""
     hosts = download_hosts()
     answers: dict[str, bool] = {}
-    threads = [threading.Thread(target=lambda n=n, u=u: answers.__setitem__(n, reachable(u, timeout)), daemon=True)
-               for n, (u, _) in hosts.items()]
+    threads = [
+        threading.Thread(target=lambda n=n, u=u: answers.__setitem__(n, reachable(u, timeout)), daemon=True)
+        for n, (u, _) in hosts.items()
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -71,8 +71,10 @@ class Entry:
             try:
                 resolved = functools.reduce(getattr, attr.split("."), importlib.import_module(module))
             except Exception as exc:
-                raise UserError(f"{self.kind} '{self.name}' from plugin '{self.plugin}' could not be loaded "
-                                f"({self.target}): {type(exc).__name__}: {exc}") from None
+                raise UserError(
+                    f"{self.kind} '{self.name}' from plugin '{self.plugin}' could not be loaded "
+                    f"({self.target}): {type(exc).__name__}: {exc}"
+                ) from None
             refused = gate.check(self.kind, self.name, self.plugin, resolved, self.family)
             if refused:
                 raise UserError(refused)
@@ -138,5 +140,7 @@ class Registry:
     def miss_message(self, name: str) -> str:
         known = self.names()
         shown = ", ".join(known[:20]) + (" ..." if len(known) > 20 else "")
-        return (f"Unknown {self.kind} '{name}'.{did_you_mean(name, known + list(self._aliases))} "
-                f"Available: {shown} ({len(known)} total)")
+        return (
+            f"Unknown {self.kind} '{name}'.{did_you_mean(name, known + list(self._aliases))} "
+            f"Available: {shown} ({len(known)} total)"
+        )

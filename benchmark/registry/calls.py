@@ -77,12 +77,16 @@ def _entry(regs: Registries, kind: str, ref: PluginRef | str) -> tuple[Entry, di
 _BUILDING: contextvars.ContextVar[Registries | None] = contextvars.ContextVar("building", default=None)
 
 
-def build_backbone(regs: Registries, ref: PluginRef | str, *, num_classes: int, pretrained: bool,
-                   weights: str | None = None) -> Backbone:
+def build_backbone(
+    regs: Registries, ref: PluginRef | str, *, num_classes: int, pretrained: bool, weights: str | None = None
+) -> Backbone:
     entry, options = _entry(regs, "backbone", ref)
     factory = entry.obj
-    if weights is not None and "weights" not in inspect.signature(factory).parameters and not any(
-            p.kind is inspect.Parameter.VAR_KEYWORD for p in inspect.signature(factory).parameters.values()):
+    if (
+        weights is not None
+        and "weights" not in inspect.signature(factory).parameters
+        and not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in inspect.signature(factory).parameters.values())
+    ):
         raise UserError(f"{describe(entry)} takes no local weights file (training.weights names one for it)")
     token = _BUILDING.set(regs)
     try:
@@ -115,13 +119,16 @@ def check_backbone(entry: Entry, backbone: Any, num_classes: int) -> None:
     if not isinstance(backbone, Backbone):
         raise PluginOutputError(f"{where} returned {type(backbone).__name__}, not a benchmark.api.Backbone")
     if len(backbone.groups) < 2 or not all(isinstance(g, LayerGroup) for g in backbone.groups):
-        raise PluginOutputError(f"{where}: needs at least two layer groups (features, then the head), "
-                                f"got {len(backbone.groups)}")
+        raise PluginOutputError(
+            f"{where}: needs at least two layer groups (features, then the head), got {len(backbone.groups)}"
+        )
     try:
         check_partition(backbone.model, backbone.groups)
     except ValueError as exc:
-        raise PluginOutputError(f"{where}: its layer groups do not partition the model's parameters ({exc}); "
-                                "every parameter must be in exactly one group") from None
+        raise PluginOutputError(
+            f"{where}: its layer groups do not partition the model's parameters ({exc}); "
+            "every parameter must be in exactly one group"
+        ) from None
     modules = {id(m) for m in backbone.model.modules()}
     if id(backbone.target_layer) not in modules:
         raise PluginOutputError(f"{where}: its target layer is not a module of its model")
@@ -138,34 +145,45 @@ def check_logits(where: str, logits: Any, batch: int, num_classes: int) -> None:
     (Training would otherwise fail later, at the loss, with a message about targets.)"""
     shape = tuple(getattr(logits, "shape", ()))
     if not hasattr(logits, "shape") or not hasattr(logits, "detach"):
-        raise PluginOutputError(f"{where}: the model returned {type(logits).__name__}; expected a tensor of logits "
-                                f"of shape ({batch}, {num_classes})")
+        raise PluginOutputError(
+            f"{where}: the model returned {type(logits).__name__}; expected a tensor of logits "
+            f"of shape ({batch}, {num_classes})"
+        )
     if shape != (batch, num_classes):
-        raise PluginOutputError(f"{where}: the classifier's output has shape {shape}, expected "
-                                f"({batch}, {num_classes}) for {num_classes} classes (one logit per class and image)")
+        raise PluginOutputError(
+            f"{where}: the classifier's output has shape {shape}, expected "
+            f"({batch}, {num_classes}) for {num_classes} classes (one logit per class and image)"
+        )
     if not bool(logits.detach().isfinite().all()):
         raise PluginOutputError(f"{where}: the classifier's output holds NaN or inf")
 
 
 # --------------------------------------------------------------------------- strategies
-def make_phases(regs: Registries, ref: PluginRef | str, backbone: Backbone, frozen: int,
-                hparams: HParams) -> list[Phase]:
+def make_phases(
+    regs: Registries, ref: PluginRef | str, backbone: Backbone, frozen: int, hparams: HParams
+) -> list[Phase]:
     entry, options = _entry(regs, "strategy", ref)
     phases = _call(entry, entry.obj, backbone.groups, frozen, hparams, backbone=backbone, **options)
     where = describe(entry)
     if not isinstance(phases, list) or not phases or not all(isinstance(p, Phase) for p in phases):
         raise PluginOutputError(f"{where} must return a non-empty list of benchmark.api.Phase, got {phases!r:.80}")
     for phase in phases:
-        bad = [i for i, lr in phase.learning_rates.items()
-               if not (isinstance(i, int) and 0 <= i < len(backbone.groups)) or not (math.isfinite(lr) and lr > 0)]
+        bad = [
+            i
+            for i, lr in phase.learning_rates.items()
+            if not (isinstance(i, int) and 0 <= i < len(backbone.groups)) or not (math.isfinite(lr) and lr > 0)
+        ]
         if phase.epochs is not None and not (isinstance(phase.epochs, int) and phase.epochs >= 1):
             raise PluginOutputError(f"{where}: phase '{phase.name}' has epochs={phase.epochs!r}; expected None or >= 1")
         if phase.carry not in ("best", "last"):
-            raise PluginOutputError(f"{where}: phase '{phase.name}' has carry={phase.carry!r}; "
-                                    "expected 'best' or 'last'")
+            raise PluginOutputError(
+                f"{where}: phase '{phase.name}' has carry={phase.carry!r}; expected 'best' or 'last'"
+            )
         if bad or not (phase.learning_rates or phase.action):
-            raise PluginOutputError(f"{where}: phase '{phase.name}' trains no group, or names groups that do not "
-                                    f"exist or rates that are not positive: {bad}")
+            raise PluginOutputError(
+                f"{where}: phase '{phase.name}' trains no group, or names groups that do not "
+                f"exist or rates that are not positive: {bad}"
+            )
     return phases
 
 
@@ -193,8 +211,9 @@ def check_normalised(where: str, before: Any, after: Any) -> None:
         got = "NaN or inf"
     else:
         return
-    raise PluginOutputError(f"{where} must return finite images of the shape it was given, {tuple(before.shape)}; "
-                            f"got {got}")
+    raise PluginOutputError(
+        f"{where} must return finite images of the shape it was given, {tuple(before.shape)}; got {got}"
+    )
 
 
 def check_normaliser_state(where: str, state: Any) -> None:
@@ -211,8 +230,10 @@ def check_normaliser_state(where: str, state: Any) -> None:
     try:
         json.dumps(finite(TypeAdapter(dict[str, Any]).dump_python(state, mode="json")), allow_nan=False)
     except (TypeError, ValueError) as exc:
-        raise PluginOutputError(f"{where}: state_dict() must hold JSON values only (numbers, strings, lists, dicts: "
-                                f"it is stored in results.json); {str(exc).splitlines()[0]}") from None
+        raise PluginOutputError(
+            f"{where}: state_dict() must hold JSON values only (numbers, strings, lists, dicts: "
+            f"it is stored in results.json); {str(exc).splitlines()[0]}"
+        ) from None
 
 
 # --------------------------------------------------------------------------- explainers
@@ -239,6 +260,7 @@ def make_explainer(regs: Registries, ref: PluginRef | str, backbone: Backbone) -
 
 def explainer_factories(regs: Registries, refs: Sequence[PluginRef]) -> dict[str, Callable[[Backbone], Any]]:
     """Label -> a one-argument factory ``backbone -> explainer`` for each ref."""
+
     def factory(ref: PluginRef) -> Callable[[Backbone], Any]:
         return lambda backbone: make_explainer(regs, ref, backbone)[0]
 
@@ -255,8 +277,10 @@ def metric(regs: Registries, ref: PluginRef | str) -> Callable[..., np.ndarray]:
     def checked(maps: np.ndarray, masks: np.ndarray, *, threshold: Any = None) -> np.ndarray:
         out = np.asarray(_call(entry, fn, maps, masks, threshold=threshold, **options), dtype=float)
         if out.shape != (len(maps),) or not np.isfinite(out).all():
-            raise PluginOutputError(f"{where} must return one finite score per map: shape ({len(maps)},), "
-                                    f"got shape {out.shape}" + ("" if np.isfinite(out).all() else " with NaN or inf"))
+            raise PluginOutputError(
+                f"{where} must return one finite score per map: shape ({len(maps)},), "
+                f"got shape {out.shape}" + ("" if np.isfinite(out).all() else " with NaN or inf")
+            )
         return out
 
     checked.__doc__ = fn.__doc__
@@ -283,14 +307,17 @@ class CheckedFaithfulness:
         scores = _as_numpy(out.scores)
         n = len(maps)
         if scores.shape != (n,) or not np.isfinite(scores).all():
-            raise PluginOutputError(f"{self.where} must return one finite score per map: shape ({n},), "
-                                    f"got shape {scores.shape}"
-                                    + ("" if np.isfinite(scores).all() else " with NaN or inf"))
+            raise PluginOutputError(
+                f"{self.where} must return one finite score per map: shape ({n},), "
+                f"got shape {scores.shape}" + ("" if np.isfinite(scores).all() else " with NaN or inf")
+            )
         curve = None if out.curve is None else _as_numpy(out.curve)
         steps = [float(v) for v in out.steps]
         if curve is not None and (curve.shape != (n, len(steps)) or not np.isfinite(curve).all()):
-            raise PluginOutputError(f"{self.where}: its curve must be finite, shape ({n}, {len(steps)}) for its "
-                                    f"{len(steps)} steps; got {curve.shape}")
+            raise PluginOutputError(
+                f"{self.where}: its curve must be finite, shape ({n}, {len(steps)}) for its "
+                f"{len(steps)} steps; got {curve.shape}"
+            )
         return FaithfulnessScores(scores, steps, curve)
 
 
@@ -332,11 +359,13 @@ def run_whole_model(regs: Registries, ref: PluginRef | str, context: Any, n_test
     scores, maps = np.asarray(out.scores, dtype=float), np.asarray(out.maps, dtype=np.float32)
     shape = (n_test, *context.images.shape[1:])
     if scores.shape != (n_test,) or not np.isfinite(scores).all():
-        raise PluginOutputError(f"{describe(entry)} must return one finite score per test image: shape ({n_test},), "
-                                f"got {scores.shape}")
+        raise PluginOutputError(
+            f"{describe(entry)} must return one finite score per test image: shape ({n_test},), got {scores.shape}"
+        )
     if maps.shape != shape or not np.isfinite(maps).all() or maps.min(initial=0) < 0 or maps.max(initial=0) > 1 + 1e-6:
-        raise PluginOutputError(f"{describe(entry)} must return finite maps in [0, 1] of shape {shape}, "
-                                f"got {maps.shape}")
+        raise PluginOutputError(
+            f"{describe(entry)} must return finite maps in [0, 1] of shape {shape}, got {maps.shape}"
+        )
     return WholeImageOutput(scores, maps, dict(out.details))
 
 

@@ -53,8 +53,11 @@ def _accepts(params: dict[str, inspect.Parameter], *names: str, positional: int 
         keywords_ok = all(n in params for n in names)
     if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params.values()):
         return keywords_ok
-    takes = [p for p in params.values() if p.kind in (inspect.Parameter.POSITIONAL_ONLY,
-                                                      inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    takes = [
+        p
+        for p in params.values()
+        if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    ]
     return keywords_ok and len(takes) >= positional
 
 
@@ -67,8 +70,10 @@ def problem(kind: str, obj: Any, family: bool = False) -> str | None:
         if target is not None:
             missing = [a for a in ("fit", "__call__", "state_dict") if not callable(getattr(target, a, None))]
             if missing or not isinstance(getattr(target, "uses_labels", None), bool):
-                return f"class {target.__name__} lacks " + ", ".join(missing + (
-                    [] if isinstance(getattr(target, "uses_labels", None), bool) else ["a boolean uses_labels"]))
+                return f"class {target.__name__} lacks " + ", ".join(
+                    missing
+                    + ([] if isinstance(getattr(target, "uses_labels", None), bool) else ["a boolean uses_labels"])
+                )
         return None
     if kind == "dataset":
         from pydantic import BaseModel
@@ -101,5 +106,7 @@ def check(kind: str, name: str, plugin: str, obj: Any, family: bool = False) -> 
     if why is None:
         return None
     shown = repr(obj) if len(repr(obj)) < 60 else type(obj).__name__
-    return (f"plugin '{plugin}' registered {kind} '{name}' as {shown}: {why}; "
-            f"a {kind} is {CONTRACTS.get(kind, 'a callable')}")
+    return (
+        f"plugin '{plugin}' registered {kind} '{name}' as {shown}: {why}; "
+        f"a {kind} is {CONTRACTS.get(kind, 'a callable')}"
+    )

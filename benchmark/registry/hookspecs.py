@@ -38,8 +38,16 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 class Register(Protocol):
     """The callable passed to every ``register_*`` hook."""
 
-    def __call__(self, name: str, obj: Any, *, aliases: tuple[str, ...] = (), description: str = "",
-                 options: Any = None, wraps: bool = False) -> None: ...
+    def __call__(
+        self,
+        name: str,
+        obj: Any,
+        *,
+        aliases: tuple[str, ...] = (),
+        description: str = "",
+        options: Any = None,
+        wraps: bool = False,
+    ) -> None: ...
 
 
 @hookspec

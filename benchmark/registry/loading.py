@@ -176,8 +176,9 @@ def load_registries(extra_modules: Iterable[str] = ()) -> Registries:
     return regs
 
 
-def _call_register_hooks(pm: pluggy.PluginManager, plugin: Any, plugin_name: str, source: str,
-                         regs: Registries) -> None:
+def _call_register_hooks(
+    pm: pluggy.PluginManager, plugin: Any, plugin_name: str, source: str, regs: Registries
+) -> None:
     """Call each of this plugin's hooks with a ``register`` bound to the plugin. An item
     refused by the gate, or whose name is taken, is recorded as a failure; the plugin's
     other items are still registered."""
@@ -187,11 +188,22 @@ def _call_register_hooks(pm: pluggy.PluginManager, plugin: Any, plugin_name: str
         if impl is None:
             continue
 
-        def register(name: str, obj: Any, *, aliases: tuple[str, ...] = (), description: str = "",
-                     options: Any = None, wraps: bool = False, kind: str = kind) -> None:
+        def register(
+            name: str,
+            obj: Any,
+            *,
+            aliases: tuple[str, ...] = (),
+            description: str = "",
+            options: Any = None,
+            wraps: bool = False,
+            kind: str = kind,
+        ) -> None:
             try:
-                regs[kind].add(checked_entry(kind, name, obj, aliases, description, options, plugin_name, source,
-                                             provenance, wraps))
+                regs[kind].add(
+                    checked_entry(
+                        kind, name, obj, aliases, description, options, plugin_name, source, provenance, wraps
+                    )
+                )
             except UserError as exc:
                 regs.failures.append(PluginFailure(plugin_name, source, exc.message))
 
@@ -200,12 +212,23 @@ def _call_register_hooks(pm: pluggy.PluginManager, plugin: Any, plugin_name: str
         except UserError as exc:
             regs.failures.append(PluginFailure(plugin_name, source, exc.message))
         except Exception as exc:
-            regs.failures.append(PluginFailure(plugin_name, source,
-                                               _short_traceback(exc, getattr(plugin, "__name__", None))))
+            regs.failures.append(
+                PluginFailure(plugin_name, source, _short_traceback(exc, getattr(plugin, "__name__", None)))
+            )
 
 
-def checked_entry(kind: str, name: Any, obj: Any, aliases: tuple[str, ...], description: str, options: Any,
-                  plugin: str, source: str, provenance: str, wraps: bool = False) -> Entry:
+def checked_entry(
+    kind: str,
+    name: Any,
+    obj: Any,
+    aliases: tuple[str, ...],
+    description: str,
+    options: Any,
+    plugin: str,
+    source: str,
+    provenance: str,
+    wraps: bool = False,
+) -> Entry:
     """A checked entry (raises :class:`UserError` naming the plugin when it is refused):
     what ``register`` does with each item, and what ``benchmark.api.testing`` does with
     an object a plugin author checks before registering it."""
@@ -215,24 +238,40 @@ def checked_entry(kind: str, name: Any, obj: Any, aliases: tuple[str, ...], desc
         raise UserError(f"plugin '{plugin}' registered {kind} '{name}' as None")
     family = name.endswith("/*")
     if wraps and not family:
-        raise UserError(f"plugin '{plugin}' registered {kind} '{name}' with wraps=True: only a family "
-                        "('name/*') wraps other registered names")
+        raise UserError(
+            f"plugin '{plugin}' registered {kind} '{name}' with wraps=True: only a family "
+            "('name/*') wraps other registered names"
+        )
     if isinstance(obj, str):
         if ":" not in obj:
-            raise UserError(f"plugin '{plugin}' registered {kind} '{name}' as {obj!r}: "
-                            "a lazy reference must read 'package.module:attribute'")
+            raise UserError(
+                f"plugin '{plugin}' registered {kind} '{name}' as {obj!r}: "
+                "a lazy reference must read 'package.module:attribute'"
+            )
     elif (refused := gate.check(kind, name, plugin, obj, family)) is not None:
         raise UserError(refused)
     if options is not None:
         from pydantic import BaseModel
 
         if not (isinstance(options, type) and issubclass(options, BaseModel)):
-            raise UserError(f"plugin '{plugin}' registered {kind} '{name}' with options={options!r}: "
-                            "options must be a pydantic model class")
+            raise UserError(
+                f"plugin '{plugin}' registered {kind} '{name}' with options={options!r}: "
+                "options must be a pydantic model class"
+            )
     lines = [] if isinstance(obj, str) else (getattr(obj, "__doc__", None) or "").strip().splitlines()
-    return Entry(name=name, kind=kind, target=obj, source=source, plugin=plugin,
-                 description=description or (lines[0] if lines else ""), aliases=tuple(aliases), options=options,
-                 provenance=provenance, family=family, wraps=wraps)
+    return Entry(
+        name=name,
+        kind=kind,
+        target=obj,
+        source=source,
+        plugin=plugin,
+        description=description or (lines[0] if lines else ""),
+        aliases=tuple(aliases),
+        options=options,
+        provenance=provenance,
+        family=family,
+        wraps=wraps,
+    )
 
 
 _CACHE: dict[tuple[str, ...], Registries] = {}

@@ -37,14 +37,23 @@ def table_axis(results: Sequence[RunResult], axis: str, explainer: str, stats: d
         loc = r.localisation
         entry = s.get("localisation", {}).get(explainer, {}).get(loc.metric)
         other = [a for a in AXIS_TITLES if a != axis and _has_axis(r, a)]
-        rows.append({"backbone": r.backbone, "strategy": r.strategy,
-                     **{a: _axis_value(r, a) for a in other}, axis: _axis_value(r, axis),
-                     "label leak": "yes" if r.normaliser.uses_labels else "no",
-                     "accuracy": fmt_interval(s.get("accuracy")), "AUC avg": fmt_interval(s.get("auc_average")),
-                     f"LL {explainer}": fmt_interval(entry), f"LL {loc.baseline}": (entry or {}).get("baseline"),
-                     "strongest control": control_cell(entry),
-                     "LL − control [CI]": fmt_difference((entry or {}).get("control_difference")),
-                     "above controls": against_controls(entry), "run": r.run_id})
+        rows.append(
+            {
+                "backbone": r.backbone,
+                "strategy": r.strategy,
+                **{a: _axis_value(r, a) for a in other},
+                axis: _axis_value(r, axis),
+                "label leak": "yes" if r.normaliser.uses_labels else "no",
+                "accuracy": fmt_interval(s.get("accuracy")),
+                "AUC avg": fmt_interval(s.get("auc_average")),
+                f"LL {explainer}": fmt_interval(entry),
+                f"LL {loc.baseline}": (entry or {}).get("baseline"),
+                "strongest control": control_cell(entry),
+                "LL − control [CI]": fmt_difference((entry or {}).get("control_difference")),
+                "above controls": against_controls(entry),
+                "run": r.run_id,
+            }
+        )
     frame = pd.DataFrame(rows)
     keys = [c for c in ("backbone", "strategy", *AXIS_TITLES) if c in frame.columns and c != axis] + [axis]
     return frame.sort_values(keys, kind="stable").reset_index(drop=True) if len(frame) else frame

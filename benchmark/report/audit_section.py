@@ -20,16 +20,26 @@ def summary_lines(audit: Audit) -> list[str]:
     """One sentence per ledger: rows (from the dataset plugin) and lesions (from preparation)."""
     lines = []
     if rows := audit.notes.get("case rows"):
-        lines.append(f"Case rows: {rows['read']} read, {rows['resolved']} resolved to a mammogram and mask, "
-                     f"{rows['skipped']} skipped.")
+        lines.append(
+            f"Case rows: {rows['read']} read, {rows['resolved']} resolved to a mammogram and mask, "
+            f"{rows['skipped']} skipped."
+        )
     if draw := audit.notes.get("background draw"):
-        parts = [f"{split}: {d['windows cut']} of {d['requested']} windows cut from {d['images cut from']} of "
-                 f"{d['images available']} background images" for split, d in draw.items() if isinstance(d, dict)]
-        lines.append(f"Background ({draw['size']} x {draw['size']} windows, images drawn at random with seed "
-                     f"{draw['seed']}): " + "; ".join(parts) + ".")
+        parts = [
+            f"{split}: {d['windows cut']} of {d['requested']} windows cut from {d['images cut from']} of "
+            f"{d['images available']} background images"
+            for split, d in draw.items()
+            if isinstance(d, dict)
+        ]
+        lines.append(
+            f"Background ({draw['size']} x {draw['size']} windows, images drawn at random with seed "
+            f"{draw['seed']}): " + "; ".join(parts) + "."
+        )
     if ledger := audit.notes.get("lesion ledger"):
-        lines.append(f"Lesions: {ledger['lesions']} resolved: {ledger['patches']} cut into patches, "
-                     f"{ledger['not a class']} not a class (BENIGN_WITHOUT_CALLBACK), {ledger['dropped']} dropped.")
+        lines.append(
+            f"Lesions: {ledger['lesions']} resolved: {ledger['patches']} cut into patches, "
+            f"{ledger['not a class']} not a class (BENIGN_WITHOUT_CALLBACK), {ledger['dropped']} dropped."
+        )
     return lines
 
 
@@ -39,8 +49,12 @@ def effect_rows(audit: Audit) -> list[tuple[str, str, int]]:
 
 
 def _patches_table(patches: dict[str, int]) -> pd.DataFrame:
-    return pd.DataFrame([{"class": name, **{split: patches.get(f"{split}/{name}", 0) for split in ("train", "test")}}
-                         for name in CLASSES])
+    return pd.DataFrame(
+        [
+            {"class": name, **{split: patches.get(f"{split}/{name}", 0) for split in ("train", "test")}}
+            for name in CLASSES
+        ]
+    )
 
 
 def audit_markdown(data: dict[str, Any]) -> list[str]:
@@ -48,12 +62,17 @@ def audit_markdown(data: dict[str, Any]) -> list[str]:
     audit = Audit.from_dict(data)
     notes = audit.notes
     lines = ["## Data preparation audit", ""]
-    where = [f"layout `{notes['layout']}`" if "layout" in notes else "", f"case CSVs in `{notes['case CSVs']}`"
-             if "case CSVs" in notes else ""]
+    where = [
+        f"layout `{notes['layout']}`" if "layout" in notes else "",
+        f"case CSVs in `{notes['case CSVs']}`" if "case CSVs" in notes else "",
+    ]
     if any(where):
         lines += ["Source: " + ", ".join(w for w in where if w) + ".", ""]
-    lines += ["Every row read, resolved, repaired or dropped during preparation (see docs/data-preparation.md). "
-              "*Repaired*: something wrong was found and fixed, the item kept; *dropped*: lost, with the reason.", ""]
+    lines += [
+        "Every row read, resolved, repaired or dropped during preparation (see docs/data-preparation.md). "
+        "*Repaired*: something wrong was found and fixed, the item kept; *dropped*: lost, with the reason.",
+        "",
+    ]
     lines += [f"- {line}" for line in summary_lines(audit)] + [""]
     rows = pd.DataFrame(effect_rows(audit), columns=["effect", "what", "count"])
     rows["effect"] = rows["effect"].where(rows["effect"] != rows["effect"].shift())  # name each group once
@@ -61,11 +80,16 @@ def audit_markdown(data: dict[str, Any]) -> list[str]:
     if rules := notes.get("rules"):
         lines += ["Rules:", ""] + [f"- {name}: {rule}" for name, rule in rules.items()] + [""]
     if patches := notes.get("patches"):
-        lines += ["Patches per class and official split:", "",
-                  _patches_table(patches).to_markdown(index=False, disable_numparse=True), ""]
+        lines += [
+            "Patches per class and official split:",
+            "",
+            _patches_table(patches).to_markdown(index=False, disable_numparse=True),
+            "",
+        ]
     if audit.events:
         lines += ["<details><summary>Files and rows concerned (first of each kind)</summary>", ""]
-        lines += [f"- {e['kind']}: `{e['where']}`" + (f" ({e['detail']})" if e.get("detail") else "")
-                  for e in audit.events]
+        lines += [
+            f"- {e['kind']}: `{e['where']}`" + (f" ({e['detail']})" if e.get("detail") else "") for e in audit.events
+        ]
         lines += ["", "</details>"]
     return lines

@@ -28,21 +28,66 @@ class CitedRow:
 
 
 def _aucs(values: str) -> dict[str, str]:
-    return dict(zip(("background", "benign_calcification", "benign_mass", "malignant_calcification", "malignant_mass"),
-                    values.split(), strict=True))
+    return dict(
+        zip(
+            ("background", "benign_calcification", "benign_mass", "malignant_calcification", "malignant_mass"),
+            values.split(),
+            strict=True,
+        )
+    )
 
 
 BASELINES: dict[str, list[CitedRow]] = {
     "petrini-2022": [CitedRow("Petrini et al. 2022 (cited)", "", "", 40, "0.76", "0.80")],
     "study": [
-        CitedRow("study (cited)", "vgg19", "gradual-unfreezing", 16, "0.66", "0.78", 47, "0.12", "0.08",
-                 _aucs("0.94 0.69 0.79 0.72 0.76")),
-        CitedRow("study (cited)", "resnet50", "gradual-unfreezing", 8, "0.67", "0.78", 30, "0.128", "0.085",
-                 _aucs("0.95 0.70 0.86 0.64 0.75")),
-        CitedRow("study (cited)", "vgg19", "simultaneous", 16, "0.64", "0.77", 40, "0.10", "0.064",
-                 _aucs("0.93 0.64 0.77 0.74 0.75")),
-        CitedRow("study (cited)", "resnet50", "simultaneous", 16, "0.70", "0.81", 22, "0.20", "0.14",
-                 _aucs("0.95 0.76 0.87 0.71 0.76")),
+        CitedRow(
+            "study (cited)",
+            "vgg19",
+            "gradual-unfreezing",
+            16,
+            "0.66",
+            "0.78",
+            47,
+            "0.12",
+            "0.08",
+            _aucs("0.94 0.69 0.79 0.72 0.76"),
+        ),
+        CitedRow(
+            "study (cited)",
+            "resnet50",
+            "gradual-unfreezing",
+            8,
+            "0.67",
+            "0.78",
+            30,
+            "0.128",
+            "0.085",
+            _aucs("0.95 0.70 0.86 0.64 0.75"),
+        ),
+        CitedRow(
+            "study (cited)",
+            "vgg19",
+            "simultaneous",
+            16,
+            "0.64",
+            "0.77",
+            40,
+            "0.10",
+            "0.064",
+            _aucs("0.93 0.64 0.77 0.74 0.75"),
+        ),
+        CitedRow(
+            "study (cited)",
+            "resnet50",
+            "simultaneous",
+            16,
+            "0.70",
+            "0.81",
+            22,
+            "0.20",
+            "0.14",
+            _aucs("0.95 0.76 0.87 0.71 0.76"),
+        ),
     ],
 }
 

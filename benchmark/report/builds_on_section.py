@@ -19,8 +19,13 @@ from benchmark.run.result import RunResult
 
 def _pairs(results: Sequence[RunResult]) -> list[tuple[RunResult, RunResult]]:
     """(the model built on a backbone, a run of that backbone) on the same test patches."""
-    return [(r, b) for r in results if r.model.builds_on for b in results
-            if b.backbone == r.model.builds_on and test_set_key(b) == test_set_key(r)]
+    return [
+        (r, b)
+        for r in results
+        if r.model.builds_on
+        for b in results
+        if b.backbone == r.model.builds_on and test_set_key(b) == test_set_key(r)
+    ]
 
 
 def _comparison(stats: dict[str, Any], a: str, b: str) -> dict[str, Any] | None:
@@ -28,16 +33,28 @@ def _comparison(stats: dict[str, Any], a: str, b: str) -> dict[str, Any] | None:
 
 
 def _classification(pair: tuple[RunResult, RunResult], stats: dict[str, Any]) -> pd.DataFrame:
-    rows = [{"model": f"{r.backbone} / {r.strategy}", "run": r.run_id,
-             "accuracy": fmt_interval(stats["runs"][r.run_id]["accuracy"]),
-             "AUC avg": fmt_interval(stats["runs"][r.run_id]["auc_average"]), "p": None} for r in pair]
+    rows = [
+        {
+            "model": f"{r.backbone} / {r.strategy}",
+            "run": r.run_id,
+            "accuracy": fmt_interval(stats["runs"][r.run_id]["accuracy"]),
+            "AUC avg": fmt_interval(stats["runs"][r.run_id]["auc_average"]),
+            "p": None,
+        }
+        for r in pair
+    ]
     c = _comparison(stats, pair[0].run_id, pair[1].run_id)
     if c is not None:
         first = next(r for r in pair if r.run_id == c["a"])
-        rows.append({"model": f"difference ({first.backbone} minus the other)", "run": "",
-                     "accuracy": f"{c['accuracy']['difference']:+.3f} (McNemar p {fmt_p(c['accuracy']['p_value'])})",
-                     "AUC avg": fmt_difference(c["auc_average"]["difference"]),
-                     "p": fmt_p(c["auc_average"]["p_value"])})
+        rows.append(
+            {
+                "model": f"difference ({first.backbone} minus the other)",
+                "run": "",
+                "accuracy": f"{c['accuracy']['difference']:+.3f} (McNemar p {fmt_p(c['accuracy']['p_value'])})",
+                "AUC avg": fmt_difference(c["auc_average"]["difference"]),
+                "p": fmt_p(c["auc_average"]["p_value"]),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -48,8 +65,10 @@ def _localisation(pair: tuple[RunResult, RunResult], stats: dict[str, Any]) -> p
         metrics = loc.metrics or [loc.metric]
         for name in loc.explainers:
             entry = stats["runs"][r.run_id]["localisation"].get(name, {})
-            row: dict[str, Any] = {"model": r.backbone,
-                                   "explainer": name + (" (chance level)" if name == loc.baseline else "")}
+            row: dict[str, Any] = {
+                "model": r.backbone,
+                "explainer": name + (" (chance level)" if name == loc.baseline else ""),
+            }
             for metric in metrics:
                 row[metric] = fmt_interval(entry.get(metric))
             ll = entry.get(loc.metric, {})
@@ -59,8 +78,9 @@ def _localisation(pair: tuple[RunResult, RunResult], stats: dict[str, Any]) -> p
     return pd.DataFrame(rows)
 
 
-def builds_on_section(results: Sequence[RunResult], stats: dict[str, Any] | None,
-                      figures: dict[str, list[FigureFile]]) -> list[str]:
+def builds_on_section(
+    results: Sequence[RunResult], stats: dict[str, Any] | None, figures: dict[str, list[FigureFile]]
+) -> list[str]:
     """The section's markdown lines (none without such a pair)."""
     pairs = _pairs(results)
     if not pairs or stats is None:
@@ -68,16 +88,26 @@ def builds_on_section(results: Sequence[RunResult], stats: dict[str, Any] | None
     out: list[str] = []
     for model, base in pairs:
         kind = (model.model.kind or "model").capitalize()
-        out += [f"## {kind} beside the CNN it builds on: {model.backbone} and {base.backbone}", "",
-                f"`{model.run_id}` ({model.label}) and `{base.run_id}` ({base.label}), on the same test patches. "
-                "Intervals: stratified bootstrap; accuracy: McNemar's test; AUC: paired bootstrap of the "
-                "difference.", "",
-                md_table(_classification((model, base), stats)), "",
-                "Localisation of every explainer on the correctly classified lesion patches of each model (each model "
-                "scores its own), beside the random maps on the same patches."
-                + (f" Declined (not applicable to `{base.backbone}`): {', '.join(base.localisation.declined)}."
-                   if base.localisation.declined else ""), "",
-                md_table(_localisation((model, base), stats)), ""]
+        out += [
+            f"## {kind} beside the CNN it builds on: {model.backbone} and {base.backbone}",
+            "",
+            f"`{model.run_id}` ({model.label}) and `{base.run_id}` ({base.label}), on the same test patches. "
+            "Intervals: stratified bootstrap; accuracy: McNemar's test; AUC: paired bootstrap of the "
+            "difference.",
+            "",
+            md_table(_classification((model, base), stats)),
+            "",
+            "Localisation of every explainer on the correctly classified lesion patches of each model (each model "
+            "scores its own), beside the random maps on the same patches."
+            + (
+                f" Declined (not applicable to `{base.backbone}`): {', '.join(base.localisation.declined)}."
+                if base.localisation.declined
+                else ""
+            ),
+            "",
+            md_table(_localisation((model, base), stats)),
+            "",
+        ]
         for fig in figures.get(model.run_id, []):
             if "/panel-" in fig.path:
                 out += [f"![{fig.caption}]({fig.path})", ""]

@@ -23,8 +23,17 @@ def table_controls(results: Sequence[RunResult]) -> pd.DataFrame:
     for r in results:
         loc = r.localisation
         columns = [loc.metric, *loc.rules]
-        best = {c: max((loc.explainers[n].ll if c == loc.metric else loc.explainers[n].metrics[c].mean) or 0.0
-                       for n in loc.controls) for c in columns} if loc.controls else {}
+        best = (
+            {
+                c: max(
+                    (loc.explainers[n].ll if c == loc.metric else loc.explainers[n].metrics[c].mean) or 0.0
+                    for n in loc.controls
+                )
+                for c in columns
+            }
+            if loc.controls
+            else {}
+        )
         for name in loc.controls:
             scores = loc.explainers[name]
             row: dict[str, Any] = {"run": r.run_id, "control": name}
@@ -36,8 +45,9 @@ def table_controls(results: Sequence[RunResult]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def table_localisation_metrics(results: Sequence[RunResult], stats: dict[str, Any],
-                               explainers: Sequence[str]) -> pd.DataFrame:
+def table_localisation_metrics(
+    results: Sequence[RunResult], stats: dict[str, Any], explainers: Sequence[str]
+) -> pd.DataFrame:
     """One row per run, explainer and localisation metric: the explainer's mean score, the
     random maps' on the same patches, the strongest control's, and the paired advantage
     over it."""
@@ -49,12 +59,19 @@ def table_localisation_metrics(results: Sequence[RunResult], stats: dict[str, An
             if per_metric is None or name in loc.controls:
                 continue
             for metric, entry in per_metric.items():
-                rows.append({"run": r.run_id, "explainer": name,
-                             "metric": metric + (" (LL)" if metric == loc.metric else ""),
-                             "score": entry.get("estimate"), loc.baseline: entry.get("baseline"),
-                             "strongest control": control_cell(entry),
-                             "advantage [CI]": fmt_difference(entry.get("control_difference")),
-                             "p": fmt_p(entry.get("control_p")), "above controls": against_controls(entry)})
+                rows.append(
+                    {
+                        "run": r.run_id,
+                        "explainer": name,
+                        "metric": metric + (" (LL)" if metric == loc.metric else ""),
+                        "score": entry.get("estimate"),
+                        loc.baseline: entry.get("baseline"),
+                        "strongest control": control_cell(entry),
+                        "advantage [CI]": fmt_difference(entry.get("control_difference")),
+                        "p": fmt_p(entry.get("control_p")),
+                        "above controls": against_controls(entry),
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -74,13 +91,18 @@ def table_faithfulness(results: Sequence[RunResult], stats: dict[str, Any]) -> p
                 continue
             for metric, entry in per_run.get(name, {}).items():
                 direction = "higher" if faith.metrics[metric].higher_is_better else "lower"
-                rows.append({"run": r.run_id, "explainer": name,
-                             "metric": f"{metric.split('[')[0]} ({direction} is better)",
-                             "score [CI]": fmt_interval(entry),
-                             baseline: per_run.get(baseline, {}).get(metric, {}).get("estimate"),
-                             "strongest control": control_cell(entry),
-                             "advantage [CI]": fmt_difference(entry.get("control_difference")),
-                             "above controls": against_controls(entry)})
+                rows.append(
+                    {
+                        "run": r.run_id,
+                        "explainer": name,
+                        "metric": f"{metric.split('[')[0]} ({direction} is better)",
+                        "score [CI]": fmt_interval(entry),
+                        baseline: per_run.get(baseline, {}).get(metric, {}).get("estimate"),
+                        "strongest control": control_cell(entry),
+                        "advantage [CI]": fmt_difference(entry.get("control_difference")),
+                        "above controls": against_controls(entry),
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -93,9 +115,15 @@ def table_verdicts(results: Sequence[RunResult], stats: dict[str, Any]) -> pd.Da
             continue
         per_run = stats["runs"][r.run_id].get("verdicts", {})
         for name, entry in per_run.items():
-            rows.append({"run": r.run_id, "explainer": name, "lesions": entry["n"],
-                         "strongest control": entry["control"],
-                         **{group: fmt_interval(entry[group], 2) for group in VERDICT_GROUPS}})
+            rows.append(
+                {
+                    "run": r.run_id,
+                    "explainer": name,
+                    "lesions": entry["n"],
+                    "strongest control": entry["control"],
+                    **{group: fmt_interval(entry[group], 2) for group in VERDICT_GROUPS},
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -109,8 +137,10 @@ def table_sanity(results: Sequence[RunResult]) -> pd.DataFrame:
             continue
         names = list(dict.fromkeys(n for t in sanity.tests for n in t.explainers))
         for name in names:
-            row: dict[str, Any] = {"run": r.run_id,
-                                   "explainer": name + (" (control)" if name in sanity.controls else "")}
+            row: dict[str, Any] = {
+                "run": r.run_id,
+                "explainer": name + (" (control)" if name in sanity.controls else ""),
+            }
             for test in sanity.tests:
                 curve = test.explainers.get(name)
                 if curve is None:
@@ -136,9 +166,16 @@ def table_sanity_steps(results: Sequence[RunResult]) -> pd.DataFrame:
             for name, curve in test.explainers.items():
                 if name in r.sanity.controls or len(test.steps) < 2:
                     continue
-                rows.append({"run": r.run_id, "explainer": name, "test": test.name, "steps": " → ".join(test.steps),
-                             "Spearman": " → ".join(f"{v:.2f}" for v in curve.spearman),
-                             "SSIM": " → ".join(f"{v:.2f}" for v in curve.ssim)})
+                rows.append(
+                    {
+                        "run": r.run_id,
+                        "explainer": name,
+                        "test": test.name,
+                        "steps": " → ".join(test.steps),
+                        "Spearman": " → ".join(f"{v:.2f}" for v in curve.spearman),
+                        "SSIM": " → ".join(f"{v:.2f}" for v in curve.ssim),
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -148,8 +185,18 @@ def table_agreement(agreement: Agreement) -> pd.DataFrame:
     for p in agreement.pairs:
         low, floor_high = p.ssim.get("low"), p.floor_ssim.get("high")
         above = None if low is None or floor_high is None else ("yes" if low > floor_high else "**no**")
-        rows.append({"kind": p.kind, "A": p.a, "B": p.b, "explainer": p.explainer, "patches": p.n,
-                     "SSIM [CI]": fmt_interval(p.ssim), "floor SSIM [CI]": fmt_interval(p.floor_ssim),
-                     "Spearman [CI]": fmt_interval(p.spearman), "floor Spearman [CI]": fmt_interval(p.floor_spearman),
-                     "above the floor": above})
+        rows.append(
+            {
+                "kind": p.kind,
+                "A": p.a,
+                "B": p.b,
+                "explainer": p.explainer,
+                "patches": p.n,
+                "SSIM [CI]": fmt_interval(p.ssim),
+                "floor SSIM [CI]": fmt_interval(p.floor_ssim),
+                "Spearman [CI]": fmt_interval(p.spearman),
+                "floor Spearman [CI]": fmt_interval(p.floor_spearman),
+                "above the floor": above,
+            }
+        )
     return pd.DataFrame(rows)

@@ -41,9 +41,12 @@ def _warnings(results: Sequence[RunResult], pending: int) -> list[str]:
     out = []
     leak = [r for r in results if r.normaliser.uses_labels]
     if leak:
-        out += [f"> **Warning: label leak.** {len(leak)} of {len(results)} runs used the `{leak[0].normaliser.name}` "
-                "normaliser, which needs each patch's label at test time: their test metrics are not those of a "
-                "usable classifier.", ""]
+        out += [
+            f"> **Warning: label leak.** {len(leak)} of {len(results)} runs used the `{leak[0].normaliser.name}` "
+            "normaliser, which needs each patch's label at test time: their test metrics are not those of a "
+            "usable classifier.",
+            "",
+        ]
     out += sanity_warning(results)
     for warning in dict.fromkeys(w for r in results for w in r.data.warnings):
         out += [f"> **Data warning.** {warning}", ""]
@@ -55,29 +58,46 @@ def _warnings(results: Sequence[RunResult], pending: int) -> list[str]:
 def _statistics_sections(report: ReportInput, results: Sequence[RunResult], stats: dict[str, Any]) -> list[str]:
     boot = stats["bootstrap"]
     level = f"{100 * boot['confidence']:g}%"
-    method = (f"test patches resampled with replacement within each class, {boot['resamples']} resamples "
-              f"(seed {boot['seed']}), percentile intervals")
+    method = (
+        f"test patches resampled with replacement within each class, {boot['resamples']} resamples "
+        f"(seed {boot['seed']}), percentile intervals"
+    )
     explainers = [*report.explainers(), report.baseline]
-    out = [f"## Confidence intervals ({level}, stratified bootstrap)", "",
-           f"Estimate [{level} interval]; {method}. LL intervals resample the same test patches: only the correctly "
-           "classified lesion patches among them are scored.", "",
-           md_table(significance_tables.table_intervals(results, stats, explainers)), ""]
+    out = [
+        f"## Confidence intervals ({level}, stratified bootstrap)",
+        "",
+        f"Estimate [{level} interval]; {method}. LL intervals resample the same test patches: only the correctly "
+        "classified lesion patches among them are scored.",
+        "",
+        md_table(significance_tables.table_intervals(results, stats, explainers)),
+        "",
+    ]
     out += ["## Paired comparisons on the same test set", ""]
     comparisons = significance_tables.table_comparisons(stats)
     if comparisons.empty:
         out += ["Only one run per test set: nothing to compare.", ""]
     else:
-        out += ["A minus B for each pair of runs evaluated on the same patches. Accuracy: McNemar's test on the "
-                "discordant patches (b: A right and B wrong, c: the reverse; exact binomial below 25 of them). AUC and "
-                f"LL (`{report.explainers()[0]}`): paired bootstrap of the difference (same resamples for both runs), "
-                f"{level} interval and two-sided p. q: Benjamini-Hochberg adjusted over the table's pairs.", "",
-                md_table(comparisons), ""]
+        out += [
+            "A minus B for each pair of runs evaluated on the same patches. Accuracy: McNemar's test on the "
+            "discordant patches (b: A right and B wrong, c: the reverse; exact binomial below 25 of them). AUC and "
+            f"LL (`{report.explainers()[0]}`): paired bootstrap of the difference (same resamples for both runs), "
+            f"{level} interval and two-sided p. q: Benjamini-Hochberg adjusted over the table's pairs.",
+            "",
+            md_table(comparisons),
+            "",
+        ]
     return out
 
 
 def _run_section(r: RunResult, figures: Sequence[FigureFile]) -> list[str]:
-    out = [f"### {r.label} (`{r.run_id}`)", "", md_table(tables.table_classification_report(r)), "",
-           md_table(tables.table_confusion(r), index=True), ""]
+    out = [
+        f"### {r.label} (`{r.run_id}`)",
+        "",
+        md_table(tables.table_classification_report(r)),
+        "",
+        md_table(tables.table_confusion(r), index=True),
+        "",
+    ]
     for fig in figures:
         if not fig.path.endswith(EVIDENCE_FIGURES) and "/verdicts-" not in fig.path:  # shown in the evidence section
             out += [f"![{fig.caption}]({fig.path})", ""]
@@ -137,12 +157,18 @@ def _table_i(shown: Sequence[RunResult]) -> list[str]:
     out = []
     for members in groups.values():
         r = members[0]
-        names = dict.fromkeys(f"spec {m.spec}" + ("" if m.data.variant == "default" else f", patches {m.data.variant}")
-                              for m in members)
+        names = dict.fromkeys(
+            f"spec {m.spec}" + ("" if m.data.variant == "default" else f", patches {m.data.variant}") for m in members
+        )
         validation = r.data.validation
-        out += ["## Table I. Patches per class and split" + (f" ({'; '.join(names)})" if len(groups) > 1 else ""), "",
-                f"Validation: {validation.fraction:.2f} of the official training split, {validation.method}.", "",
-                md_table(tables.table_patches(r)), ""]
+        out += [
+            "## Table I. Patches per class and split" + (f" ({'; '.join(names)})" if len(groups) > 1 else ""),
+            "",
+            f"Validation: {validation.fraction:.2f} of the official training split, {validation.method}.",
+            "",
+            md_table(tables.table_patches(r)),
+            "",
+        ]
     return out
 
 
@@ -157,35 +183,51 @@ def _tables(report: ReportInput) -> list[str]:
         out += selection_lines(report.selection, len(shown), len(report.runs))
     out += _table_i(shown)
     out += [
-        "## Table II. Accuracy, batch size and best epoch (test split)", "",
-        md_table(tables.table_accuracy(shown, baselines)), "",
-        "## Table III. One-vs-rest AUC, average and per class (test split)", "",
-        "B background, BC benign calcification, BM benign mass, MC malignant calcification, MM malignant mass.", "",
-        md_table(tables.table_auc(shown, baselines)), "",
-        "## Table IV. Lesion localisation (LL), accuracy and Acc x LL", "",
+        "## Table II. Accuracy, batch size and best epoch (test split)",
+        "",
+        md_table(tables.table_accuracy(shown, baselines)),
+        "",
+        "## Table III. One-vs-rest AUC, average and per class (test split)",
+        "",
+        "B background, BC benign calcification, BM benign mass, MC malignant calcification, MM malignant mass.",
+        "",
+        md_table(tables.table_auc(shown, baselines)),
+        "",
+        "## Table IV. Lesion localisation (LL), accuracy and Acc x LL",
+        "",
         f"LL: mean `{loc.metric}` of the saliency map {rule} with the lesion mask, over every correctly "
         f"classified lesion patch of the test split (a map that is zero everywhere scores 0; zero maps are counted). "
         f"`LL {loc.baseline}`: the same score of random maps on the same patches (the chance level). *Strongest "
         "control*: the model-free map (whole patch, centred blob, brightness, edges, random blobs) with the highest "
         f"LL on the same patches; *above controls*: the {report.level} interval of the paired advantage over the "
         "strongest control (taken in each resample) lies above 0. Only an LL above controls says something about "
-        "where the model looked.", "",
-        md_table(tables.table_localisation(shown, baselines, report.explainers(), stats)), "",
+        "where the model looked.",
+        "",
+        md_table(tables.table_localisation(shown, baselines, report.explainers(), stats)),
+        "",
     ]
     if stats is not None:
         verdicts = tables.ll_against_controls(shown, report.explainers(), stats)
         if verdicts["not above"]:
-            out += [f"**Not above controls** at these settings: {', '.join(verdicts['not above'])}. A map that knows "
-                    "nothing of the model scores as well: such an LL says nothing about where the model looked "
-                    "(the other threshold rules and the section *Does the explanation reflect the model?* below).", ""]
+            out += [
+                f"**Not above controls** at these settings: {', '.join(verdicts['not above'])}. A map that knows "
+                "nothing of the model scores as well: such an LL says nothing about where the model looked "
+                "(the other threshold rules and the section *Does the explanation reflect the model?* below).",
+                "",
+            ]
         elif verdicts["above"]:
             out += ["Every LL above is above the strongest model-free control's on the same patches.", ""]
         if verdicts["unscored"]:
-            out += [f"**No LL** (no correctly classified lesion patch to score): {', '.join(verdicts['unscored'])}.",
-                    ""]
+            out += [
+                f"**No LL** (no correctly classified lesion patch to score): {', '.join(verdicts['unscored'])}.",
+                "",
+            ]
     if baselines:
-        out += ["Rows marked *(cited)* are published results, as printed, shown for comparison and not re-run. "
-                + COMPARABILITY_NOTE, ""]
+        out += [
+            "Rows marked *(cited)* are published results, as printed, shown for comparison and not re-run. "
+            + COMPARABILITY_NOTE,
+            "",
+        ]
     return out
 
 
@@ -201,19 +243,33 @@ def build_markdown(report: ReportInput) -> str:
         out += findings(shown, report.explainers(), stats)
     out += _tables(report)
     if stats is not None:
-        out += threshold_section(shown, report.explainers(), stats, report.baseline,
-                                 md_table(table_threshold_rules(shown, report.explainers(), stats)), report.level)
+        out += threshold_section(
+            shown,
+            report.explainers(),
+            stats,
+            report.baseline,
+            md_table(table_threshold_rules(shown, report.explainers(), stats)),
+            report.level,
+        )
         axes = ablation_axes(shown)
         if axes:
-            out += ["## What the study's choices cost", "",
-                    "Each choice beside its alternatives on the same data, everything else equal; accuracy, AUC and "
-                    f"LL (`{report.explainers()[0]}`) with {report.level} intervals, and the LL beside the strongest "
-                    "model-free control's at the same settings. A choice whose LL is not above controls says nothing "
-                    "about where the model looked; a label-leaking normaliser's numbers are not those of a usable "
-                    "classifier.", ""]
+            out += [
+                "## What the study's choices cost",
+                "",
+                "Each choice beside its alternatives on the same data, everything else equal; accuracy, AUC and "
+                f"LL (`{report.explainers()[0]}`) with {report.level} intervals, and the LL beside the strongest "
+                "model-free control's at the same settings. A choice whose LL is not above controls says nothing "
+                "about where the model looked; a label-leaking normaliser's numbers are not those of a usable "
+                "classifier.",
+                "",
+            ]
             for axis in axes:
-                out += [f"### {AXIS_TITLES[axis]}", "",
-                        md_table(table_axis(shown, axis, report.explainers()[0], stats)), ""]
+                out += [
+                    f"### {AXIS_TITLES[axis]}",
+                    "",
+                    md_table(table_axis(shown, axis, report.explainers()[0], stats)),
+                    "",
+                ]
         out += _statistics_sections(report, shown, stats)
     out += builds_on_section(shown, stats, report.figures)
     if stats is not None:
@@ -222,28 +278,56 @@ def build_markdown(report: ReportInput) -> str:
     for r in shown:
         out += _run_section(r, report.figures.get(r.run_id, []))
     if report.selection is not None:
-        out += ["## Appendix: every run and the hyperparameter selection", "",
-                f"Selection {report.selection.describe()}: in each cell, the hyperparameter set with the best "
-                "validation score (mean over seeds) is kept; test numbers are shown for the record and decide "
-                "nothing.", "",
-                md_table(table_all_runs(report.selection, report.runs, {r.run_id: r for r in report.results},
-                                        report.explainers()[0])), ""]
+        out += [
+            "## Appendix: every run and the hyperparameter selection",
+            "",
+            f"Selection {report.selection.describe()}: in each cell, the hyperparameter set with the best "
+            "validation score (mean over seeds) is kept; test numbers are shown for the record and decide "
+            "nothing.",
+            "",
+            md_table(
+                table_all_runs(
+                    report.selection, report.runs, {r.run_id: r for r in report.results}, report.explainers()[0]
+                )
+            ),
+            "",
+        ]
     out += report.whole
     if report.audit is not None:
         out += audit_markdown(report.audit.to_dict()) + [""]
     first = shown[0]
     prov = first.provenance
-    out += ["## Provenance", "",
-            md_table(pd.DataFrame([{"run": r.run_id, "fingerprint": r.fingerprint, "seed": r.provenance.seed,
-                                    "deterministic": r.provenance.deterministic, "device": r.provenance.device,
-                                    "target layer": r.model.target_layer, "data": r.data.hash}
-                                   for r in shown])), "",
-            f"- spec hash: `{first.spec_hash}`",
-            *[f"- `--set` overrides of {spec.name}: " + ", ".join(f"`{o}`" for o in spec.overrides)
-              for spec in report.specs if spec.overrides],
-            f"- git revision: `{prov.git_revision or 'not a git checkout'}`",
-            "- versions: " + ", ".join(f"{k} {v}" for k, v in sorted(prov.versions.items())),
-            "- plugins: " + ", ".join(f"{k} ({v})" for k, v in sorted(prov.plugins.items())), ""]
+    out += [
+        "## Provenance",
+        "",
+        md_table(
+            pd.DataFrame(
+                [
+                    {
+                        "run": r.run_id,
+                        "fingerprint": r.fingerprint,
+                        "seed": r.provenance.seed,
+                        "deterministic": r.provenance.deterministic,
+                        "device": r.provenance.device,
+                        "target layer": r.model.target_layer,
+                        "data": r.data.hash,
+                    }
+                    for r in shown
+                ]
+            )
+        ),
+        "",
+        f"- spec hash: `{first.spec_hash}`",
+        *[
+            f"- `--set` overrides of {spec.name}: " + ", ".join(f"`{o}`" for o in spec.overrides)
+            for spec in report.specs
+            if spec.overrides
+        ],
+        f"- git revision: `{prov.git_revision or 'not a git checkout'}`",
+        "- versions: " + ", ".join(f"{k} {v}" for k, v in sorted(prov.versions.items())),
+        "- plugins: " + ", ".join(f"{k} ({v})" for k, v in sorted(prov.plugins.items())),
+        "",
+    ]
     return "\n".join(out)
 
 
@@ -256,10 +340,15 @@ def _statistics(report: ReportInput, results: Sequence[RunResult], previous: Pat
     results and settings (resampling thousands of times is the slow part of a rebuild)."""
     from benchmark.hashing import stable_hash
 
-    key = stable_hash({"version": STATISTICS_VERSION,
-                       "runs": [(r.run_id, r.fingerprint, r.model.weights_hash) for r in results],
-                       "explainers": report.scored(), "baseline": report.baseline,
-                       "bootstrap": report.spec.report.bootstrap.model_dump()})
+    key = stable_hash(
+        {
+            "version": STATISTICS_VERSION,
+            "runs": [(r.run_id, r.fingerprint, r.model.weights_hash) for r in results],
+            "explainers": report.scored(),
+            "baseline": report.baseline,
+            "bootstrap": report.spec.report.bootstrap.model_dump(),
+        }
+    )
     try:
         old = json.loads(previous.read_text())
         if old.get("key") == key:
@@ -274,13 +363,19 @@ def _statistics(report: ReportInput, results: Sequence[RunResult], previous: Pat
 def _agreement_key(report: ReportInput) -> str:
     from benchmark.hashing import stable_hash
 
-    return stable_hash({"runs": [(r.run_id, r.fingerprint) for r in report.shown], "explainers": report.explainers(),
-                        "agreement": report.spec.explain.agreement.model_dump(),
-                        "bootstrap": report.spec.report.bootstrap.model_dump()})
+    return stable_hash(
+        {
+            "runs": [(r.run_id, r.fingerprint) for r in report.shown],
+            "explainers": report.explainers(),
+            "agreement": report.spec.explain.agreement.model_dump(),
+            "bootstrap": report.spec.report.bootstrap.model_dump(),
+        }
+    )
 
 
-def _agreement(report: ReportInput, previous: Path, store: RunStore | None,
-               stores: dict[str, RunStore]) -> Agreement | None:
+def _agreement(
+    report: ReportInput, previous: Path, store: RunStore | None, stores: dict[str, RunStore]
+) -> Agreement | None:
     """Repeatability and reproducibility of the shown runs' maps (reused from the last
     report when computed from the same runs and settings); None when switched off."""
     from benchmark.evaluation.agreement import agreement
@@ -297,15 +392,19 @@ def _agreement(report: ReportInput, previous: Path, store: RunStore | None,
     except (OSError, json.JSONDecodeError, ValueError):
         pass
     by_id = {r.run_id: r for r in report.shown}
-    labels = {int(p): int(lab) for r in report.shown
-              for p, lab in zip(r.predictions.patch_id, r.predictions.label, strict=True)}
+    labels = {
+        int(p): int(lab)
+        for r in report.shown
+        for p, lab in zip(r.predictions.patch_id, r.predictions.label, strict=True)
+    }
 
     def load(run_id: str, explainer: str) -> Any:
         source = stores.get(by_id[run_id].spec, store)
         return source.load_arrays(run_id, f"maps-{explainer}") if source is not None else None
 
-    runs = [(r.run_id, {k: v for k, v in r.config.items() if k != "plugin_code"}, test_set_key(r))
-            for r in report.shown]
+    runs = [
+        (r.run_id, {k: v for k, v in r.config.items() if k != "plugin_code"}, test_set_key(r)) for r in report.shown
+    ]
     return agreement(runs, report.explainers(), load, labels, config, report.spec.report.bootstrap)
 
 
@@ -318,8 +417,9 @@ def _whole(spec: Spec, store: RunStore, out_dir: Path) -> list[str]:
     return whole_section(spec, results, galleries, out_dir, spec.report.figures, load_audit(store))
 
 
-def write_report(report: ReportInput, out_dir: Path, store: RunStore | None = None,
-                 stores: dict[str, RunStore] | None = None) -> Path:
+def write_report(
+    report: ReportInput, out_dir: Path, store: RunStore | None = None, stores: dict[str, RunStore] | None = None
+) -> Path:
     """Tables, intervals, comparisons and figures of the stored results, and the
     machine-readable ``results.json`` (every finished run), ``results.csv`` and
     ``statistics.json`` (the runs shown)."""
@@ -328,8 +428,9 @@ def write_report(report: ReportInput, out_dir: Path, store: RunStore | None = No
     report.stats = _statistics(report, report.shown, out_dir / "statistics.json")
     if spec.report.figures:
         stores = stores or {}
-        report.figures = {r.run_id: run_figures(r, report.explainers(), stores.get(r.spec, store), out_dir)
-                          for r in report.shown}
+        report.figures = {
+            r.run_id: run_figures(r, report.explainers(), stores.get(r.spec, store), out_dir) for r in report.shown
+        }
         prune_run_figures(out_dir, set(report.figures))
     report.agreement = _agreement(report, out_dir / "agreement.json", store, stores or {})
     if spec.report.figures:
@@ -341,10 +442,12 @@ def write_report(report: ReportInput, out_dir: Path, store: RunStore | None = No
     atomic_write_json(out_dir / "results.json", [r.to_json() for r in report.results])
     atomic_write_json(out_dir / "statistics.json", report.stats)
     if report.agreement is not None:
-        atomic_write_json(out_dir / "agreement.json",
-                          report.agreement.model_dump(mode="json") | {"key": _agreement_key(report)})
-    atomic_write_text(out_dir / "results.csv",
-                      tables.results_frame(report.results, report.stats, kept).to_csv(index=False))
+        atomic_write_json(
+            out_dir / "agreement.json", report.agreement.model_dump(mode="json") | {"key": _agreement_key(report)}
+        )
+    atomic_write_text(
+        out_dir / "results.csv", tables.results_frame(report.results, report.stats, kept).to_csv(index=False)
+    )
     path = out_dir / "report.md"
     atomic_write_text(path, build_markdown(report))
     return path

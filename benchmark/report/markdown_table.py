@@ -9,8 +9,22 @@ from typing import Any
 import pandas as pd
 
 #: columns holding counts or indices: shown without decimals
-INTEGER_COLUMNS = {"batch", "seed", "best epoch", "epochs", "scored", "zero maps", "support", "train", "val", "test",
-                   "total", "count", "lesions", "patches"}
+INTEGER_COLUMNS = {
+    "batch",
+    "seed",
+    "best epoch",
+    "epochs",
+    "scored",
+    "zero maps",
+    "support",
+    "train",
+    "val",
+    "test",
+    "total",
+    "count",
+    "lesions",
+    "patches",
+}
 
 
 def _fmt(value: Any, integer: bool = False) -> str:

@@ -43,9 +43,14 @@ def table_intervals(results: Sequence[RunResult], stats: dict[str, Any], explain
     rows = []
     for r in results:
         s = stats["runs"][r.run_id]
-        row = {"run": r.run_id, "backbone": r.backbone, "strategy": r.strategy,
-               "accuracy": fmt_interval(s["accuracy"]), "macro F1": fmt_interval(s["macro_f1"]),
-               "AUC avg": fmt_interval(s["auc_average"])}
+        row = {
+            "run": r.run_id,
+            "backbone": r.backbone,
+            "strategy": r.strategy,
+            "accuracy": fmt_interval(s["accuracy"]),
+            "macro F1": fmt_interval(s["macro_f1"]),
+            "AUC avg": fmt_interval(s["auc_average"]),
+        }
         metric = r.localisation.metric
         for name in explainers:
             entry = s["localisation"].get(name, {}).get(metric)
@@ -59,13 +64,21 @@ def table_comparisons(stats: dict[str, Any]) -> pd.DataFrame:
     rows = []
     for c in stats["comparisons"]:
         acc, auc, ll = c["accuracy"], c["auc_average"], c.get("ll")
-        rows.append({
-            "A": c["a"], "B": c["b"], "n": c["n"],
-            "Δ accuracy": f"{acc['difference']:+.3f}", "b / c": f"{acc['mcnemar']['b']} / {acc['mcnemar']['c']}",
-            "McNemar p": fmt_p(acc["p_value"]), "q": fmt_p(acc.get("q_value")),
-            "Δ AUC avg [CI]": fmt_difference(auc["difference"]), "AUC p": fmt_p(auc["p_value"]),
-            "AUC q": fmt_p(auc.get("q_value")),
-            "Δ LL [CI]": fmt_difference(ll["difference"]) if ll else None,
-            "LL p": fmt_p(ll["p_value"]) if ll else None, "LL q": fmt_p(ll.get("q_value")) if ll else None,
-        })
+        rows.append(
+            {
+                "A": c["a"],
+                "B": c["b"],
+                "n": c["n"],
+                "Δ accuracy": f"{acc['difference']:+.3f}",
+                "b / c": f"{acc['mcnemar']['b']} / {acc['mcnemar']['c']}",
+                "McNemar p": fmt_p(acc["p_value"]),
+                "q": fmt_p(acc.get("q_value")),
+                "Δ AUC avg [CI]": fmt_difference(auc["difference"]),
+                "AUC p": fmt_p(auc["p_value"]),
+                "AUC q": fmt_p(auc.get("q_value")),
+                "Δ LL [CI]": fmt_difference(ll["difference"]) if ll else None,
+                "LL p": fmt_p(ll["p_value"]) if ll else None,
+                "LL q": fmt_p(ll.get("q_value")) if ll else None,
+            }
+        )
     return pd.DataFrame(rows)

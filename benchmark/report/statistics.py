@@ -50,8 +50,12 @@ class RunVectors:
     @classmethod
     def of(cls, result: RunResult) -> RunVectors:
         pred = result.predictions
-        return cls(result, np.asarray(pred.label, dtype=int), np.asarray(pred.proba, dtype=float),
-                   {int(p): i for i, p in enumerate(pred.patch_id)})
+        return cls(
+            result,
+            np.asarray(pred.label, dtype=int),
+            np.asarray(pred.proba, dtype=float),
+            {int(p): i for i, p in enumerate(pred.patch_id)},
+        )
 
     @property
     def predictions(self) -> np.ndarray:
@@ -79,8 +83,10 @@ def _interval(estimate: float | None, replicates: np.ndarray, confidence: float)
 
 def _difference(a: np.ndarray, b: np.ndarray, estimate: float | None, confidence: float) -> dict[str, Any]:
     d = a - b
-    return {"difference": _interval(estimate, d, confidence),
-            "p_value": paired_p_value(d) if estimate is not None else None}
+    return {
+        "difference": _interval(estimate, d, confidence),
+        "p_value": paired_p_value(d) if estimate is not None else None,
+    }
 
 
 def _mean(values: np.ndarray) -> float | None:
@@ -94,8 +100,10 @@ def _run_statistics(v: RunVectors, idx: np.ndarray, baseline: str, confidence: f
     v.replicates["accuracy"] = resampled.accuracy(v.labels, v.predictions, idx)
     v.replicates["macro_f1"] = resampled.macro_f1(v.labels, v.predictions, idx, n_classes)
     v.replicates["auc_average"] = resampled.auc_average(v.labels, v.proba, idx, n_classes)
-    out: dict[str, Any] = {key: _interval(getattr(test, key), v.replicates[key], confidence)
-                           for key in ("accuracy", "macro_f1", "auc_average")}
+    out: dict[str, Any] = {
+        key: _interval(getattr(test, key), v.replicates[key], confidence)
+        for key in ("accuracy", "macro_f1", "auc_average")
+    }
     loc = v.result.localisation
     metrics = loc.metrics or [loc.metric]
     base = loc.explainers.get(baseline)
@@ -113,8 +121,9 @@ def _run_statistics(v: RunVectors, idx: np.ndarray, baseline: str, confidence: f
                 est_mine, est_ref = _mean(mine), _mean(ref)
                 estimate = None if est_mine is None or est_ref is None else est_mine - est_ref
                 entry["baseline"] = est_ref
-                entry |= _difference(resampled.mean_score(mine, idx), resampled.mean_score(ref, idx), estimate,
-                                     confidence)
+                entry |= _difference(
+                    resampled.mean_score(mine, idx), resampled.mean_score(ref, idx), estimate, confidence
+                )
             per_metric[metric] = entry
         out["localisation"][name] = per_metric
     for name, per_metric in out["localisation"].items():
@@ -122,17 +131,25 @@ def _run_statistics(v: RunVectors, idx: np.ndarray, baseline: str, confidence: f
             continue
         for metric, entry in per_metric.items():
             others = [c for c in loc.controls if c != name and c in loc.explainers]
-            entry |= beside_controls(entry.get("estimate"), v.replicates[(name, metric)],
-                                     {c: (_mean(v.per_patch(c, metric)), v.replicates[(c, metric)]) for c in others},
-                                     True, confidence)
+            entry |= beside_controls(
+                entry.get("estimate"),
+                v.replicates[(name, metric)],
+                {c: (_mean(v.per_patch(c, metric)), v.replicates[(c, metric)]) for c in others},
+                True,
+                confidence,
+            )
     out["faithfulness"] = faithfulness_statistics(v, idx, confidence)
     out["verdicts"] = verdict_statistics(v, idx, confidence)
     return out
 
 
-def beside_controls(estimate: float | None, replicates: np.ndarray,
-                    controls: dict[str, tuple[float | None, np.ndarray]], higher_is_better: bool,
-                    confidence: float) -> dict[str, Any]:
+def beside_controls(
+    estimate: float | None,
+    replicates: np.ndarray,
+    controls: dict[str, tuple[float | None, np.ndarray]],
+    higher_is_better: bool,
+    confidence: float,
+) -> dict[str, Any]:
     """A score beside the strongest control at the same settings: its name and score (the
     best mean among ``controls``), and the paired advantage over it (positive: better than
     every control), whose interval takes the strongest control in each resample, so that
@@ -145,9 +162,12 @@ def beside_controls(estimate: float | None, replicates: np.ndarray,
     bars = np.stack([sign * controls[c][1] for c in scored])
     best = np.where(np.isnan(bars).all(axis=0), np.nan, np.nanmax(np.where(np.isnan(bars), -np.inf, bars), axis=0))
     advantage = sign * np.asarray(replicates, dtype=float) - best
-    return {"control": strongest, "control_score": scored[strongest],
-            "control_difference": _interval(sign * (estimate - scored[strongest]), advantage, confidence),
-            "control_p": paired_p_value(advantage)}
+    return {
+        "control": strongest,
+        "control_score": scored[strongest],
+        "control_difference": _interval(sign * (estimate - scored[strongest]), advantage, confidence),
+        "control_p": paired_p_value(advantage),
+    }
 
 
 def faithfulness_statistics(v: RunVectors, idx: np.ndarray, confidence: float) -> dict[str, Any]:
@@ -171,9 +191,13 @@ def faithfulness_statistics(v: RunVectors, idx: np.ndarray, confidence: float) -
             estimate, reps = per_patch[(name, metric)]
             entry = _interval(estimate, reps, confidence)
             if name not in controls:
-                entry |= beside_controls(estimate, reps, {c: per_patch[(c, metric)] for c in controls
-                                                          if (c, metric) in per_patch},
-                                         faith.metrics[metric].higher_is_better, confidence)
+                entry |= beside_controls(
+                    estimate,
+                    reps,
+                    {c: per_patch[(c, metric)] for c in controls if (c, metric) in per_patch},
+                    faith.metrics[metric].higher_is_better,
+                    confidence,
+                )
             out[name][metric] = entry
     return out
 
@@ -199,7 +223,9 @@ def verdict_statistics(v: RunVectors, idx: np.ndarray, confidence: float) -> dic
 def _comparison(a: RunVectors, b: RunVectors, explainer: str | None, confidence: float) -> dict[str, Any]:
     ta, tb = a.result.test, b.result.test
     out: dict[str, Any] = {
-        "a": a.result.run_id, "b": b.result.run_id, "n": int(len(a.labels)),
+        "a": a.result.run_id,
+        "b": b.result.run_id,
+        "n": int(len(a.labels)),
         "accuracy": {"a": ta.accuracy, "b": tb.accuracy, "difference": ta.accuracy - tb.accuracy},
     }
     test = mcnemar(a.predictions == a.labels, b.predictions == b.labels)
@@ -211,9 +237,12 @@ def _comparison(a: RunVectors, b: RunVectors, explainer: str | None, confidence:
         la = a.result.localisation.explainers[explainer].ll
         lb = b.result.localisation.explainers[explainer].ll
         ll = None if la is None or lb is None else la - lb
-        out["ll"] = {"explainer": explainer, "a": la, "b": lb,
-                     **_difference(a.replicates[(explainer, metric)], b.replicates[(explainer, metric)], ll,
-                                   confidence)}
+        out["ll"] = {
+            "explainer": explainer,
+            "a": la,
+            "b": lb,
+            **_difference(a.replicates[(explainer, metric)], b.replicates[(explainer, metric)], ll, confidence),
+        }
     return out
 
 
@@ -225,8 +254,9 @@ def _adjust(comparisons: list[dict[str, Any]]) -> None:
             row["q_value"] = q
 
 
-def compute_statistics(results: Sequence[RunResult], explainers: Sequence[str], baseline: str,
-                       config: Bootstrap) -> dict[str, Any]:
+def compute_statistics(
+    results: Sequence[RunResult], explainers: Sequence[str], baseline: str, config: Bootstrap
+) -> dict[str, Any]:
     """Intervals for every run and comparisons for every pair of runs on the same test
     set (in matrix order); the LL comparison uses the first of ``explainers`` both ran."""
     vectors = [RunVectors.of(r) for r in results]
@@ -241,8 +271,9 @@ def compute_statistics(results: Sequence[RunResult], explainers: Sequence[str], 
     for a, b in itertools.combinations(vectors, 2):
         if test_set_key(a.result) != test_set_key(b.result):
             continue
-        shared = [e for e in explainers if e in a.result.localisation.explainers
-                  and e in b.result.localisation.explainers]
+        shared = [
+            e for e in explainers if e in a.result.localisation.explainers and e in b.result.localisation.explainers
+        ]
         comparisons.append(_comparison(a, b, shared[0] if shared else None, config.confidence))
     _adjust(comparisons)
     return {"bootstrap": config.model_dump(), "runs": runs, "comparisons": comparisons}

@@ -34,8 +34,15 @@ def _axes_columns(r: RunResult) -> dict[str, Any]:
 
 
 def run_columns(r: RunResult) -> dict[str, Any]:
-    return {"spec": r.spec, "backbone": r.backbone, "strategy": r.strategy, **_axes_columns(r), "batch": r.batch_size,
-            "seed": r.seed, "run": r.run_id}
+    return {
+        "spec": r.spec,
+        "backbone": r.backbone,
+        "strategy": r.strategy,
+        **_axes_columns(r),
+        "batch": r.batch_size,
+        "seed": r.seed,
+        "run": r.run_id,
+    }
 
 
 def _cited_columns(c: CitedRow) -> dict[str, Any]:
@@ -44,8 +51,10 @@ def _cited_columns(c: CitedRow) -> dict[str, Any]:
 
 def table_patches(result: RunResult) -> pd.DataFrame:
     counts = result.data.counts
-    rows = [{"class": f"{name} ({ABBREVIATIONS[name]})", **{s: counts[s][name] for s in ("train", "val", "test")}}
-            for name in CLASSES]
+    rows = [
+        {"class": f"{name} ({ABBREVIATIONS[name]})", **{s: counts[s][name] for s in ("train", "val", "test")}}
+        for name in CLASSES
+    ]
     table = pd.DataFrame(rows)
     table["total"] = table[["train", "val", "test"]].sum(axis=1)
     total = {"class": "total", **{c: int(table[c].sum()) for c in ("train", "val", "test", "total")}}
@@ -53,10 +62,20 @@ def table_patches(result: RunResult) -> pd.DataFrame:
 
 
 def table_accuracy(results: Sequence[RunResult], baselines: Sequence[str]) -> pd.DataFrame:
-    rows = [{**run_columns(r), "accuracy": r.test.accuracy, "macro F1": r.test.macro_f1,
-             "best epoch": r.training.best_epoch, "epochs": len(r.training.history)} for r in results]
-    rows += [{**_cited_columns(c), "accuracy": c.accuracy, "macro F1": None, "best epoch": c.best_epoch,
-              "epochs": None} for c in _cited(baselines)]
+    rows = [
+        {
+            **run_columns(r),
+            "accuracy": r.test.accuracy,
+            "macro F1": r.test.macro_f1,
+            "best epoch": r.training.best_epoch,
+            "epochs": len(r.training.history),
+        }
+        for r in results
+    ]
+    rows += [
+        {**_cited_columns(c), "accuracy": c.accuracy, "macro F1": None, "best epoch": c.best_epoch, "epochs": None}
+        for c in _cited(baselines)
+    ]
     return pd.DataFrame(rows)
 
 
@@ -64,11 +83,17 @@ def table_auc(results: Sequence[RunResult], baselines: Sequence[str]) -> pd.Data
     rows = []
     for r in results:
         per = r.test.per_class
-        rows.append({**run_columns(r), "AUC avg": r.test.auc_average,
-                     **{ABBREVIATIONS[c]: per[c].auc for c in CLASSES}})
+        rows.append(
+            {**run_columns(r), "AUC avg": r.test.auc_average, **{ABBREVIATIONS[c]: per[c].auc for c in CLASSES}}
+        )
     for c in _cited(baselines):
-        rows.append({**_cited_columns(c), "AUC avg": c.auc_average,
-                     **{ABBREVIATIONS[k]: c.auc_per_class.get(k) for k in CLASSES}})
+        rows.append(
+            {
+                **_cited_columns(c),
+                "AUC avg": c.auc_average,
+                **{ABBREVIATIONS[k]: c.auc_per_class.get(k) for k in CLASSES},
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -100,8 +125,12 @@ def control_cell(entry: dict[str, Any] | None) -> str | None:
     return f"{entry['control']} {entry['control_score']:.3f}"
 
 
-def table_localisation(results: Sequence[RunResult], baselines: Sequence[str], explainers: Sequence[str],
-                       stats: dict[str, Any] | None = None) -> pd.DataFrame:
+def table_localisation(
+    results: Sequence[RunResult],
+    baselines: Sequence[str],
+    explainers: Sequence[str],
+    stats: dict[str, Any] | None = None,
+) -> pd.DataFrame:
     """One row per run and explainer (in ``explainers`` order): LL, the random maps' LL on
     the same patches, the strongest control's LL, whether LL is above every control,
     accuracy and Acc x LL."""
@@ -118,21 +147,40 @@ def table_localisation(results: Sequence[RunResult], baselines: Sequence[str], e
                 continue
             ll, acc = scores.ll, r.test.accuracy
             entry = per_run.get(name, {}).get(loc.metric)
-            rows.append({**run_columns(r), "explainer": name, "LL": ll, f"LL {baseline}": (entry or {}).get("baseline"),
-                         "strongest control": control_cell(entry),
-                         "LL − control [CI]": fmt_difference((entry or {}).get("control_difference")),
-                         "above controls": against_controls(entry), "accuracy": acc,
-                         "Acc x LL": None if ll is None else acc * ll,
-                         "scored": scores.n_scored, "zero maps": scores.n_zero_maps})
+            rows.append(
+                {
+                    **run_columns(r),
+                    "explainer": name,
+                    "LL": ll,
+                    f"LL {baseline}": (entry or {}).get("baseline"),
+                    "strongest control": control_cell(entry),
+                    "LL − control [CI]": fmt_difference((entry or {}).get("control_difference")),
+                    "above controls": against_controls(entry),
+                    "accuracy": acc,
+                    "Acc x LL": None if ll is None else acc * ll,
+                    "scored": scores.n_scored,
+                    "zero maps": scores.n_zero_maps,
+                }
+            )
     for c in _cited(baselines):
         if c.ll is not None:
-            rows.append({**_cited_columns(c), "explainer": "gradcam", "LL": c.ll, "accuracy": c.accuracy,
-                         "Acc x LL": c.acc_x_ll, "scored": None, "zero maps": None})
+            rows.append(
+                {
+                    **_cited_columns(c),
+                    "explainer": "gradcam",
+                    "LL": c.ll,
+                    "accuracy": c.accuracy,
+                    "Acc x LL": c.acc_x_ll,
+                    "scored": None,
+                    "zero maps": None,
+                }
+            )
     return pd.DataFrame(rows)
 
 
-def ll_against_controls(results: Sequence[RunResult], explainers: Sequence[str],
-                        stats: dict[str, Any]) -> dict[str, list[str]]:
+def ll_against_controls(
+    results: Sequence[RunResult], explainers: Sequence[str], stats: dict[str, Any]
+) -> dict[str, list[str]]:
     """``run`` / ``explainer`` pairs by verdict: ``above`` every model-free control (the
     paired advantage's interval above 0), ``not above``, ``unscored`` (no correctly
     classified lesion patch, so no LL to compare)."""
@@ -154,13 +202,22 @@ def ll_against_controls(results: Sequence[RunResult], explainers: Sequence[str],
 
 def table_classification_report(result: RunResult) -> pd.DataFrame:
     test = result.test
-    rows = [{"class": c, "precision": test.per_class[c].precision, "recall": test.per_class[c].recall,
-             "f1-score": test.per_class[c].f1, "support": test.per_class[c].support} for c in CLASSES]
+    rows = [
+        {
+            "class": c,
+            "precision": test.per_class[c].precision,
+            "recall": test.per_class[c].recall,
+            "f1-score": test.per_class[c].f1,
+            "support": test.per_class[c].support,
+        }
+        for c in CLASSES
+    ]
     rows.append({"class": "accuracy", "precision": None, "recall": None, "f1-score": test.accuracy, "support": test.n})
     for avg in ("macro avg", "weighted avg"):
         a = test.averages[avg]
-        rows.append({"class": avg, "precision": a.precision, "recall": a.recall, "f1-score": a.f1,
-                     "support": int(a.support)})
+        rows.append(
+            {"class": avg, "precision": a.precision, "recall": a.recall, "f1-score": a.f1, "support": int(a.support)}
+        )
     return pd.DataFrame(rows)
 
 
@@ -168,23 +225,33 @@ def table_confusion(result: RunResult) -> pd.DataFrame:
     abbr = [ABBREVIATIONS[c] for c in CLASSES]
     counts = result.test.confusion_matrix
     pct = result.test.confusion_matrix_row_percent
-    cells = [[f"{n} ({p:.0f}%)" for n, p in zip(row_n, row_p, strict=True)]
-             for row_n, row_p in zip(counts, pct, strict=True)]
+    cells = [
+        [f"{n} ({p:.0f}%)" for n, p in zip(row_n, row_p, strict=True)] for row_n, row_p in zip(counts, pct, strict=True)
+    ]
     return pd.DataFrame(cells, index=[f"true {a}" for a in abbr], columns=[f"pred {a}" for a in abbr])
 
 
-def results_frame(results: Sequence[RunResult], stats: dict[str, Any] | None = None,
-                  kept: set[str] | None = None) -> pd.DataFrame:
+def results_frame(
+    results: Sequence[RunResult], stats: dict[str, Any] | None = None, kept: set[str] | None = None
+) -> pd.DataFrame:
     """One row per run: everything a spreadsheet user wants (``results.csv``), with the
     bootstrap interval bounds when ``stats`` is given and, with a selection, whether the
     run was kept."""
     rows = []
     for r in results:
-        row = {**run_columns(r), "label": r.label, "accuracy": r.test.accuracy, "macro_f1": r.test.macro_f1,
-               "auc_average": r.test.auc_average, "best_epoch": r.training.best_epoch,
-               "best_val_loss": r.training.best_val_loss,
-               "normaliser": r.normaliser.name, "label_leak": r.normaliser.uses_labels,
-               "fingerprint": r.fingerprint, "data_hash": r.data.hash}
+        row = {
+            **run_columns(r),
+            "label": r.label,
+            "accuracy": r.test.accuracy,
+            "macro_f1": r.test.macro_f1,
+            "auc_average": r.test.auc_average,
+            "best_epoch": r.training.best_epoch,
+            "best_val_loss": r.training.best_val_loss,
+            "normaliser": r.normaliser.name,
+            "label_leak": r.normaliser.uses_labels,
+            "fingerprint": r.fingerprint,
+            "data_hash": r.data.hash,
+        }
         if kept is not None:
             row["selected"] = r.run_id in kept
         row |= {f"auc_{ABBREVIATIONS[c]}": r.test.per_class[c].auc for c in CLASSES}

@@ -64,27 +64,39 @@ class RunConfig:
         return self.strategy_ref.label()
 
     def _training_plugins(self) -> dict[str, str]:
-        keep = (f"dataset {self.spec.dataset.plugin}", f"backbone {self.backbone_ref.name}",
-                f"strategy {self.strategy_ref.name}", f"normaliser {self.normaliser_ref.name}")
+        keep = (
+            f"dataset {self.spec.dataset.plugin}",
+            f"backbone {self.backbone_ref.name}",
+            f"strategy {self.strategy_ref.name}",
+            f"normaliser {self.normaliser_ref.name}",
+        )
         return {k: v for k, v in self.plugins.items() if k in keep}
 
     def training(self) -> dict[str, Any]:
         """Everything that determines the trained weights, as plain data."""
         s = self.spec
         return {
-            "backbone": self.backbone, "backbone_options": self.backbone_ref.options, "strategy": self.strategy,
+            "backbone": self.backbone,
+            "backbone_options": self.backbone_ref.options,
+            "strategy": self.strategy,
             **({"strategy_options": self.strategy_ref.options} if self.strategy_ref.options else {}),
-            "hparams": self.hparams.model_dump(), "seed": self.seed,
+            "hparams": self.hparams.model_dump(),
+            "seed": self.seed,
             "dataset": s.dataset.model_dump() | {"patches": self.patches.model_dump()},
-            "normaliser": self.normaliser, "normaliser_options": self.normaliser_ref.options,
-            "training": s.training.model_dump(), "plugins": sorted(s.plugins), "harness": __version__,
+            "normaliser": self.normaliser,
+            "normaliser_options": self.normaliser_ref.options,
+            "training": s.training.model_dump(),
+            "plugins": sorted(s.plugins),
+            "harness": __version__,
             "plugin_code": self._training_plugins(),
         }
 
     def resolved(self) -> dict[str, Any]:
         """Everything that determines the result (and so the id), as plain data."""
-        return self.training() | {"explain": self.spec.explain.model_dump(),
-                                  "plugin_code": dict(sorted(self.plugins.items()))}
+        return self.training() | {
+            "explain": self.spec.explain.model_dump(),
+            "plugin_code": dict(sorted(self.plugins.items())),
+        }
 
     @property
     def training_key(self) -> str:
@@ -100,8 +112,12 @@ class RunConfig:
 
     def axes(self) -> dict[str, str]:
         """This run's value on each axis a selection can group by."""
-        return {"backbone": self.backbone, "strategy": self.strategy, "normaliser": self.normaliser,
-                "patches": self.variant}
+        return {
+            "backbone": self.backbone,
+            "strategy": self.strategy,
+            "normaliser": self.normaliser,
+            "patches": self.variant,
+        }
 
     @property
     def label(self) -> str:
@@ -142,17 +158,25 @@ def expand(spec: Spec, regs: Registries | None = None) -> list[RunConfig]:
     m = spec.matrix
     runs: dict[str, RunConfig] = {}
     for (changes, patches), normaliser, backbone, strategy, hparams, seed in itertools.product(
-            spec.patch_variants(), spec.normalisers(), m.backbone, m.strategy, m.hparams, m.seed):
-        cell = {"backbone": {backbone.name, backbone.label()}, "strategy": {strategy.name, strategy.label()},
-                "normaliser": {normaliser.name, normaliser.label()}, "seed": {seed}}
+        spec.patch_variants(), spec.normalisers(), m.backbone, m.strategy, m.hparams, m.seed
+    ):
+        cell = {
+            "backbone": {backbone.name, backbone.label()},
+            "strategy": {strategy.name, strategy.label()},
+            "normaliser": {normaliser.name, normaliser.label()},
+            "seed": {seed},
+        }
         if any(all(v in cell[k] for k, v in rule.items()) for rule in m.exclude):
             continue
         for override in m.overrides:
             if all(v in cell[k] for k, v in override.match.items()):
                 hparams = HParams.model_validate(hparams.model_dump() | override.set)
-        mine = {k: v for k, v in code.items()
-                if not k.startswith(("backbone ", "strategy ", "normaliser "))
-                or k in (f"backbone {backbone.name}", f"strategy {strategy.name}", f"normaliser {normaliser.name}")}
+        mine = {
+            k: v
+            for k, v in code.items()
+            if not k.startswith(("backbone ", "strategy ", "normaliser "))
+            or k in (f"backbone {backbone.name}", f"strategy {strategy.name}", f"normaliser {normaliser.name}")
+        }
         run = RunConfig(spec, backbone, strategy, hparams, seed, normaliser, patches, changes, mine)
         runs.setdefault(run.run_id, run)
     return list(runs.values())

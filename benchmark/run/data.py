@@ -39,16 +39,20 @@ class PreparedData:
     @functools.cached_property
     def hash(self) -> str:
         """Identity of the data a run sees: pixels, masks, manifest and the split."""
-        return stable_hash({"patches": self.patches.content_hash(),
-                            "split": hashlib.sha256("".join(self.split).encode()).hexdigest()}, 16)
+        return stable_hash(
+            {"patches": self.patches.content_hash(), "split": hashlib.sha256("".join(self.split).encode()).hexdigest()},
+            16,
+        )
 
     def indices(self, name: str) -> np.ndarray:
         return np.flatnonzero(self.split == name)
 
     def counts(self) -> dict[str, dict[str, int]]:
         table = self.patches.table
-        return {s: {c: int(((self.split == s) & (table["class_name"].to_numpy() == c)).sum()) for c in CLASSES}
-                for s in ("train", "val", "test")}
+        return {
+            s: {c: int(((self.split == s) & (table["class_name"].to_numpy() == c)).sum()) for c in CLASSES}
+            for s in ("train", "val", "test")
+        }
 
 
 def make_dataset(spec: Spec, regs: Registries, cache_dir: Path) -> Any:
@@ -57,18 +61,31 @@ def make_dataset(spec: Spec, regs: Registries, cache_dir: Path) -> Any:
     return build(regs, spec.dataset.plugin, spec.dataset.options, cache_dir)
 
 
-def prepare_data(spec: Spec, regs: Registries, cache_dir: Path, progress: ProgressFn | None = None,
-                 workers: int | None = None, params: PatchParams | None = None) -> PreparedData:
+def prepare_data(
+    spec: Spec,
+    regs: Registries,
+    cache_dir: Path,
+    progress: ProgressFn | None = None,
+    workers: int | None = None,
+    params: PatchParams | None = None,
+) -> PreparedData:
     """The patches cut with ``params`` (default: the spec's ``dataset.patches``) and
     their train/val/test assignment."""
     start = time.perf_counter()
     dataset = make_dataset(spec, regs, cache_dir)
     catalogue = dataset.catalogue()
-    patches, hit = prepare(dataset, catalogue, params or spec.dataset.patches, cache_dir, workers=workers,
-                           progress=progress)
+    patches, hit = prepare(
+        dataset, catalogue, params or spec.dataset.patches, cache_dir, workers=workers, progress=progress
+    )
     split, method = validation_split(patches, spec.dataset.validation, cache_dir)
-    return PreparedData(patches, split, method, hit, time.perf_counter() - start,
-                        warnings=data_warnings(patches, split, spec.dataset.validation.fraction))
+    return PreparedData(
+        patches,
+        split,
+        method,
+        hit,
+        time.perf_counter() - start,
+        warnings=data_warnings(patches, split, spec.dataset.validation.fraction),
+    )
 
 
 def data_warnings(patches: PatchSet, split: np.ndarray, fraction: float) -> list[str]:
@@ -77,8 +94,10 @@ def data_warnings(patches: PatchSet, split: np.ndarray, fraction: float) -> list
     training = np.isin(split, ("train", "val"))
     used = float((split == "val").sum() / max(1, training.sum()))
     if training.sum() and abs(used - fraction) > max(0.05, 0.5 * fraction):
-        out.append(f"dataset.validation.fraction: {fraction:g} asked, but {used:.2f} of the training patches went to "
-                   "validation: too few patients (or patches of a class) for that split on this data")
+        out.append(
+            f"dataset.validation.fraction: {fraction:g} asked, but {used:.2f} of the training patches went to "
+            "validation: too few patients (or patches of a class) for that split on this data"
+        )
     labels = patches.table["label"].to_numpy()
     for name, why in (("train", "the classifier cannot learn it"), ("test", "its recall and AUC are undefined")):
         missing = [c for k, c in enumerate(CLASSES) if not np.any((split == name) & (labels == k))]

@@ -38,9 +38,11 @@ class EvaluationFailed(UserError):
     exit_code = 1
 
     def __init__(self, run: RunConfig, message: str, checkpoint: Path) -> None:
-        super().__init__(f"run {run.run_id} ({run.label}): evaluation failed: {message}",
-                         hint=f"Its training is kept ({checkpoint}): fix the cause and run the spec again; only the "
-                              "evaluation is redone.")
+        super().__init__(
+            f"run {run.run_id} ({run.label}): evaluation failed: {message}",
+            hint=f"Its training is kept ({checkpoint}): fix the cause and run the spec again; only the "
+            "evaluation is redone.",
+        )
         self.run = run
 
 
@@ -57,8 +59,16 @@ def resume_note(run: RunConfig, store: RunStore, data: PreparedData) -> str | No
     return f"resuming run {run.run_id} ({run.label}) from epoch {epochs}"
 
 
-def execute_locked(run: RunConfig, data: PreparedData, regs: Registries, store: RunStore, *, wait: bool,
-                   on_start: Callable[[], None] | None = None, **kwargs: Any) -> RunResult | None:
+def execute_locked(
+    run: RunConfig,
+    data: PreparedData,
+    regs: Registries,
+    store: RunStore,
+    *,
+    wait: bool,
+    on_start: Callable[[], None] | None = None,
+    **kwargs: Any,
+) -> RunResult | None:
     """:func:`execute_run` while holding the run's lock. A run another process holds is
     waited for (``wait``) or left alone (None returned); a run found finished once the
     lock is held is not computed again (its stored result is returned). ``on_start`` is
@@ -66,7 +76,7 @@ def execute_locked(run: RunConfig, data: PreparedData, regs: Registries, store: 
     held = store.try_lock(run.run_id)
     if held is None and not wait:
         return None
-    with (store.wait_lock(run.run_id) if held is None else _holding(held)):
+    with store.wait_lock(run.run_id) if held is None else _holding(held):
         if store.is_done(run.run_id, data.hash):
             return store.load(run.run_id)
         if on_start is not None:
@@ -93,9 +103,16 @@ def weights_hash(model: Any) -> str:
     return h.hexdigest()[:16]
 
 
-def execute_run(run: RunConfig, data: PreparedData, regs: Registries, store: RunStore, *,
-                on_epoch: Callable[..., None] | None = None, checkpoint_every_s: float = 30.0,
-                events: Events | None = None) -> RunResult:
+def execute_run(
+    run: RunConfig,
+    data: PreparedData,
+    regs: Registries,
+    store: RunStore,
+    *,
+    on_epoch: Callable[..., None] | None = None,
+    checkpoint_every_s: float = 30.0,
+    events: Events | None = None,
+) -> RunResult:
     """Train, evaluate and explain one run; save and return its result."""
     from benchmark import memory
     from benchmark.evaluation.evaluate import evaluate_run
@@ -109,15 +126,30 @@ def execute_run(run: RunConfig, data: PreparedData, regs: Registries, store: Run
     table = data.patches.table
     trained_path = store.trained_path(run.training_key, data.hash)
     with store.training_lock(trained_path):  # one process trains a training key at a time
-        trained = train_run(run, data.patches.images, table["label"].to_numpy(), data.split, regs, trained_path,
-                            on_epoch=on_epoch, checkpoint_every_s=checkpoint_every_s)
+        trained = train_run(
+            run,
+            data.patches.images,
+            table["label"].to_numpy(),
+            data.split,
+            regs,
+            trained_path,
+            on_epoch=on_epoch,
+            checkpoint_every_s=checkpoint_every_s,
+        )
     permuted = None
     if spec.explain.sanity.enabled and spec.explain.sanity.label_permutation:  # Adebayo et al.'s data randomisation
         permuted_path = store.trained_path(f"{run.training_key}-permuted", data.hash)
         with store.training_lock(permuted_path):
-            permuted = train_on_permuted_labels(run, data.patches.images, table["label"].to_numpy(), data.split,
-                                                regs, permuted_path, spec.explain.sanity.seed,
-                                                checkpoint_every_s=checkpoint_every_s).backbone
+            permuted = train_on_permuted_labels(
+                run,
+                data.patches.images,
+                table["label"].to_numpy(),
+                data.split,
+                regs,
+                permuted_path,
+                spec.explain.sanity.seed,
+                checkpoint_every_s=checkpoint_every_s,
+            ).backbone
     t_train = time.perf_counter() - t0
     try:
         evaluation = evaluate_run(trained, spec, table, data.patches.masks, regs, events, run.run_id, permuted)
@@ -133,41 +165,73 @@ def execute_run(run: RunConfig, data: PreparedData, regs: Registries, store: Run
 
     backbone, groups = trained.backbone, trained.backbone.groups
     proba = np.asarray(evaluation.predictions.proba)
-    result = RunResult.model_validate({
-        "run_id": run.run_id,
-        "label": run.label,
-        "spec": spec.name,
-        "spec_hash": spec_hash(spec),
-        "config": run.resolved(),
-        "axes": {"normaliser": spec.matrix.normaliser is not None, "patches": spec.matrix.patches is not None},
-        "data": {"hash": data.hash, "counts": data.counts(), "patches": run.patches.model_dump(),
-                 "variant": run.variant, "warnings": data.warnings,
-                 "validation": spec.dataset.validation.model_dump() | {"method": data.split_method}},
-        "model": {
-            "backbone": run.backbone, "pretrained": backbone.pretrained, "frozen_groups": trained.frozen,
-            "weights_hash": weights_hash(backbone.model), "target_layer": backbone.info.get("target_layer"),
-            "builds_on": backbone.info.get("builds_on"), "kind": backbone.info.get("kind"),
-            "groups": [{"name": g.name, "parameters": count_parameters(g.modules), "weight_layers": weight_layers(g)}
-                       for g in groups],
-            "training_key": run.training_key,
-        },
-        "phases": [{"name": p.name,
-                    "learning_rates": {groups[i].name: lr for i, lr in sorted(p.learning_rates.items())}}
-                   for p in trained.phases],
-        "normaliser": {"name": run.normaliser, "uses_labels": bool(trained.normaliser.uses_labels),
-                       "state": trained.normaliser.state_dict()},
-        "training": finite(trained.fit.to_dict()),
-        **{part: finite(record.model_dump()) if record is not None else None
-           for part, record in (("test", evaluation.test), ("localisation", evaluation.localisation),
-                                ("predictions", evaluation.predictions), ("faithfulness", evaluation.faithfulness),
-                                ("sanity", evaluation.sanity), ("verdicts", evaluation.verdicts))},
-        "fingerprint": hashlib.sha256(proba.tobytes()).hexdigest()[:16],
-        "provenance": {"git_revision": provenance.git_revision(), "versions": provenance.versions(),
-                       "device": provenance.device_description(trained.device), "seed": run.seed,
-                       "plugins": run.plugins, **trained.determinism},
-        "measurements": {"started": started.isoformat(timespec="seconds"),
-                         "seconds": {"train": round(t_train, 3), "total": round(t_total, 3)},
-                         "memory": memory.peaks(trained.device, host_reset), "cache_key": data.patches.key},
-    })
+    result = RunResult.model_validate(
+        {
+            "run_id": run.run_id,
+            "label": run.label,
+            "spec": spec.name,
+            "spec_hash": spec_hash(spec),
+            "config": run.resolved(),
+            "axes": {"normaliser": spec.matrix.normaliser is not None, "patches": spec.matrix.patches is not None},
+            "data": {
+                "hash": data.hash,
+                "counts": data.counts(),
+                "patches": run.patches.model_dump(),
+                "variant": run.variant,
+                "warnings": data.warnings,
+                "validation": spec.dataset.validation.model_dump() | {"method": data.split_method},
+            },
+            "model": {
+                "backbone": run.backbone,
+                "pretrained": backbone.pretrained,
+                "frozen_groups": trained.frozen,
+                "weights_hash": weights_hash(backbone.model),
+                "target_layer": backbone.info.get("target_layer"),
+                "builds_on": backbone.info.get("builds_on"),
+                "kind": backbone.info.get("kind"),
+                "groups": [
+                    {"name": g.name, "parameters": count_parameters(g.modules), "weight_layers": weight_layers(g)}
+                    for g in groups
+                ],
+                "training_key": run.training_key,
+            },
+            "phases": [
+                {"name": p.name, "learning_rates": {groups[i].name: lr for i, lr in sorted(p.learning_rates.items())}}
+                for p in trained.phases
+            ],
+            "normaliser": {
+                "name": run.normaliser,
+                "uses_labels": bool(trained.normaliser.uses_labels),
+                "state": trained.normaliser.state_dict(),
+            },
+            "training": finite(trained.fit.to_dict()),
+            **{
+                part: finite(record.model_dump()) if record is not None else None
+                for part, record in (
+                    ("test", evaluation.test),
+                    ("localisation", evaluation.localisation),
+                    ("predictions", evaluation.predictions),
+                    ("faithfulness", evaluation.faithfulness),
+                    ("sanity", evaluation.sanity),
+                    ("verdicts", evaluation.verdicts),
+                )
+            },
+            "fingerprint": hashlib.sha256(proba.tobytes()).hexdigest()[:16],
+            "provenance": {
+                "git_revision": provenance.git_revision(),
+                "versions": provenance.versions(),
+                "device": provenance.device_description(trained.device),
+                "seed": run.seed,
+                "plugins": run.plugins,
+                **trained.determinism,
+            },
+            "measurements": {
+                "started": started.isoformat(timespec="seconds"),
+                "seconds": {"train": round(t_train, 3), "total": round(t_total, 3)},
+                "memory": memory.peaks(trained.device, host_reset),
+                "cache_key": data.patches.key,
+            },
+        }
+    )
     store.save(result)
     return result

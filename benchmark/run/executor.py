@@ -31,9 +31,17 @@ class LocalExecutor:
             events.started(run, resume_note(run, context.store, data))
 
         try:
-            result = execute_locked(run, data, context.regs, context.store, wait=wait, on_start=start,
-                                    on_epoch=lambda record, max_epochs: events.epoch(run, record, max_epochs),
-                                    checkpoint_every_s=context.checkpoint_every_s, events=context.events)
+            result = execute_locked(
+                run,
+                data,
+                context.regs,
+                context.store,
+                wait=wait,
+                on_start=start,
+                on_epoch=lambda record, max_epochs: events.epoch(run, record, max_epochs),
+                checkpoint_every_s=context.checkpoint_every_s,
+                events=context.events,
+            )
         except EvaluationFailed as failure:
             self.failures.append(failure)
             events.failed(run, failure)

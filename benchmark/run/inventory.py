@@ -80,8 +80,17 @@ def _trained_files(store: RunStore, training_key: str) -> list[Path]:
 def _from_result(spec: str, run_id: str, result: RunResult, folder: Path, extra: int = 0) -> RunState:
     first = next(iter(result.localisation.explainers), None)
     ll = result.localisation.explainers[first].ll if first else None
-    return RunState(spec, run_id, result.label, "done", result.test.accuracy, result.test.auc_average, ll,
-                    _age_days(folder / "result.json"), size_of(folder) + extra)
+    return RunState(
+        spec,
+        run_id,
+        result.label,
+        "done",
+        result.test.accuracy,
+        result.test.auc_average,
+        ll,
+        _age_days(folder / "result.json"),
+        size_of(folder) + extra,
+    )
 
 
 def run_state(run: RunConfig, store: RunStore) -> RunState:
@@ -101,8 +110,15 @@ def run_state(run: RunConfig, store: RunStore) -> RunState:
         return RunState(run.spec.name, run.run_id, run.label, "running elsewhere", size_bytes=extra)
     error = store.load_error(run.run_id)
     if error is not None:
-        return RunState(run.spec.name, run.run_id, run.label, "failed", age_days=_age_days(folder),
-                        size_bytes=size_of(folder) + extra, message=f"{error.get('stage')}: {error.get('message')}")
+        return RunState(
+            run.spec.name,
+            run.run_id,
+            run.label,
+            "failed",
+            age_days=_age_days(folder),
+            size_bytes=size_of(folder) + extra,
+            message=f"{error.get('stage')}: {error.get('message')}",
+        )
     for path in trained:
         state = checkpoint.load(path)
         if state is not None:
@@ -134,8 +150,16 @@ def _training_only(store_root: Path, claimed: set[str]) -> list[RunState]:
             continue
         epochs = len(state["result"]["history"])
         what = "trained" if state.get("finished") else f"interrupted at epoch {epochs}"
-        out.append(RunState("?", path.stem, "training (name the spec to see its run)", what, age_days=_age_days(path),
-                            size_bytes=path.stat().st_size))
+        out.append(
+            RunState(
+                "?",
+                path.stem,
+                "training (name the spec to see its run)",
+                what,
+                age_days=_age_days(path),
+                size_bytes=path.stat().st_size,
+            )
+        )
     return out
 
 
@@ -161,9 +185,17 @@ def stored_states(home: Path) -> list[RunState]:
             elif _held_elsewhere(folder):
                 out.append(RunState(spec_folder.name, folder.name, "", "running elsewhere"))
             elif (error := store.load_error(folder.name)) is not None:
-                out.append(RunState(spec_folder.name, folder.name, "", "failed", age_days=_age_days(folder),
-                                    size_bytes=size_of(folder),
-                                    message=f"{error.get('stage')}: {error.get('message')}"))
+                out.append(
+                    RunState(
+                        spec_folder.name,
+                        folder.name,
+                        "",
+                        "failed",
+                        age_days=_age_days(folder),
+                        size_bytes=size_of(folder),
+                        message=f"{error.get('stage')}: {error.get('message')}",
+                    )
+                )
     return out + _training_only(runs, claimed)
 
 
@@ -178,8 +210,10 @@ class Removal:
 def prune_plan(home: Path, specs: Sequence[Spec], older_than_days: float = 30.0) -> list[Removal]:
     """What no named spec uses (and, in the cache, what was not used recently)."""
     if not specs:
-        raise UserError("runs --prune needs the specs whose runs to keep (cbis-bench runs --prune SPEC [SPEC ...])",
-                        hint="Everything no named spec uses is listed; nothing is removed without --yes.")
+        raise UserError(
+            "runs --prune needs the specs whose runs to keep (cbis-bench runs --prune SPEC [SPEC ...])",
+            hint="Everything no named spec uses is listed; nothing is removed without --yes.",
+        )
     runs_root = home / "runs"
     keep_runs: dict[str, set[str]] = {}
     keep_training: set[str] = set()

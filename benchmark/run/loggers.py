@@ -62,8 +62,14 @@ def epoch_metrics(result: RunResult) -> list[dict[str, float]]:
     """One dict per epoch: ``epoch``, losses, accuracies and each group's learning rate."""
     out = []
     for e in result.training.history:
-        values: dict[str, Any] = {"epoch": e.epoch, "train_loss": e.train_loss, "train_accuracy": e.train_accuracy,
-                                  "val_loss": e.val_loss, "val_accuracy": e.val_accuracy, "phase": e.phase_index}
+        values: dict[str, Any] = {
+            "epoch": e.epoch,
+            "train_loss": e.train_loss,
+            "train_accuracy": e.train_accuracy,
+            "val_loss": e.val_loss,
+            "val_accuracy": e.val_accuracy,
+            "phase": e.phase_index,
+        }
         values.update({f"lr/{group}": lr for group, lr in e.learning_rates.items()})
         out.append(_finite(values))
     return out
@@ -72,9 +78,14 @@ def epoch_metrics(result: RunResult) -> list[dict[str, float]]:
 def final_metrics(result: RunResult) -> dict[str, float]:
     """The test metrics and each explainer's localisation scores, flat."""
     test = result.test
-    values: dict[str, Any] = {"test/accuracy": test.accuracy, "test/macro_f1": test.macro_f1,
-                              "test/weighted_f1": test.weighted_f1, "test/auc_average": test.auc_average,
-                              "best_epoch": result.training.best_epoch, "best_val_loss": result.training.best_val_loss}
+    values: dict[str, Any] = {
+        "test/accuracy": test.accuracy,
+        "test/macro_f1": test.macro_f1,
+        "test/weighted_f1": test.weighted_f1,
+        "test/auc_average": test.auc_average,
+        "best_epoch": result.training.best_epoch,
+        "best_val_loss": result.training.best_val_loss,
+    }
     for name, class_scores in test.per_class.items():
         values[f"test/f1/{name}"] = class_scores.f1
         values[f"test/auc/{name}"] = class_scores.auc
@@ -88,12 +99,14 @@ def final_metrics(result: RunResult) -> dict[str, float]:
 def logged_run(result: RunResult, folder: Path, figures_dir: Path | None) -> LoggedRun:
     figures = sorted((figures_dir / result.run_id).glob("*.png")) if figures_dir is not None else []
     params = flatten(result.config) | {"run_id": result.run_id, "spec": result.spec, "label": result.label}
-    return LoggedRun(result.spec, result.run_id, result.label, folder, params, epoch_metrics(result),
-                     final_metrics(result), figures)
+    return LoggedRun(
+        result.spec, result.run_id, result.label, folder, params, epoch_metrics(result), final_metrics(result), figures
+    )
 
 
-def send(loggers: list[tuple[str, Logger]], results: Iterable[RunResult], store: RunStore,
-         figures_dir: Path | None) -> dict[str, int]:
+def send(
+    loggers: list[tuple[str, Logger]], results: Iterable[RunResult], store: RunStore, figures_dir: Path | None
+) -> dict[str, int]:
     """Give each result to each logger that does not have it yet; returns how many runs
     each logger received. The loggers are closed at the end."""
     sent = {label: 0 for label, _ in loggers}
@@ -111,12 +124,16 @@ def send(loggers: list[tuple[str, Logger]], results: Iterable[RunResult], store:
                     except UserError:
                         raise
                     except Exception as exc:
-                        raise LoggerFailed(f"logger '{label}' could not record run {result.run_id} ({result.label}): "
-                                           f"{type(exc).__name__}: {exc}",
-                                           hint="The results and the report are written; the next 'cbis-bench run' of "
-                                                "the spec sends the runs not yet recorded.") from exc
-                    done[label] = {"fingerprint": result.fingerprint,
-                                   "at": datetime.now(UTC).isoformat(timespec="seconds")}
+                        raise LoggerFailed(
+                            f"logger '{label}' could not record run {result.run_id} ({result.label}): "
+                            f"{type(exc).__name__}: {exc}",
+                            hint="The results and the report are written; the next 'cbis-bench run' of "
+                            "the spec sends the runs not yet recorded.",
+                        ) from exc
+                    done[label] = {
+                        "fingerprint": result.fingerprint,
+                        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+                    }
                     atomic_write_json(marker, done)
                     sent[label] += 1
     finally:

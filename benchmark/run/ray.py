@@ -34,10 +34,12 @@ from benchmark.spec.schema import Spec
 
 # The harness itself: installed on every node, never shipped (a copy would shadow it).
 OWN_PACKAGES = ("benchmark", "plugins")
-AUTH_HINT = ("If the cluster uses token authentication (Ray >= 2.52 turns it on on the head once a token exists, "
-             "e.g. after any local ray.init), the driver needs the cluster's token, as every node does: "
-             "RAY_AUTH_MODE=token RAY_AUTH_TOKEN=<token> cbis-bench run ... (print the token on the head with: "
-             "ray get-auth-token). See README, 'A sweep on a cluster'.")
+AUTH_HINT = (
+    "If the cluster uses token authentication (Ray >= 2.52 turns it on on the head once a token exists, "
+    "e.g. after any local ray.init), the driver needs the cluster's token, as every node does: "
+    "RAY_AUTH_MODE=token RAY_AUTH_TOKEN=<token> cbis-bench run ... (print the token on the head with: "
+    "ray get-auth-token). See README, 'A sweep on a cluster'."
+)
 
 
 def plugin_modules(spec: Spec) -> list[str]:
@@ -81,8 +83,9 @@ def local_module_sources(modules: Iterable[str]) -> list[str]:
     return sorted(set(sources))
 
 
-def _run_task(spec_data: dict[str, Any], run_id: str, home: str, checkpoint_every_s: float,
-              plugins: list[str] | None = None) -> dict[str, Any]:
+def _run_task(
+    spec_data: dict[str, Any], run_id: str, home: str, checkpoint_every_s: float, plugins: list[str] | None = None
+) -> dict[str, Any]:
     """Executed by a Ray worker: one run, result written to the shared store."""
     from benchmark.registry.loading import registries
     from benchmark.run.config import expand
@@ -98,21 +101,25 @@ def _run_task(spec_data: dict[str, Any], run_id: str, home: str, checkpoint_ever
         if failure.plugin in modules:
             import socket
 
-            raise UserError(f"plugin module '{failure.plugin}' could not be loaded on Ray node {socket.gethostname()}: "
-                            f"{failure.error.splitlines()[0]}",
-                            hint="Install it on every node, or pass it as a local module file or folder (shipped with "
-                                 "the job).")
+            raise UserError(
+                f"plugin module '{failure.plugin}' could not be loaded on Ray node {socket.gethostname()}: "
+                f"{failure.error.splitlines()[0]}",
+                hint="Install it on every node, or pass it as a local module file or folder (shipped with the job).",
+            )
     run = next((r for r in expand(spec, regs) if r.run_id == run_id), None)
     if run is None:
         import socket
 
-        raise UserError(f"run {run_id} is not a run of spec '{spec.name}' on Ray node {socket.gethostname()}: the "
-                        "plugins installed there are not the driver's (their code enters the run ids)",
-                        hint="Install the same cbis-bench and plugin versions on every node.")
+        raise UserError(
+            f"run {run_id} is not a run of spec '{spec.name}' on Ray node {socket.gethostname()}: the "
+            "plugins installed there are not the driver's (their code enters the run ids)",
+            hint="Install the same cbis-bench and plugin versions on every node.",
+        )
     data = prepare_data(spec, regs, Path(home) / "cache", workers=1, params=run.patches)
     try:
-        execute_locked(run, data, regs, RunStore(Path(home) / "runs", spec.name), wait=True,
-                       checkpoint_every_s=checkpoint_every_s)
+        execute_locked(
+            run, data, regs, RunStore(Path(home) / "runs", spec.name), wait=True, checkpoint_every_s=checkpoint_every_s
+        )
     except EvaluationFailed as failure:  # the other runs go on; the driver reports it with the rest
         return {"run_id": run_id, "failed": failure.message}
     return {"run_id": run_id}
@@ -158,8 +165,9 @@ def connect(spec: Spec, address: str | None) -> None:
         refused = _token_refused(exc)
         maybe_auth = refused or (address is not None and os.environ.get("RAY_AUTH_MODE", "").lower() != "token")
         why = "the cluster refused this driver's authentication token (none, or another)" if refused else str(exc)[:500]
-        raise UserError(f"--address {address}: cannot connect to a Ray cluster ({why})",
-                        hint=AUTH_HINT if maybe_auth else None) from None
+        raise UserError(
+            f"--address {address}: cannot connect to a Ray cluster ({why})", hint=AUTH_HINT if maybe_auth else None
+        ) from None
 
 
 def _token_refused(exc: BaseException) -> bool:
@@ -205,8 +213,11 @@ class RayExecutor:
                     raise
                 run = by_id[summary["run_id"]]
                 if "failed" in summary:
-                    failure = EvaluationFailed(run, summary["failed"].split("evaluation failed: ", 1)[-1],
-                                               context.store.trained_path(run.training_key, context.data(run).hash))
+                    failure = EvaluationFailed(
+                        run,
+                        summary["failed"].split("evaluation failed: ", 1)[-1],
+                        context.store.trained_path(run.training_key, context.data(run).hash),
+                    )
                     failures.append(failure)
                     events.failed(run, failure)
                     continue

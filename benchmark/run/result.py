@@ -212,14 +212,18 @@ def parse_result(data: Any, where: str | Path) -> RunResult:
     if version != SCHEMA_VERSION:
         raise ResultError(
             f"{where}: a run result of another harness version (schema {version or 'before 3'}, this harness reads "
-            f"{SCHEMA_VERSION})", hint="Run the spec again with --rerun to recompute it (or remove the file).")
+            f"{SCHEMA_VERSION})",
+            hint="Run the spec again with --rerun to recompute it (or remove the file).",
+        )
     try:
         return RunResult.model_validate(_nan_to_none(data))
     except ValidationError as exc:
         first = exc.errors()[0]
         path = ".".join(str(p) for p in first["loc"])
-        raise ResultError(f"{where}: a damaged run result ({len(exc.errors())} problem(s); first: {path}: "
-                          f"{first['msg']})", hint="Run the spec again with --rerun to recompute it.") from None
+        raise ResultError(
+            f"{where}: a damaged run result ({len(exc.errors())} problem(s); first: {path}: {first['msg']})",
+            hint="Run the spec again with --rerun to recompute it.",
+        ) from None
 
 
 def read_result(path: Path) -> RunResult:
@@ -230,6 +234,8 @@ def read_result(path: Path) -> RunResult:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ResultError(f"{path}: a damaged run result (not JSON: {exc.msg}, line {exc.lineno})",
-                          hint="Run the spec again with --rerun to recompute it.") from None
+        raise ResultError(
+            f"{path}: a damaged run result (not JSON: {exc.msg}, line {exc.lineno})",
+            hint="Run the spec again with --rerun to recompute it.",
+        ) from None
     return parse_result(data, path)

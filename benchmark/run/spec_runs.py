@@ -44,16 +44,25 @@ class RunsFailed(UserError):
 
     def __init__(self, failures: Sequence[Any], report: Path | None) -> None:
         lines = "\n".join(f"  - {f.message}" for f in failures)
-        super().__init__(f"{len(failures)} run(s) failed in evaluation; their training is kept and the next run of "
-                         f"the spec only evaluates them:\n{lines}",
-                         hint=f"The report of the others: {report}" if report else None)
+        super().__init__(
+            f"{len(failures)} run(s) failed in evaluation; their training is kept and the next run of "
+            f"the spec only evaluates them:\n{lines}",
+            hint=f"The report of the others: {report}" if report else None,
+        )
 
 
 def _progress(console: Console) -> Progress:
     """Progress bars on a terminal; elsewhere (CI logs, a pipe) none: one line per event."""
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("{task.fields[info]}"), TimeElapsedColumn(), console=console, transient=False,
-                    disable=not console.is_terminal)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+        disable=not console.is_terminal,
+    )
 
 
 def forget(spec: Spec, store: RunStore, data_hashes: Sequence[str]) -> None:
@@ -64,8 +73,16 @@ def forget(spec: Spec, store: RunStore, data_hashes: Sequence[str]) -> None:
             store.trained_path(run.training_key, data_hash).unlink(missing_ok=True)
 
 
-def run_spec(spec: Spec, home: Path, reports_dir: Path, console: Console, checkpoint_every_s: float = 30.0,
-             executor: str = "local", address: str | None = None, rerun: bool = False) -> Path:
+def run_spec(
+    spec: Spec,
+    home: Path,
+    reports_dir: Path,
+    console: Console,
+    checkpoint_every_s: float = 30.0,
+    executor: str = "local",
+    address: str | None = None,
+    rerun: bool = False,
+) -> Path:
     """Run the spec's unfinished runs with the chosen executor, then write the report."""
     from benchmark.run.data import PreparedData, prepare_data
     from benchmark.run.executor import executor as make_executor
@@ -93,10 +110,14 @@ def run_spec(spec: Spec, home: Path, reports_dir: Path, console: Console, checkp
                 progress.update(task, completed=done, total=total)
 
             data = prepare_data(spec, regs, home / "cache", params=params, progress=advance)
-            progress.update(prep, total=1, completed=1,
-                            info=f"{len(data.patches)} patches" + (" (cache)" if data.cache_hit else ""))
-            line(f"{name}: {len(data.patches)} patches" + (" (from the cache)" if data.cache_hit else "")
-                 + f" in {data.seconds:.1f} s")
+            progress.update(
+                prep, total=1, completed=1, info=f"{len(data.patches)} patches" + (" (cache)" if data.cache_hit else "")
+            )
+            line(
+                f"{name}: {len(data.patches)} patches"
+                + (" (from the cache)" if data.cache_hit else "")
+                + f" in {data.seconds:.1f} s"
+            )
             for warning in data.warnings:
                 progress.console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
             if not prepared:  # the report's audit: the first variant's
@@ -118,10 +139,16 @@ def run_spec(spec: Spec, home: Path, reports_dir: Path, console: Console, checkp
             line(f"  run {run.run_id} ({run.label}): started")
 
         def epoch(run: RunConfig, record: Any, max_epochs: int) -> None:
-            progress.update(tasks[run.run_id], completed=record.phase_epoch, total=max_epochs,
-                            info=f"phase {record.phase} · val loss {record.val_loss:.3f}")
-            line(f"  run {run.run_id}: epoch {record.epoch} (phase {record.phase}, {record.phase_epoch} of at most "
-                 f"{max_epochs}): val loss {record.val_loss:.4f}, val accuracy {record.val_accuracy:.3f}")
+            progress.update(
+                tasks[run.run_id],
+                completed=record.phase_epoch,
+                total=max_epochs,
+                info=f"phase {record.phase} · val loss {record.val_loss:.3f}",
+            )
+            line(
+                f"  run {run.run_id}: epoch {record.epoch} (phase {record.phase}, {record.phase_epoch} of at most "
+                f"{max_epochs}): val loss {record.val_loss:.4f}, val accuracy {record.val_accuracy:.3f}"
+            )
 
         def finished(run: RunConfig, result: RunResult, here: bool) -> None:
             if run.run_id in tasks:
@@ -129,13 +156,16 @@ def run_spec(spec: Spec, home: Path, reports_dir: Path, console: Console, checkp
                 line(f"  run {run.run_id} ({run.label}): done, test accuracy {result.test.accuracy:.3f}")
             else:
                 where = "" if here else " (by another process)"
-                progress.console.print(f"  done: {run.label} (accuracy {result.test.accuracy:.3f}){where}",
-                                       highlight=False)
+                progress.console.print(
+                    f"  done: {run.label} (accuracy {result.test.accuracy:.3f}){where}", highlight=False
+                )
             progress.advance(overall)
 
         def waiting(run: RunConfig, lock: Path) -> None:
-            progress.console.print(f"  {run.label}: another process is running it (lock {lock}); waiting for it after "
-                                   "the other runs", highlight=False)
+            progress.console.print(
+                f"  {run.label}: another process is running it (lock {lock}); waiting for it after the other runs",
+                highlight=False,
+            )
 
         def failed(run: RunConfig, failure: Any) -> None:
             if run.run_id in tasks:
@@ -148,10 +178,16 @@ def run_spec(spec: Spec, home: Path, reports_dir: Path, console: Console, checkp
                     progress.update(tasks[event.subject], info=f"{event.stage}: {event.summary}")
                 line(f"  run {event.subject}: {event.stage} {event.summary} ({event.seconds:.1f} s)")
 
-        context = RunContext(spec, regs, store, prepared, home, checkpoint_every_s,
-                             events=Events().subscribe(evaluation_step))
-        failures = make_executor(executor, address).execute(todo, context, RunEvents(started, epoch, finished,
-                                                                                     waiting, failed)) if todo else []
+        context = RunContext(
+            spec, regs, store, prepared, home, checkpoint_every_s, events=Events().subscribe(evaluation_step)
+        )
+        failures = (
+            make_executor(executor, address).execute(
+                todo, context, RunEvents(started, epoch, finished, waiting, failed)
+            )
+            if todo
+            else []
+        )
     if spec.whole_image is not None and not failures:  # the second stage: whole mammograms from the patch runs
         from benchmark.whole.stage import run_whole_stage, whole_folder
 
@@ -168,8 +204,9 @@ def run_spec(spec: Spec, home: Path, reports_dir: Path, console: Console, checkp
         results, _ = collect(spec, store)
         sent = send(loggers, results, store, report.parent / "figures" if report is not None else None)
         if any(sent.values()):
-            console.print("runs sent to the loggers: " + ", ".join(f"{label} {n}" for label, n in sent.items()),
-                          highlight=False)
+            console.print(
+                "runs sent to the loggers: " + ", ".join(f"{label} {n}" for label, n in sent.items()), highlight=False
+            )
         else:
             console.print(f"loggers ({', '.join(sent)}): every run was recorded before", highlight=False)
     if failures:
@@ -195,8 +232,10 @@ def _report_input(spec: Spec, home: Path) -> Any:
     store = RunStore(home / "runs", spec.name)
     results, missing = collect(spec, store)
     if not results:
-        raise UserError(f"no finished run of spec '{spec.name}' in {store.folder}",
-                        hint=f"Run it first: cbis-bench run <spec> (store: --home {home}).")
+        raise UserError(
+            f"no finished run of spec '{spec.name}' in {store.folder}",
+            hint=f"Run it first: cbis-bench run <spec> (store: --home {home}).",
+        )
     audit_path = store.folder / AUDIT_FILE
     audit = Audit.from_dict(json.loads(audit_path.read_text())) if audit_path.exists() else None
     runs = expand(spec)
@@ -222,6 +261,12 @@ def combined_report(specs: Sequence[Spec], home: Path, out_dir: Path) -> Path:
         raise UserError(f"report: a spec named twice ({', '.join(names)})")
     parts = [_report_input(spec, home) for spec in specs]
     first = parts[0]
-    report = ReportInput(first.spec, [r for p in parts for r in p.shown], [r for p in parts for r in p.results],
-                         audit=first.audit, pending=sum(p.pending for p in parts), others=[p.spec for p in parts[1:]])
+    report = ReportInput(
+        first.spec,
+        [r for p in parts for r in p.shown],
+        [r for p in parts for r in p.results],
+        audit=first.audit,
+        pending=sum(p.pending for p in parts),
+        others=[p.spec for p in parts[1:]],
+    )
     return write_report(report, out_dir, stores={s.name: RunStore(home / "runs", s.name) for s in specs})

@@ -8,7 +8,8 @@ such as ``torchvision/mobilenet_v2`` in ``training.weights``) as ``['...']``.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _TOKEN = re.compile(r"\.?([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\['([^']+)'\]|\[\"([^\"]+)\"\]")
@@ -20,8 +21,11 @@ def parse(path: str) -> tuple[Any, ...]:
     at = 0
     while at < len(path):
         match = _TOKEN.match(path, at)
-        if not match or (match.group(1) and at > 0 and not match.group(0).startswith(".")) \
-                or (at == 0 and match.group(0).startswith(".")):
+        if (
+            not match
+            or (match.group(1) and at > 0 and not match.group(0).startswith("."))
+            or (at == 0 and match.group(0).startswith("."))
+        ):
             raise ValueError(f"'{path[at:]}' is not a field name (write a.b.c, a.b[0].c or a['b/c'])")
         name, index, single, double = match.groups()
         out.append(int(index) if index is not None else (name or single or double))

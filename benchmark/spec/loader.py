@@ -90,8 +90,9 @@ def _interpolate(value: Any, loc: tuple[Any, ...], problems: list[tuple[tuple[An
                 return os.environ[name]
             if default is not None:
                 return default
-            problems.append((loc, f"environment variable {name} is not set and has no default "
-                                  f"(write ${{{name}:-default}})"))
+            problems.append(
+                (loc, f"environment variable {name} is not set and has no default (write ${{{name}:-default}})")
+            )
             return m.group(0)
 
         return _VAR.sub(repl, value)
@@ -135,8 +136,12 @@ def _known_fields(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
 _LOCATED = re.compile(r"^(?:Value error, )?@([^:]+): (.*)$", re.S)
 
 
-def format_validation_error(exc: ValidationError, lines: _Lines | None = None, prefix: tuple[Any, ...] = (),
-                            model: type[BaseModel] | None = None) -> list[str]:
+def format_validation_error(
+    exc: ValidationError,
+    lines: _Lines | None = None,
+    prefix: tuple[Any, ...] = (),
+    model: type[BaseModel] | None = None,
+) -> list[str]:
     out = []
     for err in exc.errors():
         loc = (*prefix, *err["loc"])
@@ -149,8 +154,13 @@ def format_validation_error(exc: ValidationError, lines: _Lines | None = None, p
     return out
 
 
-def parse_spec(data: Any, path: Path | str = "<spec>", text: str | None = None, check_plugins: bool = True,
-               overrides: Sequence[str] = ()) -> Spec:
+def parse_spec(
+    data: Any,
+    path: Path | str = "<spec>",
+    text: str | None = None,
+    check_plugins: bool = True,
+    overrides: Sequence[str] = (),
+) -> Spec:
     """Validate already-loaded YAML data, with ``overrides`` (``--set key=value``) applied,
     into a :class:`Spec` (raises :class:`SpecError`)."""
     origin: dict[tuple[Any, ...], str] = {}
@@ -215,8 +225,14 @@ def _installed_failures(regs: Any) -> str:
     """For an unknown name: the installed plugins that failed to load or had items refused
     (the name may be theirs), which ``cbis-bench plugins`` explains."""
     failed = sorted({f.plugin for f in regs.failures if not f.source.startswith("module ")})
-    return (f" (installed plugin(s) that failed to load or had items refused: {', '.join(failed)}; "
-            "`cbis-bench plugins` says why)") if failed else ""
+    return (
+        (
+            f" (installed plugin(s) that failed to load or had items refused: {', '.join(failed)}; "
+            "`cbis-bench plugins` says why)"
+        )
+        if failed
+        else ""
+    )
 
 
 def load_spec(path: str | Path, check_plugins: bool = True, overrides: Sequence[str] = ()) -> Spec:
@@ -234,8 +250,9 @@ def load_spec(path: str | Path, check_plugins: bool = True, overrides: Sequence[
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise SpecError(path, [f"line {line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); "
-                               "save the spec as UTF-8"]) from None
+        raise SpecError(
+            path, [f"line {line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the spec as UTF-8"]
+        ) from None
     try:
         data = yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
     except DuplicateKeyError as exc:

@@ -59,7 +59,7 @@ def apply(data: dict[str, Any], overrides: Sequence[str]) -> tuple[dict[str, Any
                 raise UserError(f"--set {item}: {_shown(path[:depth])} is not a mapping")
             if part not in node or node[part] is None:
                 if isinstance(nxt, int):
-                    raise UserError(f"--set {item}: {_shown(path[:depth + 1])} is not a list in the spec")
+                    raise UserError(f"--set {item}: {_shown(path[: depth + 1])} is not a list in the spec")
                 node[part] = {}
             node = node[part]
         last = path[-1]

@@ -68,12 +68,15 @@ class PatchParams(Strict):
     size: int = Field(224, ge=8, le=1024, description="side of the square patch fed to the network")
     lesion_margin: float = Field(0.0, ge=0.0, le=2.0, description="margin around the lesion box, fraction of its side")
     lesion_box: Literal["largest", "union"] = Field(
-        "largest", description="box of the mask's largest connected component, or of all its components")
+        "largest", description="box of the mask's largest connected component, or of all its components"
+    )
     background_size: int = Field(550, ge=8, le=20_000, description="side of background patches in source pixels")
     background_per_image: int = Field(2, ge=0, le=64, description="windows from every background image")
     background_count: dict[Literal["train", "test"], Annotated[int, Field(ge=0, le=1_000_000)]] | None = Field(
-        None, description="instead of background_per_image: this many windows per official split, each from a "
-                          "background image drawn at random (the study's Table I: train 644, test 310)")
+        None,
+        description="instead of background_per_image: this many windows per official split, each from a "
+        "background image drawn at random (the study's Table I: train 644, test 310)",
+    )
     background_seed: Seed = Field(0, description="seed of the draw of background images (background_count)")
     background_images: Literal["benign-without-callback"] = "benign-without-callback"
 
@@ -107,8 +110,12 @@ class HParams(Strict):
     """One hyperparameter set of the matrix."""
 
     batch_size: int = Field(16, ge=1, le=4096)
-    accumulate: int = Field(1, ge=1, le=1024, description="batches whose gradients are summed before a step: "
-                                                           "an effective batch of batch_size x accumulate")
+    accumulate: int = Field(
+        1,
+        ge=1,
+        le=1024,
+        description="batches whose gradients are summed before a step: an effective batch of batch_size x accumulate",
+    )
     lr_head: LearningRate = 1e-4
     lr_last_block: LearningRate = 3e-5
     lr_decay: float = Field(0.5, gt=0.0, le=1.0, description="learning-rate factor per group toward the input")
@@ -116,9 +123,11 @@ class HParams(Strict):
 
     def label(self) -> str:
         """``bs16 lr0.0001/3e-05`` (and the decay and weight decay when not the defaults)."""
-        extra = (f" decay{self.lr_decay:g}" if self.lr_decay != 0.5 else "") + (
-            f" wd{self.weight_decay:g}" if self.weight_decay else "") + (
-            f" x{self.accumulate}" if self.accumulate > 1 else "")
+        extra = (
+            (f" decay{self.lr_decay:g}" if self.lr_decay != 0.5 else "")
+            + (f" wd{self.weight_decay:g}" if self.weight_decay else "")
+            + (f" x{self.accumulate}" if self.accumulate > 1 else "")
+        )
         return f"bs{self.batch_size} lr{self.lr_head:g}/{self.lr_last_block:g}{extra}"
 
 
@@ -134,8 +143,9 @@ class Override(Strict):
     def _known(cls, value: dict[str, float | int]) -> dict[str, float | int]:
         unknown = sorted(set(value) - set(HParams.model_fields))
         if unknown:
-            raise ValueError(f"unknown hyperparameter(s) {', '.join(unknown)}; "
-                             f"expected some of {', '.join(HParams.model_fields)}")
+            raise ValueError(
+                f"unknown hyperparameter(s) {', '.join(unknown)}; expected some of {', '.join(HParams.model_fields)}"
+            )
         return value
 
 
@@ -148,13 +158,17 @@ class Matrix(Strict):
     strategy: list[PluginRef] = Field(min_length=1, json_schema_extra={"plugin": "strategy"})
     hparams: list[HParams] = Field(default_factory=lambda: [HParams()], min_length=1)
     seed: list[Seed] = Field(default_factory=lambda: [0], min_length=1)
-    normaliser: list[PluginRef] | None = Field(None, min_length=1, json_schema_extra={"plugin": "normaliser"},
-                                               description="normalisers to compare (instead of "
-                                                           "the top-level normaliser)")
+    normaliser: list[PluginRef] | None = Field(
+        None,
+        min_length=1,
+        json_schema_extra={"plugin": "normaliser"},
+        description="normalisers to compare (instead of the top-level normaliser)",
+    )
     patches: list[dict[str, Any]] | None = Field(None, min_length=1, description="patch-cutting variants to compare")
     overrides: list[Override] = Field(default_factory=list)
     exclude: list[dict[Literal["backbone", "strategy", "normaliser", "seed"], str | int]] = Field(
-        default_factory=list, description="cells left out: every run matching one of these (name or label)")
+        default_factory=list, description="cells left out: every run matching one of these (name or label)"
+    )
 
     @field_validator("patches")
     @classmethod
@@ -162,8 +176,10 @@ class Matrix(Strict):
         for variant in value or []:
             unknown = sorted(set(variant) - set(PatchParams.model_fields))
             if unknown:
-                raise ValueError(f"unknown patch parameter(s) {', '.join(unknown)}; expected some of "
-                                 f"{', '.join(PatchParams.model_fields)}")
+                raise ValueError(
+                    f"unknown patch parameter(s) {', '.join(unknown)}; expected some of "
+                    f"{', '.join(PatchParams.model_fields)}"
+                )
         return value
 
 
@@ -197,7 +213,8 @@ class Training(Strict):
     deterministic: bool = True
     eval_batch_size: int = Field(64, ge=1, le=4096)
     augment: list[Literal["hflip", "vflip", "rot90"]] = Field(
-        default_factory=list, description="on-device augmentation of training batches")
+        default_factory=list, description="on-device augmentation of training batches"
+    )
 
     @field_validator("device")
     @classmethod
@@ -240,20 +257,33 @@ class Threshold(Strict):
 
     def label(self) -> str:
         """Short name, used in metric names (``iou@otsu``) and table headers."""
-        return {"value": f"{self.value:g}", "top-percent": f"top{self.value:g}%", "mask-area": "mask-area",
-                "otsu": "otsu", "validation": "validation"}[self.rule]
+        return {
+            "value": f"{self.value:g}",
+            "top-percent": f"top{self.value:g}%",
+            "mask-area": "mask-area",
+            "otsu": "otsu",
+            "validation": "validation",
+        }[self.rule]
 
     def describe(self) -> str:
         validation = "thresholded at the value chosen on the validation split (per run and explainer)"
-        return {"value": f"thresholded at {self.value:g}", "top-percent": f"cut to its top {self.value:g}% of pixels",
-                "mask-area": "cut to as many top pixels as the mask has",
-                "otsu": "thresholded by Otsu's method (each map on its own)",
-                "validation": validation}[self.rule]
+        return {
+            "value": f"thresholded at {self.value:g}",
+            "top-percent": f"cut to its top {self.value:g}% of pixels",
+            "mask-area": "cut to as many top pixels as the mask has",
+            "otsu": "thresholded by Otsu's method (each map on its own)",
+            "validation": validation,
+        }[self.rule]
 
 
 #: the localisation scores reported beside LL unless a spec lists its own
-DEFAULT_LOCALISATION_METRICS = ["iou-sweep", "pointing-game", "energy-pointing-game", "relevance-mass",
-                                "relevance-rank"]
+DEFAULT_LOCALISATION_METRICS = [
+    "iou-sweep",
+    "pointing-game",
+    "energy-pointing-game",
+    "relevance-mass",
+    "relevance-rank",
+]
 
 
 class Localisation(Strict):
@@ -266,9 +296,12 @@ class Localisation(Strict):
     threshold: Threshold = Threshold()
     threshold_rules: list[Threshold] = Field(
         default_factory=lambda: [Threshold(rule="otsu"), Threshold(rule="validation")],
-        description="further rules the LL is also reported under")
-    metrics: list[PluginRef] = Field(default_factory=lambda: [PluginRef(name=n) for n in DEFAULT_LOCALISATION_METRICS],
-                                     json_schema_extra={"plugin": "localisation"})
+        description="further rules the LL is also reported under",
+    )
+    metrics: list[PluginRef] = Field(
+        default_factory=lambda: [PluginRef(name=n) for n in DEFAULT_LOCALISATION_METRICS],
+        json_schema_extra={"plugin": "localisation"},
+    )
 
     def rules(self) -> list[Threshold]:
         """The LL's rule, then each further rule once."""
@@ -301,12 +334,14 @@ class Sanity(Strict):
 
     enabled: bool = True
     patches: int = Field(16, ge=2, le=1024)
-    flag_above: float = Field(0.5, gt=-1.0, lt=1.0, description="Spearman correlation at or above which maps are "
-                                                              "still alike")
+    flag_above: float = Field(
+        0.5, gt=-1.0, lt=1.0, description="Spearman correlation at or above which maps are still alike"
+    )
     ssim_flag_above: float = Field(0.5, gt=-1.0, lt=1.0, description="SSIM at or above which maps are still alike")
     tests: list[SanityTest] = Field(
-        default_factory=lambda: list(SANITY_TESTS), description="the tests to run (data randomisation: "
-                                                                "label_permutation)")
+        default_factory=lambda: list(SANITY_TESTS),
+        description="the tests to run (data randomisation: label_permutation)",
+    )
     label_permutation: bool = Field(False, description="also train the run on permuted labels and compare its maps")
     seed: Seed = 0
 
@@ -323,7 +358,8 @@ class Faithfulness(Strict):
 
     metrics: list[PluginRef] = Field(
         default_factory=lambda: [PluginRef(name=n) for n in DEFAULT_FAITHFULNESS_METRICS],
-        json_schema_extra={"plugin": "faithfulness"})
+        json_schema_extra={"plugin": "faithfulness"},
+    )
     patches: int = Field(128, ge=1, le=1_000_000)
 
 
@@ -335,8 +371,10 @@ class Verdict(Strict):
     by ``faithful_margin``, than removing the top ``removal`` % of a smooth random map
     (the mean over ``draws`` of them: blobs of the same share, placed without looking)."""
 
-    threshold: Threshold = Field(default_factory=lambda: Threshold(rule="otsu"),
-                                 description="the rule that makes a map a region for the localised verdict")
+    threshold: Threshold = Field(
+        default_factory=lambda: Threshold(rule="otsu"),
+        description="the rule that makes a map a region for the localised verdict",
+    )
     margin: float = Field(0.05, ge=0.0, le=1.0)
     removal: float = Field(20.0, gt=0.0, lt=100.0)
     faithful_margin: float = Field(0.0, ge=0.0, le=1.0)
@@ -347,8 +385,10 @@ class Verdict(Strict):
     @classmethod
     def _resolved(cls, value: Threshold) -> Threshold:
         if value.rule == "validation":
-            raise ValueError("the verdict's rule is applied per patch: 'validation' is not one (use otsu, a value, "
-                             "top-percent or mask-area)")
+            raise ValueError(
+                "the verdict's rule is applied per patch: 'validation' is not one (use otsu, a value, "
+                "top-percent or mask-area)"
+            )
         return value
 
 
@@ -375,12 +415,17 @@ class Explain(Strict):
     beats the strongest control. ``baseline`` (random maps) is always computed and shown
     as the chance level, listed or not."""
 
-    explainers: list[PluginRef] = Field(default_factory=lambda: [PluginRef(name="gradcam-batched")], min_length=1,
-                                        json_schema_extra={"plugin": "explainer"})
+    explainers: list[PluginRef] = Field(
+        default_factory=lambda: [PluginRef(name="gradcam-batched")],
+        min_length=1,
+        json_schema_extra={"plugin": "explainer"},
+    )
     baseline: PluginRef = Field(PluginRef(name="random"), json_schema_extra={"plugin": "explainer"})
-    controls: list[PluginRef] = Field(default_factory=lambda: [PluginRef(name=n) for n in DEFAULT_CONTROLS],
-                                      json_schema_extra={"plugin": "explainer"},
-                                      description="model-free maps (explainer plugins) every score is set beside")
+    controls: list[PluginRef] = Field(
+        default_factory=lambda: [PluginRef(name=n) for n in DEFAULT_CONTROLS],
+        json_schema_extra={"plugin": "explainer"},
+        description="model-free maps (explainer plugins) every score is set beside",
+    )
     localisation: Localisation = Localisation()
     faithfulness: Faithfulness = Faithfulness()
     verdict: Verdict = Verdict()
@@ -445,33 +490,51 @@ class WholeImage(Strict):
     patch runs, each chosen patch run feeds ``models``. Outside every patch run's id."""
 
     patch_runs: Literal["all", "selected"] = Field(
-        "selected", description="every patch run, or the one the selection keeps per cell (needs select:)")
-    models: list[str] = Field(min_length=1, json_schema_extra={"plugin": "whole_model"},
-                              description="registered whole-image models (cbis-bench plugins): "
-                                          "each is built on every chosen patch run")
+        "selected", description="every patch run, or the one the selection keeps per cell (needs select:)"
+    )
+    models: list[str] = Field(
+        min_length=1,
+        json_schema_extra={"plugin": "whole_model"},
+        description="registered whole-image models (cbis-bench plugins): each is built on every chosen patch run",
+    )
     image_size: tuple[Annotated[int, Field(ge=32, le=8192)], Annotated[int, Field(ge=32, le=8192)]] = Field(
-        (1152, 896), description="[height, width] every mammogram is resized to (Shen et al. 2019: 1152 x 896)")
+        (1152, 896), description="[height, width] every mammogram is resized to (Shen et al. 2019: 1152 x 896)"
+    )
     window: int | None = Field(None, ge=8, le=4096, description="heatmap window side (default: dataset.patches.size)")
     stride: int | None = Field(None, ge=1, le=4096, description="heatmap stride (default: half the window)")
     epochs: int = Field(30, ge=1, le=10_000, description="most epochs of each phase of the Shen model's training")
     batch_size: int = Field(2, ge=1, le=1024, description="images per forward pass (what the device allows)")
-    effective_batch: int | None = Field(None, ge=1, le=4096, description="images per optimiser step: gradients of "
-                                        "effective_batch / batch_size passes are accumulated (default: batch_size)")
+    effective_batch: int | None = Field(
+        None,
+        ge=1,
+        le=4096,
+        description="images per optimiser step: gradients of "
+        "effective_batch / batch_size passes are accumulated (default: batch_size)",
+    )
     lr: LearningRate = Field(1e-4, description="learning rate of the new top; the convolutional part gets lr_features")
     lr_features: LearningRate = 1e-5
     top_channels: int = Field(256, ge=4, le=4096, description="channels of the two new convolutional blocks")
     sensitivity_at: list[Annotated[float, Field(gt=0.0, lt=1.0)]] = Field(
-        default_factory=lambda: [0.8, 0.9], description="specificities at which sensitivity is reported")
+        default_factory=lambda: [0.8, 0.9], description="specificities at which sensitivity is reported"
+    )
     gallery: int = Field(4, ge=0, le=16, description="whole images in the report's heatmap gallery")
 
     @model_validator(mode="after")
     def _batches(self) -> WholeImage:
         if self.effective_batch is not None and self.effective_batch % self.batch_size:
-            raise ValueError(located("whole_image.effective_batch", f"must be a multiple of batch_size "
-                                     f"({self.batch_size}), got {self.effective_batch}"))
+            raise ValueError(
+                located(
+                    "whole_image.effective_batch",
+                    f"must be a multiple of batch_size ({self.batch_size}), got {self.effective_batch}",
+                )
+            )
         if self.window is not None and self.window > min(self.image_size):
-            raise ValueError(located("whole_image.window", f"{self.window} is larger than the image "
-                                     f"({self.image_size[0]} x {self.image_size[1]})"))
+            raise ValueError(
+                located(
+                    "whole_image.window",
+                    f"{self.window} is larger than the image ({self.image_size[0]} x {self.image_size[1]})",
+                )
+            )
         return self
 
     @property
@@ -486,17 +549,22 @@ class Spec(Strict):
     description: str = ""
     plugins: list[str] = Field(default_factory=list, description="extra plugin modules to load")
     dataset: DatasetSpec
-    normaliser: PluginRef | None = Field(None, json_schema_extra={"plugin": "normaliser"},
-                                         description="the normaliser of every run (or matrix.normaliser)")
+    normaliser: PluginRef | None = Field(
+        None,
+        json_schema_extra={"plugin": "normaliser"},
+        description="the normaliser of every run (or matrix.normaliser)",
+    )
     matrix: Matrix
     select: Select | None = Field(None, description="keep the best hyperparameter set of each cell for the tables")
     training: Training = Training()
     explain: Explain = Explain()
     report: Report = Report()
     resources: Resources = Resources()
-    loggers: list[PluginRef] = Field(default_factory=list, json_schema_extra={"plugin": "logger"},
-                                     description="where each finished run is also recorded "
-                                                 "(tensorboard, mlflow, ...); never part of a run id")
+    loggers: list[PluginRef] = Field(
+        default_factory=list,
+        json_schema_extra={"plugin": "logger"},
+        description="where each finished run is also recorded (tensorboard, mlflow, ...); never part of a run id",
+    )
     whole_image: WholeImage | None = Field(None, description="the whole-mammogram stage after the patch runs")
     #: the ``--set`` overrides this spec was loaded with (already applied; the report names them)
     _overrides: tuple[str, ...] = PrivateAttr(default=())
@@ -508,8 +576,13 @@ class Spec(Strict):
     @model_validator(mode="after")
     def _consistent(self) -> Spec:
         if (self.normaliser is None) == (self.matrix.normaliser is None):
-            raise ValueError(located("normaliser", "give the normaliser either at the top level (normaliser: NAME) or "
-                                     "as a matrix axis (matrix.normaliser: [NAME, ...]), not both and not neither"))
+            raise ValueError(
+                located(
+                    "normaliser",
+                    "give the normaliser either at the top level (normaliser: NAME) or "
+                    "as a matrix axis (matrix.normaliser: [NAME, ...]), not both and not neither",
+                )
+            )
         for variant in self.matrix.patches or []:
             PatchParams.model_validate(self.dataset.patches.model_dump(exclude_unset=True) | variant)
         if self.whole_image is not None and self.whole_image.patch_runs == "selected" and self.select is None:
@@ -518,19 +591,29 @@ class Spec(Strict):
         for i, override in enumerate(m.overrides):
             axes: dict[str, list[str] | list[int]] = {
                 "backbone": [b.name for b in m.backbone] + labels(m.backbone),
-                "strategy": [s.name for s in m.strategy] + labels(m.strategy), "seed": m.seed}
+                "strategy": [s.name for s in m.strategy] + labels(m.strategy),
+                "seed": m.seed,
+            }
             missing = {k: v for k, v in override.match.items() if v not in axes[k]}
             if missing:
                 k, v = next(iter(missing.items()))
-                raise ValueError(located(f"matrix.overrides[{i}].match.{k}", f"selects no run: {v!r} is not in "
-                                         f"matrix.{k} ({', '.join(map(str, dict.fromkeys(axes[k])))})"))
+                raise ValueError(
+                    located(
+                        f"matrix.overrides[{i}].match.{k}",
+                        f"selects no run: {v!r} is not in matrix.{k} ({', '.join(map(str, dict.fromkeys(axes[k])))})",
+                    )
+                )
             for hparams in m.hparams:
                 try:
                     HParams.model_validate(hparams.model_dump() | override.set)
                 except ValidationError as exc:
                     first = exc.errors()[0]
-                    raise ValueError(located(f"matrix.overrides[{i}].set.{first['loc'][0]}",
-                                             f"{first['msg']} (got {first.get('input')!r})")) from None
+                    raise ValueError(
+                        located(
+                            f"matrix.overrides[{i}].set.{first['loc'][0]}",
+                            f"{first['msg']} (got {first.get('input')!r})",
+                        )
+                    ) from None
         return self
 
     def normalisers(self) -> list[PluginRef]:

@@ -21,7 +21,9 @@ class UniqueKeyLoader(yaml.SafeLoader):
             key = self.construct_object(key_node, deep=deep)
             line = key_node.start_mark.line + 1
             if key in seen:
-                raise DuplicateKeyError(f"line {line}: key '{key}' given twice in one mapping (first on line "
-                                        f"{seen[key]}); YAML would silently keep the last")
+                raise DuplicateKeyError(
+                    f"line {line}: key '{key}' given twice in one mapping (first on line "
+                    f"{seen[key]}); YAML would silently keep the last"
+                )
             seen[key] = line
         return super().construct_mapping(node, deep=deep)

@@ -45,8 +45,9 @@ def as_rgb(images: torch.Tensor) -> torch.Tensor:
     return images.float().div_(255.0).expand(-1, 3, -1, -1)
 
 
-def to_input(images: torch.Tensor, labels: torch.Tensor | None, normaliser: Normaliser,
-             channels_last: bool = False) -> torch.Tensor:
+def to_input(
+    images: torch.Tensor, labels: torch.Tensor | None, normaliser: Normaliser, channels_last: bool = False
+) -> torch.Tensor:
     """uint8 (B, 1, S, S) -> normalised float (B, 3, S, S) on the same device."""
     x = normaliser(as_rgb(images), labels if normaliser.uses_labels else None)
     return x.contiguous(memory_format=torch.channels_last) if channels_last else x.contiguous()

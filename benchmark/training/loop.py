@@ -56,13 +56,21 @@ class FitResult:
     phase_best_epochs: list[int] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"history": [asdict(h) for h in self.history], "best_epoch": self.best_epoch,
-                "best_val_loss": self.best_val_loss, "phase_best_epochs": self.phase_best_epochs}
+        return {
+            "history": [asdict(h) for h in self.history],
+            "best_epoch": self.best_epoch,
+            "best_val_loss": self.best_val_loss,
+            "phase_best_epochs": self.phase_best_epochs,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FitResult:
-        return cls([EpochRecord(**h) for h in data["history"]], data["best_epoch"], data["best_val_loss"],
-                   list(data["phase_best_epochs"]))
+        return cls(
+            [EpochRecord(**h) for h in data["history"]],
+            data["best_epoch"],
+            data["best_val_loss"],
+            list(data["phase_best_epochs"]),
+        )
 
 
 EpochCallback = Callable[[EpochRecord, int], None]
@@ -99,8 +107,12 @@ class Trainer:
     def _autocast(self) -> Any:
         return mixed_precision(self.cuda)
 
-    def _train_epoch(self, optimizer: torch.optim.Optimizer, trainable: set[int],
-                     extra_loss: Callable[..., torch.Tensor] | None = None) -> tuple[float, float]:
+    def _train_epoch(
+        self,
+        optimizer: torch.optim.Optimizer,
+        trainable: set[int],
+        extra_loss: Callable[..., torch.Tensor] | None = None,
+    ) -> tuple[float, float]:
         """One pass over the training split; with ``hparams.accumulate`` > 1, the gradients
         of that many batches are summed (each loss scaled down) before a step."""
         self.model.train()
@@ -157,8 +169,10 @@ class Trainer:
 
     # -- phases ------------------------------------------------------------------------
     def _optimizer(self, phase: Phase) -> torch.optim.Optimizer:
-        params = [{"params": self.groups[i].parameters(), "lr": lr, "name": self.groups[i].name}
-                  for i, lr in sorted(phase.learning_rates.items())]
+        params = [
+            {"params": self.groups[i].parameters(), "lr": lr, "name": self.groups[i].name}
+            for i, lr in sorted(phase.learning_rates.items())
+        ]
         return torch.optim.Adam(params, weight_decay=self.hparams.weight_decay)
 
     def fit(self) -> FitResult:
@@ -180,8 +194,12 @@ class Trainer:
             set_trainable(self.groups, trainable)
             optimizer = self._optimizer(phase)
             # the weights carried in compete too: a phase that never beats them hands them on unchanged
-            stopper = EarlyStopping(self.config.early_stopping.patience, self.config.early_stopping.min_delta,
-                                    best=result.best_val_loss, best_epoch=result.best_epoch)
+            stopper = EarlyStopping(
+                self.config.early_stopping.patience,
+                self.config.early_stopping.min_delta,
+                best=result.best_val_loss,
+                best_epoch=result.best_epoch,
+            )
             best_state = copy.deepcopy(self.model.state_dict())
             first_epoch = 0
             max_epochs = min(self.config.max_epochs, phase.epochs or self.config.max_epochs)
@@ -207,9 +225,19 @@ class Trainer:
                     improved = phase_epoch + 1 == max_epochs
                 elif improved:
                     best_state = copy.deepcopy(self.model.state_dict())
-                record = EpochRecord(epoch, phase.name, p_index, phase_epoch + 1, train_loss, train_acc, val_loss,
-                                     val_acc, {g["name"]: g["lr"] for g in optimizer.param_groups}, improved,
-                                     stopper.waited)
+                record = EpochRecord(
+                    epoch,
+                    phase.name,
+                    p_index,
+                    phase_epoch + 1,
+                    train_loss,
+                    train_acc,
+                    val_loss,
+                    val_acc,
+                    {g["name"]: g["lr"] for g in optimizer.param_groups},
+                    improved,
+                    stopper.waited,
+                )
                 result.history.append(record)
                 if self.on_epoch:
                     self.on_epoch(record, max_epochs)
@@ -231,8 +259,16 @@ class Trainer:
             result.best_epoch, result.best_val_loss = stopper.best_epoch, stopper.best
         if self.checkpoint_path is not None and start_phase < len(self.phases):
             # training is over: what evaluation needs is kept until the run's result is stored
-            checkpoint.save(self.checkpoint_path, {"phase_index": len(self.phases), "phase_epoch": 0, "finished": True,
-                                                   "model": self.model.state_dict(), "result": result.to_dict()})
+            checkpoint.save(
+                self.checkpoint_path,
+                {
+                    "phase_index": len(self.phases),
+                    "phase_epoch": 0,
+                    "finished": True,
+                    "model": self.model.state_dict(),
+                    "result": result.to_dict(),
+                },
+            )
         return result
 
     def _act(self, p_index: int, phase: Phase, result: FitResult) -> None:
@@ -250,15 +286,37 @@ class Trainer:
         if self.on_epoch:
             self.on_epoch(record, self.config.max_epochs)
         if self.checkpoint_path is not None:  # resume at the next phase, not before the action
-            checkpoint.save(self.checkpoint_path, {"phase_index": p_index + 1, "phase_epoch": 0,
-                                                   "model": self.model.state_dict(), "result": result.to_dict(),
-                                                   "rng": checkpoint.rng_state(self.generator)})
+            checkpoint.save(
+                self.checkpoint_path,
+                {
+                    "phase_index": p_index + 1,
+                    "phase_epoch": 0,
+                    "model": self.model.state_dict(),
+                    "result": result.to_dict(),
+                    "rng": checkpoint.rng_state(self.generator),
+                },
+            )
 
-    def _save(self, p_index: int, phase_epoch: int, optimizer: torch.optim.Optimizer, stopper: EarlyStopping,
-              best_state: dict[str, Any], result: FitResult) -> None:
+    def _save(
+        self,
+        p_index: int,
+        phase_epoch: int,
+        optimizer: torch.optim.Optimizer,
+        stopper: EarlyStopping,
+        best_state: dict[str, Any],
+        result: FitResult,
+    ) -> None:
         assert self.checkpoint_path is not None
-        checkpoint.save(self.checkpoint_path, {
-            "phase_index": p_index, "phase_epoch": phase_epoch, "model": self.model.state_dict(),
-            "optimizer": optimizer.state_dict(), "stopper": stopper.state_dict(), "best_state": best_state,
-            "result": result.to_dict(), "rng": checkpoint.rng_state(self.generator),
-        })
+        checkpoint.save(
+            self.checkpoint_path,
+            {
+                "phase_index": p_index,
+                "phase_epoch": phase_epoch,
+                "model": self.model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "stopper": stopper.state_dict(),
+                "best_state": best_state,
+                "result": result.to_dict(),
+                "rng": checkpoint.rng_state(self.generator),
+            },
+        )

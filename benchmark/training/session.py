@@ -59,17 +59,30 @@ def check_outputs(run: RunConfig, backbone: Backbone, normaliser: Normaliser, tr
     check_logits(f"backbone '{run.backbone_ref.label()}'", logits, len(labels), len(CLASSES))
 
 
-def train_run(run: RunConfig, images: np.ndarray, labels: np.ndarray, split: np.ndarray, regs: Registries,
-              checkpoint_path: Path | None, *, on_epoch: Callable[..., None] | None = None,
-              checkpoint_every_s: float = 30.0) -> TrainedRun:
+def train_run(
+    run: RunConfig,
+    images: np.ndarray,
+    labels: np.ndarray,
+    split: np.ndarray,
+    regs: Registries,
+    checkpoint_path: Path | None,
+    *,
+    on_epoch: Callable[..., None] | None = None,
+    checkpoint_every_s: float = 30.0,
+) -> TrainedRun:
     """Train one run on patches ``images`` with ``labels`` split into train/val/test."""
     cfg = run.spec.training
     device = resolve_device(cfg.device)
     determinism = configure(cfg.deterministic)
     generator = seed_everything(run.seed)
 
-    backbone = build_backbone(regs, run.backbone_ref, num_classes=len(CLASSES), pretrained=cfg.pretrained,
-                              weights=cfg.weights.get(run.backbone_ref.name))
+    backbone = build_backbone(
+        regs,
+        run.backbone_ref,
+        num_classes=len(CLASSES),
+        pretrained=cfg.pretrained,
+        weights=cfg.weights.get(run.backbone_ref.name),
+    )
     backbone.model.to(device)
     frozen = frozen_groups(backbone)
     phases = make_phases(regs, run.strategy_ref, backbone, frozen, run.hparams)
@@ -80,15 +93,35 @@ def train_run(run: RunConfig, images: np.ndarray, labels: np.ndarray, split: np.
     normaliser.fit(fit_chunks(splits["train"]))
     check_outputs(run, backbone, normaliser, splits["train"])
 
-    trainer = Trainer(backbone.model, backbone.groups, phases, normaliser, splits["train"], splits["val"], run.hparams,
-                      cfg, generator, checkpoint_path, checkpoint_every_s, on_epoch)
+    trainer = Trainer(
+        backbone.model,
+        backbone.groups,
+        phases,
+        normaliser,
+        splits["train"],
+        splits["val"],
+        run.hparams,
+        cfg,
+        generator,
+        checkpoint_path,
+        checkpoint_every_s,
+        on_epoch,
+    )
     fit = trainer.fit()
     return TrainedRun(backbone, normaliser, splits, indices, phases, frozen, fit, device, determinism)
 
 
-def train_on_permuted_labels(run: RunConfig, images: np.ndarray, labels: np.ndarray, split: np.ndarray,
-                             regs: Registries, checkpoint_path: Path | None, seed: int, *,
-                             checkpoint_every_s: float = 30.0) -> TrainedRun:
+def train_on_permuted_labels(
+    run: RunConfig,
+    images: np.ndarray,
+    labels: np.ndarray,
+    split: np.ndarray,
+    regs: Registries,
+    checkpoint_path: Path | None,
+    seed: int,
+    *,
+    checkpoint_every_s: float = 30.0,
+) -> TrainedRun:
     """The run trained exactly as it is, on its training and validation patches' labels
     shuffled among them (seeded): a model that learnt nothing true about the images, for
     the sanity check's data randomisation (Adebayo et al. 2018). The test labels stay."""

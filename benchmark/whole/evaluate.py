@@ -37,17 +37,22 @@ def sensitivity_at(labels: np.ndarray, scores: np.ndarray, specificity: float) -
     return float(tpr[ok].max()) if ok.any() else 0.0
 
 
-def classification(labels: np.ndarray, scores: np.ndarray, boot: Bootstrap,
-                   specificities: Sequence[float]) -> dict[str, Any]:
+def classification(
+    labels: np.ndarray, scores: np.ndarray, boot: Bootstrap, specificities: Sequence[float]
+) -> dict[str, Any]:
     """AUC [interval], ROC points and sensitivity at each specificity, of one model."""
     from sklearn.metrics import roc_curve
 
     rows = stratified_indices(labels, boot.resamples, boot.seed)
     auc = percentile_interval(_auc(labels, scores), _auc_replicates(labels, scores, rows), boot.confidence)
     fpr, tpr, _ = roc_curve(labels, scores)
-    return {"auc": auc.to_dict(), "roc": {"fpr": fpr.tolist(), "tpr": tpr.tolist()},
-            "sensitivity_at": {f"{s:g}": sensitivity_at(labels, scores, s) for s in specificities},
-            "images": int(len(labels)), "malignant": int(labels.sum())}
+    return {
+        "auc": auc.to_dict(),
+        "roc": {"fpr": fpr.tolist(), "tpr": tpr.tolist()},
+        "sensitivity_at": {f"{s:g}": sensitivity_at(labels, scores, s) for s in specificities},
+        "images": int(len(labels)),
+        "malignant": int(labels.sum()),
+    }
 
 
 def paired(labels: np.ndarray, scores_a: np.ndarray, scores_b: np.ndarray, boot: Bootstrap) -> dict[str, Any]:
@@ -84,8 +89,11 @@ def localisation(maps: np.ndarray, masks: np.ndarray, threshold: Threshold, seed
     maps, masks = maps[has], masks[has]
     noise = np.random.default_rng(seed).random(maps.shape, dtype=np.float32)
     rule = threshold if threshold.rule != "validation" else Threshold()
-    return {"images": int(has.sum()), "threshold": rule.label(),
-            "pointing_game": float(pointing_game(maps, masks).mean()) if len(maps) else None,
-            "pointing_game_random": float(pointing_game(noise, masks).mean()) if len(maps) else None,
-            "iou": float(iou(maps, masks, rule).mean()) if len(maps) else None,
-            "iou_random": float(iou(noise, masks, rule).mean()) if len(maps) else None}
+    return {
+        "images": int(has.sum()),
+        "threshold": rule.label(),
+        "pointing_game": float(pointing_game(maps, masks).mean()) if len(maps) else None,
+        "pointing_game_random": float(pointing_game(noise, masks).mean()) if len(maps) else None,
+        "iou": float(iou(maps, masks, rule).mean()) if len(maps) else None,
+        "iou_random": float(iou(noise, masks, rule).mean()) if len(maps) else None,
+    }

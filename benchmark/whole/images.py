@@ -75,10 +75,17 @@ def mammograms(records: Sequence[ImageRecord], audit: Audit) -> list[Mammogram]:
         if len(splits) > 1:
             audit.event(BOTH_SPLITS, key, ", ".join(f"{r.image_id} ({r.split})" for r in found), effect="repaired")
         malignant = any(lesion.pathology.upper() == "MALIGNANT" for lesion in lesions)
-        out.append(Mammogram(key, found[0].patient_id, "test" if "test" in splits else "train",
-                             MALIGNANT if malignant else BENIGN, found[0].image_path,
-                             tuple(dict.fromkeys(lesion.mask_path for lesion in lesions)),
-                             tuple(r.image_id for r in found)))
+        out.append(
+            Mammogram(
+                key,
+                found[0].patient_id,
+                "test" if "test" in splits else "train",
+                MALIGNANT if malignant else BENIGN,
+                found[0].image_path,
+                tuple(dict.fromkeys(lesion.mask_path for lesion in lesions)),
+                tuple(r.image_id for r in found),
+            )
+        )
     audit.count("mammograms (patient, breast, view)", len(out), effect="read")
     return out
 
@@ -88,8 +95,13 @@ def with_validation(items: Sequence[Mammogram], params: ValidationSplit) -> np.n
     stratified by label) applied to whole images."""
     from benchmark.data.splits import assign_validation
 
-    table = pd.DataFrame({"split": [m.split for m in items], "label": [m.label for m in items],
-                          "patient_id": [m.patient_id for m in items]})
+    table = pd.DataFrame(
+        {
+            "split": [m.split for m in items],
+            "label": [m.label for m in items],
+            "patient_id": [m.patient_id for m in items],
+        }
+    )
     return assign_validation(table, params)[0].to_numpy().astype(str)
 
 
@@ -113,8 +125,13 @@ class WholeImages:
         return np.flatnonzero(self.split == name)
 
     def counts(self) -> dict[str, dict[str, int]]:
-        return {s: {"benign": int(((self.split == s) & (self.labels == 0)).sum()),
-                    "malignant": int(((self.split == s) & (self.labels == 1)).sum())} for s in ("train", "val", "test")}
+        return {
+            s: {
+                "benign": int(((self.split == s) & (self.labels == 0)).sum()),
+                "malignant": int(((self.split == s) & (self.labels == 1)).sum()),
+            }
+            for s in ("train", "val", "test")
+        }
 
 
 def _as_uint8(image: np.ndarray) -> np.ndarray:
@@ -154,12 +171,20 @@ def _resized(dataset: Any, m: Mammogram, size: tuple[int, int], audit: Audit) ->
 
 
 def whole_key(catalogue: Catalogue, size: Sequence[int], validation: ValidationSplit) -> str:
-    return stable_hash({"catalogue": catalogue.fingerprint(), "size": list(size), "version": WHOLE_VERSION,
-                        "validation": validation.model_dump()}, 16)
+    return stable_hash(
+        {
+            "catalogue": catalogue.fingerprint(),
+            "size": list(size),
+            "version": WHOLE_VERSION,
+            "validation": validation.model_dump(),
+        },
+        16,
+    )
 
 
-def prepare_whole(dataset: Any, catalogue: Catalogue, size: Sequence[int], validation: ValidationSplit,
-                  cache_dir: Path) -> tuple[WholeImages, bool]:
+def prepare_whole(
+    dataset: Any, catalogue: Catalogue, size: Sequence[int], validation: ValidationSplit, cache_dir: Path
+) -> tuple[WholeImages, bool]:
     """The resized mammograms of a catalogue, from the cache when made before (True)."""
     key = whole_key(catalogue, size, validation)
     path = Path(cache_dir) / "whole" / f"{key}.npz"
@@ -174,12 +199,19 @@ def prepare_whole(dataset: Any, catalogue: Catalogue, size: Sequence[int], valid
 def _load(key: str, path: Path) -> WholeImages:
     with np.load(path, allow_pickle=False) as data:
         meta = json.loads(str(data["meta"]))
-        return WholeImages(key, data["images"], data["masks"], pd.DataFrame(meta["table"]), data["split"],
-                           Audit.from_dict(meta["audit"]))
+        return WholeImages(
+            key,
+            data["images"],
+            data["masks"],
+            pd.DataFrame(meta["table"]),
+            data["split"],
+            Audit.from_dict(meta["audit"]),
+        )
 
 
-def _resize_all(dataset: Any, catalogue: Catalogue, key: str, size: Sequence[int], validation: ValidationSplit,
-                path: Path) -> WholeImages:
+def _resize_all(
+    dataset: Any, catalogue: Catalogue, key: str, size: Sequence[int], validation: ValidationSplit, path: Path
+) -> WholeImages:
     """Every mammogram of the catalogue resized, with its masks and split; stored at ``path``."""
     audit = Audit()
     items = mammograms(catalogue.records, audit)
@@ -194,9 +226,15 @@ def _resize_all(dataset: Any, catalogue: Catalogue, key: str, size: Sequence[int
         from benchmark.errors import UserError
 
         raise UserError("whole_image: no mammogram could be read (see the audit)")
-    table = pd.DataFrame({"key": [m.key for m in kept], "patient_id": [m.patient_id for m in kept],
-                          "split": [m.split for m in kept], "label": [m.label for m in kept],
-                          "files": [" ".join(m.files) for m in kept]})
+    table = pd.DataFrame(
+        {
+            "key": [m.key for m in kept],
+            "patient_id": [m.patient_id for m in kept],
+            "split": [m.split for m in kept],
+            "label": [m.label for m in kept],
+            "files": [" ".join(m.files) for m in kept],
+        }
+    )
     split = with_validation(kept, validation)
     whole = WholeImages(key, np.stack(images), np.stack(masks), table, split, audit)
     meta = json.dumps({"table": table.to_dict(orient="list"), "audit": audit.to_dict()})

@@ -56,16 +56,21 @@ def chosen_runs(spec: Spec, store: RunStore, regs: Registries | None = None) -> 
 def settings_hash(spec: Spec) -> str:
     """What of ``whole_image`` decides a result (not which runs or models are asked for)."""
     assert spec.whole_image is not None
-    return stable_hash({"settings": spec.whole_image.model_dump(exclude={"gallery", "sensitivity_at", "patch_runs",
-                                                                         "models"}),
-                        "dataset": spec.dataset.model_dump(exclude={"patches"}), "harness": __version__})
+    return stable_hash(
+        {
+            "settings": spec.whole_image.model_dump(exclude={"gallery", "sensitivity_at", "patch_runs", "models"}),
+            "dataset": spec.dataset.model_dump(exclude={"patches"}),
+            "harness": __version__,
+        }
+    )
 
 
 def whole_id(spec: Spec, run: RunConfig, model: str, images_key: str, code: str = "") -> str:
     """The pair's id: the patch run, the model and its code (plugin provenance), the
     settings and the images."""
-    return stable_hash({"patch_run": run.run_id, "model": model, "code": code, "settings": settings_hash(spec),
-                        "images": images_key})
+    return stable_hash(
+        {"patch_run": run.run_id, "model": model, "code": code, "settings": settings_hash(spec), "images": images_key}
+    )
 
 
 def load_results(store: RunStore, spec: Spec) -> list[dict[str, Any]]:
@@ -108,23 +113,37 @@ def _patch_model(run: RunConfig, data: Any, regs: Registries, store: RunStore, d
 
     state = checkpoint.load(store.trained_path(run.training_key, data.hash))
     if state is None or not state.get("finished"):
-        raise UserError(f"whole_image: the trained weights of patch run {run.run_id} ({run.label}) are missing",
-                        hint="Run the spec with --rerun to train the patch runs again.")
+        raise UserError(
+            f"whole_image: the trained weights of patch run {run.run_id} ({run.label}) are missing",
+            hint="Run the spec with --rerun to train the patch runs again.",
+        )
     backbone = build_backbone(regs, run.backbone_ref, num_classes=5, pretrained=False)
     backbone.model.load_state_dict(state["model"])
     backbone.model.to(device).eval()
     normaliser = make_normaliser(regs, run.normaliser_ref)
     if normaliser.uses_labels:
-        raise UserError(f"whole_image: normaliser '{run.normaliser}' needs each image's label; whole images have "
-                        "no patch class at test time", hint="Use normaliser: dataset or imagenet.")
+        raise UserError(
+            f"whole_image: normaliser '{run.normaliser}' needs each image's label; whole images have "
+            "no patch class at test time",
+            hint="Use normaliser: dataset or imagenet.",
+        )
     train = data.indices("train")
     labels = data.patches.table["label"].to_numpy()
     normaliser.fit(fit_chunks(DeviceSplit.from_arrays(data.patches.images[train], labels[train], device)))
     return backbone, normaliser
 
 
-def _context(spec: Spec, run: RunConfig, backbone: Any, normaliser: Any, whole: WholeImages, device: Any,
-             regs: Registries, checkpoint_path: Path, say: Callable[[str], None]) -> Any:
+def _context(
+    spec: Spec,
+    run: RunConfig,
+    backbone: Any,
+    normaliser: Any,
+    whole: WholeImages,
+    device: Any,
+    regs: Registries,
+    checkpoint_path: Path,
+    say: Callable[[str], None],
+) -> Any:
     """The :class:`WholeImageContext` of one patch run: its network, the whole images and
     the core's services (input, training as the patch stage trains, autocast)."""
     from benchmark.plugin_types import WholeImageContext
@@ -146,14 +165,34 @@ def _context(spec: Spec, run: RunConfig, backbone: Any, normaliser: Any, whole: 
     def train(model: Any) -> dict[str, Any]:
         return _train(spec, run, model, normaliser, whole, device, regs, generator, checkpoint_path, say)
 
-    return WholeImageContext(backbone=backbone, normaliser=normaliser, images=whole.images, labels=whole.labels,
-                             split=whole.indices, patch_size=spec.dataset.patches.size, settings=wi, device=device,
-                             to_input=lambda images: to_input(images, None, normaliser, cuda), train=train,
-                             autocast=autocast, say=say)
+    return WholeImageContext(
+        backbone=backbone,
+        normaliser=normaliser,
+        images=whole.images,
+        labels=whole.labels,
+        split=whole.indices,
+        patch_size=spec.dataset.patches.size,
+        settings=wi,
+        device=device,
+        to_input=lambda images: to_input(images, None, normaliser, cuda),
+        train=train,
+        autocast=autocast,
+        say=say,
+    )
 
 
-def _train(spec: Spec, run: RunConfig, model: Any, normaliser: Any, whole: WholeImages, device: Any,
-           regs: Registries, generator: Any, checkpoint_path: Path, say: Callable[[str], None]) -> dict[str, Any]:
+def _train(
+    spec: Spec,
+    run: RunConfig,
+    model: Any,
+    normaliser: Any,
+    whole: WholeImages,
+    device: Any,
+    regs: Registries,
+    generator: Any,
+    checkpoint_path: Path,
+    say: Callable[[str], None],
+) -> dict[str, Any]:
     """Train a whole-image model (a 2-class Backbone) as the patch stage trains: the patch
     run's strategy and seed, early stopping, best-checkpoint carry-over, determinism,
     gradient accumulation to ``effective_batch`` and resume from ``checkpoint_path``."""
@@ -165,23 +204,45 @@ def _train(spec: Spec, run: RunConfig, model: Any, normaliser: Any, whole: Whole
 
     wi = spec.whole_image
     assert wi is not None
-    hparams = HParams(batch_size=wi.batch_size, accumulate=wi.accumulate, lr_head=wi.lr, lr_last_block=wi.lr_features,
-                      lr_decay=run.hparams.lr_decay, weight_decay=run.hparams.weight_decay)
+    hparams = HParams(
+        batch_size=wi.batch_size,
+        accumulate=wi.accumulate,
+        lr_head=wi.lr,
+        lr_last_block=wi.lr_features,
+        lr_decay=run.hparams.lr_decay,
+        weight_decay=run.hparams.weight_decay,
+    )
     phases = make_phases(regs, run.strategy_ref, model, frozen_groups(model), hparams)
     config = spec.training.model_copy(update={"max_epochs": wi.epochs, "eval_batch_size": wi.batch_size})
-    splits = {name: DeviceSplit.from_arrays(whole.images[whole.indices(name)], whole.labels[whole.indices(name)],
-                                            device)
-              for name in ("train", "val")}
-    trainer = Trainer(model.model, model.groups, phases, normaliser, splits["train"], splits["val"], hparams, config,
-                      generator, checkpoint_path, 30.0,
-                      lambda record, most: say(f"    epoch {record.epoch}: val loss {record.val_loss:.4f}"))
+    splits = {
+        name: DeviceSplit.from_arrays(whole.images[whole.indices(name)], whole.labels[whole.indices(name)], device)
+        for name in ("train", "val")
+    }
+    trainer = Trainer(
+        model.model,
+        model.groups,
+        phases,
+        normaliser,
+        splits["train"],
+        splits["val"],
+        hparams,
+        config,
+        generator,
+        checkpoint_path,
+        30.0,
+        lambda record, most: say(f"    epoch {record.epoch}: val loss {record.val_loss:.4f}"),
+    )
     fit = trainer.fit()
-    return {"training": fit.to_dict(), "phases": [p.name for p in phases],
-            "effective_batch": wi.batch_size * wi.accumulate}
+    return {
+        "training": fit.to_dict(),
+        "phases": [p.name for p in phases],
+        "effective_batch": wi.batch_size * wi.accumulate,
+    }
 
 
-def run_whole_stage(spec: Spec, regs: Registries, store: RunStore, prepared: dict[str, Any], home: Path,
-                    say: Callable[[str], None]) -> list[dict[str, Any]]:
+def run_whole_stage(
+    spec: Spec, regs: Registries, store: RunStore, prepared: dict[str, Any], home: Path, say: Callable[[str], None]
+) -> list[dict[str, Any]]:
     """Compute every (patch run, model) pair not yet done; return the new results."""
     from benchmark.run.data import make_dataset
     from benchmark.training.session import resolve_device
@@ -196,8 +257,11 @@ def run_whole_stage(spec: Spec, regs: Registries, store: RunStore, prepared: dic
     dataset = make_dataset(spec, regs, home / "cache")
     t0 = time.perf_counter()
     whole, hit = prepare_whole(dataset, dataset.catalogue(), wi.image_size, spec.dataset.validation, home / "cache")
-    say(f"whole images: {len(whole.labels)} mammograms at {wi.image_size[0]} x {wi.image_size[1]}"
-        + (" (from the cache)" if hit else "") + f" in {time.perf_counter() - t0:.1f} s")
+    say(
+        f"whole images: {len(whole.labels)} mammograms at {wi.image_size[0]} x {wi.image_size[1]}"
+        + (" (from the cache)" if hit else "")
+        + f" in {time.perf_counter() - t0:.1f} s"
+    )
     atomic_write_json(whole_folder(store) / AUDIT, {"audit": whole.audit.to_dict(), "counts": whole.counts()})
     device = resolve_device(spec.training.device)
     done, new = 0, []
@@ -219,8 +283,19 @@ def run_whole_stage(spec: Spec, regs: Registries, store: RunStore, prepared: dic
     return new
 
 
-def _compute(spec: Spec, run: RunConfig, name: str, rid: str, folder: Path, whole: WholeImages, data: Any,
-             regs: Registries, store: RunStore, device: Any, say: Callable[[str], None]) -> dict[str, Any]:
+def _compute(
+    spec: Spec,
+    run: RunConfig,
+    name: str,
+    rid: str,
+    folder: Path,
+    whole: WholeImages,
+    data: Any,
+    regs: Registries,
+    store: RunStore,
+    device: Any,
+    say: Callable[[str], None],
+) -> dict[str, Any]:
     """One (patch run, model) pair: its scores, maps, metrics and measurements, stored."""
     from benchmark import memory
     from benchmark.whole.evaluate import classification, localisation
@@ -236,21 +311,44 @@ def _compute(spec: Spec, run: RunConfig, name: str, rid: str, folder: Path, whol
     output = run_whole_model(regs, name, context, len(test))
     scores, maps, details = output.scores, output.maps, output.details
     seconds = time.perf_counter() - start
-    result = {"id": rid, "settings": settings_hash(spec), "model": name,
-              "description": regs.get("whole_model", name).description or name, "patch_run": run.run_id,
-              "patch_label": run.label, "backbone": run.backbone, "strategy": run.strategy, "images_key": whole.key,
-              "image_size": list(wi.image_size), "counts": whole.counts(),
-              **classification(labels, scores, spec.report.bootstrap, wi.sensitivity_at),
-              "localisation": localisation(maps, whole.masks[test], spec.explain.localisation.threshold, run.seed),
-              "test": {"keys": whole.table["key"].to_numpy()[test].tolist(), "labels": labels.tolist(),
-                       "scores": [float(s) for s in scores]},
-              "details": details,
-              "measurements": {"seconds": round(seconds, 3), "images_per_second": round(len(test) / seconds, 2),
-                               "memory": memory.peaks(device, reset)}}
+    result = {
+        "id": rid,
+        "settings": settings_hash(spec),
+        "model": name,
+        "description": regs.get("whole_model", name).description or name,
+        "patch_run": run.run_id,
+        "patch_label": run.label,
+        "backbone": run.backbone,
+        "strategy": run.strategy,
+        "images_key": whole.key,
+        "image_size": list(wi.image_size),
+        "counts": whole.counts(),
+        **classification(labels, scores, spec.report.bootstrap, wi.sensitivity_at),
+        "localisation": localisation(maps, whole.masks[test], spec.explain.localisation.threshold, run.seed),
+        "test": {
+            "keys": whole.table["key"].to_numpy()[test].tolist(),
+            "labels": labels.tolist(),
+            "scores": [float(s) for s in scores],
+        },
+        "details": details,
+        "measurements": {
+            "seconds": round(seconds, 3),
+            "images_per_second": round(len(test) / seconds, 2),
+            "memory": memory.peaks(device, reset),
+        },
+    }
     pick = _gallery_rows(labels, whole.masks[test], wi.gallery)
-    atomic_write(folder / GALLERY, lambda fh: np.savez_compressed(
-        fh, images=whole.images[test][pick], masks=whole.masks[test][pick], maps=maps[pick].astype(np.float16),
-        labels=labels[pick], scores=scores[pick]))
+    atomic_write(
+        folder / GALLERY,
+        lambda fh: np.savez_compressed(
+            fh,
+            images=whole.images[test][pick],
+            masks=whole.masks[test][pick],
+            maps=maps[pick].astype(np.float16),
+            labels=labels[pick],
+            scores=scores[pick],
+        ),
+    )
     atomic_write_json(folder / RESULT, result)  # last: it marks the pair done
     return result
 
@@ -262,5 +360,5 @@ def _gallery_rows(labels: np.ndarray, masks: np.ndarray, count: int) -> np.ndarr
     malignant = [i for i in range(len(labels)) if labels[i] == 1 and has[i]]
     benign = [i for i in range(len(labels)) if labels[i] == 0 and has[i]]
     turns = [i for pair in zip(malignant, benign, strict=False) for i in pair]  # alternate while both have one
-    rest = malignant[len(turns) // 2:] + benign[len(turns) // 2:]
+    rest = malignant[len(turns) // 2 :] + benign[len(turns) // 2 :]
     return np.asarray((turns + rest)[:count], dtype=int)

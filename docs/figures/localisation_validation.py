@@ -45,8 +45,10 @@ def main() -> None:
     parser.add_argument("--home", type=Path, required=True, help="the --home both specs were run with")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "figures" / "localisation-validation.png")
     args = parser.parse_args()
-    runs = {"clean fixture": _run(args.home, "fixture", "simultaneous"),
-            "confounded fixture": _run(args.home, "confounded", "simultaneous")}
+    runs = {
+        "clean fixture": _run(args.home, "fixture", "simultaneous"),
+        "confounded fixture": _run(args.home, "confounded", "simultaneous"),
+    }
 
     fig = new_figure(11.5, 5.0)
     left, right = fig.subfigures(1, 2, width_ratios=[1.0, 2.1])
@@ -57,10 +59,22 @@ def main() -> None:
         for j, (label, e, colour) in enumerate(((EXPLAINER, entry, "tab:red"), ("random maps", base, "0.6"))):
             x = i + (j - 0.5) * 0.36
             ax.bar(x, e["estimate"], width=0.34, color=colour, label=label if i == 0 else None)
-            ax.errorbar(x, e["estimate"], yerr=[[e["estimate"] - e["low"]], [e["high"] - e["estimate"]]], color="k",
-                        capsize=4, linewidth=1)
-        ax.text(i, -0.1, f"accuracy {result['test']['accuracy']:.2f}", ha="center", fontsize=8,
-                transform=ax.get_xaxis_transform())
+            ax.errorbar(
+                x,
+                e["estimate"],
+                yerr=[[e["estimate"] - e["low"]], [e["high"] - e["estimate"]]],
+                color="k",
+                capsize=4,
+                linewidth=1,
+            )
+        ax.text(
+            i,
+            -0.1,
+            f"accuracy {result['test']['accuracy']:.2f}",
+            ha="center",
+            fontsize=8,
+            transform=ax.get_xaxis_transform(),
+        )
     ax.set_xticks(range(len(runs)), list(runs))
     ax.set_ylabel("LL (IoU of map ≥ 0.5 with the lesion mask)")
     ax.set_ylim(0, 0.75)
@@ -73,14 +87,16 @@ def main() -> None:
         for c, i in enumerate(np.concatenate([best, worst])):
             a = grid[r, c]
             a.imshow(arrays["images"][i], cmap="gray", vmin=0, vmax=255, interpolation="nearest")
-            a.imshow(arrays["maps"][i].astype(np.float32), cmap="jet", alpha=0.4, vmin=0, vmax=1,
-                     interpolation="nearest")
+            a.imshow(
+                arrays["maps"][i].astype(np.float32), cmap="jet", alpha=0.4, vmin=0, vmax=1, interpolation="nearest"
+            )
             a.contour(arrays["masks"][i], levels=[0.5], colors="lime", linewidths=1.3)
             a.set_xticks([])
             a.set_yticks([])
             rank = "highest" if arrays["category"][i] == 0 else "lowest"
-            a.set_title(f"{rank} LL: {ABBREVIATIONS[CLASSES[arrays['label'][i]]]}, IoU {arrays['score'][i]:.2f}",
-                        fontsize=8)
+            a.set_title(
+                f"{rank} LL: {ABBREVIATIONS[CLASSES[arrays['label'][i]]]}, IoU {arrays['score'][i]:.2f}", fontsize=8
+            )
             if c == 0:
                 a.set_ylabel(name, fontsize=9)
     right.suptitle(f"{EXPLAINER} on correctly classified test lesions (green: lesion mask)", fontsize=10)

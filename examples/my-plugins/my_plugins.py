@@ -124,8 +124,13 @@ class ToyBlobsOptions(BaseModel):
     seed: int = 0
 
 
-KINDS = [("mass", "BENIGN"), ("mass", "MALIGNANT"), ("calcification", "BENIGN"), ("calcification", "MALIGNANT"),
-         ("mass", "BENIGN_WITHOUT_CALLBACK")]
+KINDS = [
+    ("mass", "BENIGN"),
+    ("mass", "MALIGNANT"),
+    ("calcification", "BENIGN"),
+    ("calcification", "MALIGNANT"),
+    ("mass", "BENIGN_WITHOUT_CALLBACK"),
+]
 
 
 class ToyBlobs:
@@ -168,8 +173,16 @@ class ToyBlobs:
                 Image.fromarray(image).save(image_path)
                 Image.fromarray(mask).save(mask_path)
             lesion = Lesion("1", kind[0], kind[1], lesion_class(*kind), str(mask_path), f"image {i}")
-            records.append(ImageRecord(f"toy{i:04d}", str(image_path), "test" if i % 4 == 3 else "train", f"T{i:04d}",
-                                       (lesion,), kind[1] == "BENIGN_WITHOUT_CALLBACK"))
+            records.append(
+                ImageRecord(
+                    f"toy{i:04d}",
+                    str(image_path),
+                    "test" if i % 4 == 3 else "train",
+                    f"T{i:04d}",
+                    (lesion,),
+                    kind[1] == "BENIGN_WITHOUT_CALLBACK",
+                )
+            )
             audit.count("toy images", effect="read")
         return Catalogue(records, audit, source=str(self.root), reader={"toy-blobs": 1})
 
@@ -200,8 +213,14 @@ class JsonlFile:
     def log(self, run: LoggedRun) -> None:
         import json
 
-        line = {"spec": run.spec, "run_id": run.run_id, "label": run.label, "params": run.params,
-                "metrics": run.metrics, "epochs": len(run.epochs)}
+        line = {
+            "spec": run.spec,
+            "run_id": run.run_id,
+            "label": run.label,
+            "params": run.params,
+            "metrics": run.metrics,
+            "epochs": len(run.epochs),
+        }
         with self.path.open("a") as out:
             out.write(json.dumps(line, sort_keys=True) + "\n")
 

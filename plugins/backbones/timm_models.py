@@ -36,8 +36,10 @@ def _create(model_name: str, backbone: str, pretrained: bool, weights: str | Pat
     from benchmark.api import find_local_weights, missing_weights_message
 
     if model_name.split(".")[0] not in timm.list_models():
-        raise UserError(f"backbone '{backbone}': timm has no model '{model_name}'."
-                        + did_you_mean(model_name, timm.list_models(), n=3))
+        raise UserError(
+            f"backbone '{backbone}': timm has no model '{model_name}'."
+            + did_you_mean(model_name, timm.list_models(), n=3)
+        )
     if not pretrained:
         return timm.create_model(model_name, pretrained=False, **kwargs), "none"
     cfg = timm.models.get_pretrained_cfg(model_name)
@@ -51,8 +53,9 @@ def _create(model_name: str, backbone: str, pretrained: bool, weights: str | Pat
     try:  # the library's own caches (Hugging Face, torch hub) and, where allowed, the network
         return timm.create_model(model_name, pretrained=True, **kwargs), f"timm:{model_name}"
     except Exception as exc:
-        raise UserError(missing_weights_message(backbone, model_name, url),
-                        hint=f"({type(exc).__name__}: {str(exc)[:200]})") from None
+        raise UserError(
+            missing_weights_message(backbone, model_name, url), hint=f"({type(exc).__name__}: {str(exc)[:200]})"
+        ) from None
 
 
 def _vgg_blocks(features: Any, prefix: str) -> tuple[dict[str, int], dict[int, str]]:
@@ -92,8 +95,14 @@ def _last_conv_activation(features: Any) -> tuple[int, Any]:
     return last, features[last]
 
 
-def study_backbone(model_name: str, num_classes: int, pretrained: bool = False, weights: str | Path | None = None,
-                   *, backbone: str | None = None) -> Backbone:
+def study_backbone(
+    model_name: str,
+    num_classes: int,
+    pretrained: bool = False,
+    weights: str | Path | None = None,
+    *,
+    backbone: str | None = None,
+) -> Backbone:
     """A VGG or ResNet built as the study built it: the pretrained convolutional part and
     one new fully connected layer on its averaged feature map."""
     from benchmark.api import (
@@ -119,12 +128,24 @@ def study_backbone(model_name: str, num_classes: int, pretrained: bool = False, 
         target_name = f"features.{net.feature_info[-1]['module']}"
     groups.append(LayerGroup("head", [model.head]))
     check_partition(model, groups)
-    return Backbone(model=model, groups=groups, target_layer=target, pretrained=source, features=model.features,
-                    info={"timm_model": model_name, "target_layer": target_name, "head": "mean over positions, linear"})
+    return Backbone(
+        model=model,
+        groups=groups,
+        target_layer=target,
+        pretrained=source,
+        features=model.features,
+        info={"timm_model": model_name, "target_layer": target_name, "head": "mean over positions, linear"},
+    )
 
 
-def timm_backbone(model_name: str, num_classes: int, pretrained: bool = False, weights: str | Path | None = None,
-                  *, backbone: str | None = None) -> Backbone:
+def timm_backbone(
+    model_name: str,
+    num_classes: int,
+    pretrained: bool = False,
+    weights: str | Path | None = None,
+    *,
+    backbone: str | None = None,
+) -> Backbone:
     """Any timm model with a fresh ``num_classes`` head (timm's own head), grouped for
     transfer learning."""
     from benchmark.api import ForwardFeatures, check_partition, timm_groups
@@ -134,14 +155,21 @@ def timm_backbone(model_name: str, num_classes: int, pretrained: bool = False, w
     groups = _vgg_groups(model) if model_name.startswith("vgg") else timm_groups(model)
     check_partition(model, groups)
     target = model.get_submodule(model.feature_info[-1]["module"])
-    return Backbone(model=model, groups=groups, target_layer=target, pretrained=source, features=ForwardFeatures(model),
-                    info={"timm_model": model_name, "target_layer": model.feature_info[-1]["module"]})
+    return Backbone(
+        model=model,
+        groups=groups,
+        target_layer=target,
+        pretrained=source,
+        features=ForwardFeatures(model),
+        info={"timm_model": model_name, "target_layer": model.feature_info[-1]["module"]},
+    )
 
 
 def paper_backbone(name: str, model_name: str):
     def build(num_classes: int, pretrained: bool = True, weights: str | Path | None = None) -> Backbone:
         return study_backbone(model_name, num_classes, pretrained, weights, backbone=name)
 
-    build.__doc__ = (f"{name} as the study built it (timm {model_name}: torchvision's ImageNet weights, "
-                     "one new linear layer)")
+    build.__doc__ = (
+        f"{name} as the study built it (timm {model_name}: torchvision's ImageNet weights, one new linear layer)"
+    )
     return build

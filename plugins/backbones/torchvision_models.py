@@ -39,16 +39,19 @@ def _load_weights(model: Any, name: str, backbone: str, weights: str | Path | No
         try:
             state = torch.hub.load_state_dict_from_url(url, map_location="cpu", progress=False)
         except Exception as exc:
-            raise UserError(missing_weights_message(backbone, name, url),
-                            hint=f"({type(exc).__name__}: {str(exc)[:200]})") from None
+            raise UserError(
+                missing_weights_message(backbone, name, url), hint=f"({type(exc).__name__}: {str(exc)[:200]})"
+            ) from None
         source = f"torchvision:{url}"
     else:
         state = torch.load(file, map_location="cpu", weights_only=True)
         source = str(file)
     missing, unexpected = model.load_state_dict(state, strict=False)
     if missing or unexpected:
-        raise UserError(f"backbone '{backbone}': weights from {source} do not fit torchvision's {name} "
-                        f"(missing {list(missing)[:3]}, unexpected {list(unexpected)[:3]})")
+        raise UserError(
+            f"backbone '{backbone}': weights from {source} do not fit torchvision's {name} "
+            f"(missing {list(missing)[:3]}, unexpected {list(unexpected)[:3]})"
+        )
     return source
 
 
@@ -97,8 +100,14 @@ def _deterministic_pools(model: Any) -> None:
             setattr(parent, name.rpartition(".")[2], GlobalMeanPool())
 
 
-def torchvision_backbone(name: str, num_classes: int, pretrained: bool = False, weights: str | Path | None = None,
-                         *, backbone: str | None = None) -> Backbone:
+def torchvision_backbone(
+    name: str,
+    num_classes: int,
+    pretrained: bool = False,
+    weights: str | Path | None = None,
+    *,
+    backbone: str | None = None,
+) -> Backbone:
     import torchvision
 
     from benchmark.api import check_partition
@@ -106,16 +115,23 @@ def torchvision_backbone(name: str, num_classes: int, pretrained: bool = False, 
     label = backbone or f"torchvision/{name}"
     if name not in torchvision.models.list_models(module=torchvision.models):
         known = torchvision.models.list_models(module=torchvision.models)
-        raise UserError(f"backbone '{label}': torchvision has no classification model '{name}'."
-                        + did_you_mean(name, known, n=3))
+        raise UserError(
+            f"backbone '{label}': torchvision has no classification model '{name}'." + did_you_mean(name, known, n=3)
+        )
     model = torchvision.models.get_model(name, weights=None)
     source = _load_weights(model, name, label, weights) if pretrained else "none"
     _new_head(model, num_classes)
     _deterministic_pools(model)
     groups, target = _groups(model)
     check_partition(model, groups)
-    return Backbone(model=model, groups=groups, target_layer=target, pretrained=source, features=_features(model),
-                    info={"torchvision_model": name, "target_layer": groups[-2].name})
+    return Backbone(
+        model=model,
+        groups=groups,
+        target_layer=target,
+        pretrained=source,
+        features=_features(model),
+        info={"torchvision_model": name, "target_layer": groups[-2].name},
+    )
 
 
 def _features(model: Any) -> nn.Module:

@@ -39,14 +39,22 @@ def register_explainers(register):
     for name, method in CAM_METHODS.items():
         note = " (class-agnostic: ignores the target)" if method == "EigenCAM" else ""
         register(name, cam_method(method, note), aliases=("gradcam-plusplus",) if name == "gradcam++" else ())
-    register("scorecam", cam_method("ScoreCAM", " (slow: one forward pass per channel; list it to use it)",
-                                    batch_size=64))
-    register("gradcam-batched", "plugins.explainers.batched_gradcam:BatchedGradCam",
-             description="Grad-CAM batched on the model's device: pytorch-grad-cam's maths, several times faster")
+    register(
+        "scorecam", cam_method("ScoreCAM", " (slow: one forward pass per channel; list it to use it)", batch_size=64)
+    )
+    register(
+        "gradcam-batched",
+        "plugins.explainers.batched_gradcam:BatchedGradCam",
+        description="Grad-CAM batched on the model's device: pytorch-grad-cam's maths, several times faster",
+    )
     from plugins.explainers.random_maps import RandomMapsOptions
 
-    register("random", "plugins.explainers.random_maps:RandomMaps", options=RandomMapsOptions,
-             description="smooth random maps: the chance level of every localisation score")
+    register(
+        "random",
+        "plugins.explainers.random_maps:RandomMaps",
+        options=RandomMapsOptions,
+        description="smooth random maps: the chance level of every localisation score",
+    )
     for name, cls, what in CONTROLS:
         register(name, f"plugins.explainers.controls:{cls}", description=f"model-free control: {what}")
     from plugins.explainers.captum_methods import METHODS

@@ -39,8 +39,9 @@ class PytorchGradCam:
             cam.batch_size = self.batch_size
         try:
             with contextlib.redirect_stderr(io.StringIO()):  # ScoreCAM draws tqdm bars
-                maps = cam(input_tensor=images.float(),
-                           targets=[ClassifierOutputTarget(int(t)) for t in targets.tolist()])
+                maps = cam(
+                    input_tensor=images.float(), targets=[ClassifierOutputTarget(int(t)) for t in targets.tolist()]
+                )
         finally:
             cam.activations_and_grads.release()
         return np.asarray(maps, dtype=np.float32)

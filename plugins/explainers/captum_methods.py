@@ -95,8 +95,9 @@ class IntegratedGradients(CaptumMethod):
     def attribute(self, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         from captum.attr import IntegratedGradients as Method
 
-        return Method(self.model).attribute(images, baselines=0.0, target=targets, n_steps=self.steps,
-                                            internal_batch_size=self.internal_batch_size)
+        return Method(self.model).attribute(
+            images, baselines=0.0, target=targets, n_steps=self.steps, internal_batch_size=self.internal_batch_size
+        )
 
 
 class SmoothGrad(CaptumMethod):
@@ -112,15 +113,17 @@ class SmoothGrad(CaptumMethod):
 
         with torch.random.fork_rng(devices=[images.device] if images.device.type == "cuda" else []):
             torch.manual_seed(self.seed)
-            return NoiseTunnel(Saliency(self.model)).attribute(images, nt_type="smoothgrad", nt_samples=self.samples,
-                                                               stdevs=self.stdev, target=targets, abs=False)
+            return NoiseTunnel(Saliency(self.model)).attribute(
+                images, nt_type="smoothgrad", nt_samples=self.samples, stdevs=self.stdev, target=targets, abs=False
+            )
 
 
 class Occlusion(CaptumMethod):
     """Occlusion (Zeiler and Fergus 2014): the output's change as a zero square slides over the image."""
 
-    def __init__(self, backbone: Backbone, window: float = 0.125, stride: float = 0.0625,
-                 perturbations_per_eval: int = 16) -> None:
+    def __init__(
+        self, backbone: Backbone, window: float = 0.125, stride: float = 0.0625, perturbations_per_eval: int = 16
+    ) -> None:
         super().__init__(backbone)
         self.window, self.stride, self.per_eval = window, stride, perturbations_per_eval
 
@@ -132,10 +135,14 @@ class Occlusion(CaptumMethod):
         window = max(1, round(self.window * side))
         stride = max(1, round(self.stride * side))
         with torch.no_grad():
-            return Method(self.model).attribute(images.detach(),
-                                                sliding_window_shapes=(images.shape[1], window, window),
-                                                strides=(images.shape[1], stride, stride), baselines=0.0,
-                                                target=targets, perturbations_per_eval=self.per_eval)
+            return Method(self.model).attribute(
+                images.detach(),
+                sliding_window_shapes=(images.shape[1], window, window),
+                strides=(images.shape[1], stride, stride),
+                baselines=0.0,
+                target=targets,
+                perturbations_per_eval=self.per_eval,
+            )
 
 
 class GuidedBackprop(CaptumMethod):
@@ -154,10 +161,16 @@ class GuidedBackprop(CaptumMethod):
 
 #: registered name -> (class, options model, description)
 METHODS: dict[str, tuple[str, Any, str]] = {
-    "integrated-gradients": ("IntegratedGradients", IntegratedGradientsOptions,
-                             "Captum Integrated Gradients from a zero image, |attribution| summed over channels"),
+    "integrated-gradients": (
+        "IntegratedGradients",
+        IntegratedGradientsOptions,
+        "Captum Integrated Gradients from a zero image, |attribution| summed over channels",
+    ),
     "smoothgrad": ("SmoothGrad", SmoothGradOptions, "Captum SmoothGrad (NoiseTunnel over gradients)"),
-    "occlusion": ("Occlusion", OcclusionOptions, "Captum occlusion with a sliding zero square (slow: many forward "
-                                                 "passes)"),
+    "occlusion": (
+        "Occlusion",
+        OcclusionOptions,
+        "Captum occlusion with a sliding zero square (slow: many forward passes)",
+    ),
     "guided-backprop": ("GuidedBackprop", None, "Captum guided backpropagation"),
 }

@@ -65,7 +65,7 @@ class CentreMaps(ControlMaps):
         n, _, h, w = images.shape
         y = torch.arange(h, dtype=torch.float32, device=images.device) - (h - 1) / 2
         x = torch.arange(w, dtype=torch.float32, device=images.device) - (w - 1) / 2
-        blob = torch.exp(-(y[:, None] / (h / 4)) ** 2 / 2 - (x[None, :] / (w / 4)) ** 2 / 2)
+        blob = torch.exp(-((y[:, None] / (h / 4)) ** 2) / 2 - (x[None, :] / (w / 4)) ** 2 / 2)
         return _scaled(blob).expand(n, h, w).contiguous()
 
 

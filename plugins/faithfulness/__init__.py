@@ -19,18 +19,37 @@ def register_faithfulness_metrics(register):
     from plugins.faithfulness.road import RoadOptions
 
     road = "plugins.faithfulness.road"
-    register("road-morf", f"{road}:road_morf", options=RoadOptions,
-             description="ROAD, most relevant first: mean drop in the target probability after removing the top "
-                         "10 ... 90% (higher: more faithful)")
-    register("road-lerf", f"{road}:road_lerf", options=RoadOptions,
-             description="ROAD, least relevant first: mean drop after removing the bottom 10 ... 90% "
-                         "(lower: more faithful)")
-    register("road-combined", f"{road}:road_combined", options=RoadOptions,
-             description="ROAD combined: (MoRF drop - LeRF drop) / 2 (higher: more faithful)")
+    register(
+        "road-morf",
+        f"{road}:road_morf",
+        options=RoadOptions,
+        description="ROAD, most relevant first: mean drop in the target probability after removing the top "
+        "10 ... 90% (higher: more faithful)",
+    )
+    register(
+        "road-lerf",
+        f"{road}:road_lerf",
+        options=RoadOptions,
+        description="ROAD, least relevant first: mean drop after removing the bottom 10 ... 90% (lower: more faithful)",
+    )
+    register(
+        "road-combined",
+        f"{road}:road_combined",
+        options=RoadOptions,
+        description="ROAD combined: (MoRF drop - LeRF drop) / 2 (higher: more faithful)",
+    )
     curves = "plugins.faithfulness.perturbation_curves"
-    register("deletion", f"{curves}:deletion", options=CurveOptions,
-             description="deletion (RISE): the target probability's drop, averaged as the most relevant pixels "
-                         "are replaced by zero (the normalised mean) step by step (higher: more faithful)")
-    register("insertion", f"{curves}:insertion", options=CurveOptions,
-             description="insertion (RISE): the target probability's drop, averaged as the most relevant pixels "
-                         "are revealed on a blurred image step by step (lower: more faithful)")
+    register(
+        "deletion",
+        f"{curves}:deletion",
+        options=CurveOptions,
+        description="deletion (RISE): the target probability's drop, averaged as the most relevant pixels "
+        "are replaced by zero (the normalised mean) step by step (higher: more faithful)",
+    )
+    register(
+        "insertion",
+        f"{curves}:insertion",
+        options=CurveOptions,
+        description="insertion (RISE): the target probability's drop, averaged as the most relevant pixels "
+        "are revealed on a blurred image step by step (lower: more faithful)",
+    )

@@ -29,8 +29,12 @@ class CurveOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     steps: int = Field(10, ge=2, le=1000, description="equal shares of the pixels removed (or revealed) per step")
-    blur_sigma: float = Field(0.022, gt=0.0, le=1.0, description="insertion's starting blur, as a share of the "
-                                                                "side (RISE: sigma 5 at 224 pixels)")
+    blur_sigma: float = Field(
+        0.022,
+        gt=0.0,
+        le=1.0,
+        description="insertion's starting blur, as a share of the side (RISE: sigma 5 at 224 pixels)",
+    )
     seed: int = Field(0, ge=0, description="seed of the order of tied pixels")
     batch_size: int = Field(128, ge=1, le=65536, description="perturbed images per forward pass")
 
@@ -52,8 +56,9 @@ def _blurred(inputs: torch.Tensor, sigma_share: float) -> torch.Tensor:
     return flat.reshape(n, c, h, w)
 
 
-def _curve(model: Any, inputs: torch.Tensor, maps: torch.Tensor, targets: torch.Tensor, o: CurveOptions,
-           insertion: bool) -> FaithfulnessScores:
+def _curve(
+    model: Any, inputs: torch.Tensor, maps: torch.Tensor, targets: torch.Tensor, o: CurveOptions, insertion: bool
+) -> FaithfulnessScores:
     import torch
 
     from benchmark.api import removal_curve_masks, target_probability

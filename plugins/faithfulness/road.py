@@ -32,8 +32,11 @@ class RoadOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    percentiles: list[float] = Field(default_factory=lambda: list(PERCENTILES), min_length=1,
-                                     description="percentages of the pixels removed, each strictly between 0 and 100")
+    percentiles: list[float] = Field(
+        default_factory=lambda: list(PERCENTILES),
+        min_length=1,
+        description="percentages of the pixels removed, each strictly between 0 and 100",
+    )
     noise: float = Field(0.01, ge=0.0, le=1.0, description="standard deviation of the imputation noise")
     seed: int = Field(0, ge=0, description="seed of the noise and of the order of tied pixels")
     batch_size: int = Field(128, ge=1, le=65536, description="perturbed images per forward pass")
@@ -52,8 +55,17 @@ class RoadOptions(BaseModel):
 _last: dict[bool, tuple[Any, ...]] = {}
 
 
-def road_curve(model: torch.nn.Module, inputs: torch.Tensor, maps: torch.Tensor, targets: torch.Tensor,
-               percentiles: list[float], most_relevant: bool, noise: float, seed: int, batch_size: int) -> np.ndarray:
+def road_curve(
+    model: torch.nn.Module,
+    inputs: torch.Tensor,
+    maps: torch.Tensor,
+    targets: torch.Tensor,
+    percentiles: list[float],
+    most_relevant: bool,
+    noise: float,
+    seed: int,
+    batch_size: int,
+) -> np.ndarray:
     """(N, len(percentiles)): the drop in the target probability after removing each
     percentage of pixels, most (or least) relevant first."""
     import torch

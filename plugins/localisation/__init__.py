@@ -13,8 +13,15 @@ from plugins.localisation.pointing import energy_pointing_game, pointing_game
 from plugins.localisation.precision import activation_precision
 from plugins.localisation.relevance import relevance_mass, relevance_rank
 
-__all__ = ["iou", "iou_sweep", "pointing_game", "energy_pointing_game", "relevance_mass", "relevance_rank",
-           "activation_precision"]
+__all__ = [
+    "iou",
+    "iou_sweep",
+    "pointing_game",
+    "energy_pointing_game",
+    "relevance_mass",
+    "relevance_rank",
+    "activation_precision",
+]
 
 
 @hookimpl
@@ -25,5 +32,8 @@ def register_localisation_metrics(register):
     register("energy-pointing-game", energy_pointing_game, description="share of saliency in the mask's bounding box")
     register("relevance-mass", relevance_mass, description="share of saliency in the mask")
     register("relevance-rank", relevance_rank, description="share of the mask-area top pixels in the mask")
-    register("activation-precision", activation_precision,
-             description="share of the map's top 5% (95th percentile, IAIA-BL) in the mask")
+    register(
+        "activation-precision",
+        activation_precision,
+        description="share of the map's top 5% (95th percentile, IAIA-BL) in the mask",
+    )

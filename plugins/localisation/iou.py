@@ -23,8 +23,9 @@ def iou(maps: np.ndarray, masks: np.ndarray, threshold: Threshold | float | None
     return region_iou(binarise(maps, masks, threshold), masks)
 
 
-def iou_sweep(maps: np.ndarray, masks: np.ndarray, threshold: Threshold | float | None = None,
-              values: Sequence[float] = SWEEP) -> np.ndarray:
+def iou_sweep(
+    maps: np.ndarray, masks: np.ndarray, threshold: Threshold | float | None = None, values: Sequence[float] = SWEEP
+) -> np.ndarray:
     """Mean IoU over the value thresholds 0.05, 0.10, ..., 0.95: the LL without the choice
     of one threshold (the area under the IoU-threshold curve). ``threshold`` is unused."""
     masks = masks.astype(bool)

@@ -7,8 +7,9 @@ import numpy as np
 from benchmark.api import Threshold
 
 
-def pointing_game(maps: np.ndarray, masks: np.ndarray, threshold: Threshold | None = None,
-                  tolerance: int = 0) -> np.ndarray:
+def pointing_game(
+    maps: np.ndarray, masks: np.ndarray, threshold: Threshold | None = None, tolerance: int = 0
+) -> np.ndarray:
     """1 where the map's most salient pixel (the first in raster order if tied) lies in the
     mask grown by ``tolerance`` pixels, else 0 (Zhang et al. 2016). ``threshold`` is unused."""
     masks = masks.astype(bool)

@@ -14,7 +14,13 @@ __all__ = ["MlflowLogger", "TensorBoardLogger"]
 
 @hookimpl
 def register_loggers(register):
-    register("tensorboard", TensorBoardLogger,
-             description="TensorBoard event files next to each run (runs/<spec>/<run id>/tensorboard)")
-    register("mlflow", MlflowLogger,
-             description="an MLflow run per harness run; a local mlruns folder unless tracking_uri is given")
+    register(
+        "tensorboard",
+        TensorBoardLogger,
+        description="TensorBoard event files next to each run (runs/<spec>/<run id>/tensorboard)",
+    )
+    register(
+        "mlflow",
+        MlflowLogger,
+        description="an MLflow run per harness run; a local mlruns folder unless tracking_uri is given",
+    )

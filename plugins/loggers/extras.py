@@ -10,5 +10,7 @@ from benchmark.api import UserError
 def require(module: str, extra: str, logger: str) -> None:
     """Raise a ``UserError`` (exit 2) naming the extra when ``module`` cannot be imported."""
     if importlib.util.find_spec(module) is None:
-        raise UserError(f"logger '{logger}' needs the '{module}' package, which is not installed",
-                        hint=f"Install it with: pip install 'cbis-bench[{extra}]'")
+        raise UserError(
+            f"logger '{logger}' needs the '{module}' package, which is not installed",
+            hint=f"Install it with: pip install 'cbis-bench[{extra}]'",
+        )

@@ -52,12 +52,14 @@ class MlflowLogger:
         self.client = MlflowClient(tracking_uri=tracking_uri)
         self.experiment = experiment or spec
         found = self.client.get_experiment_by_name(self.experiment)
-        self.experiment_id = (found.experiment_id if found is not None
-                              else self.client.create_experiment(self.experiment))
+        self.experiment_id = (
+            found.experiment_id if found is not None else self.client.create_experiment(self.experiment)
+        )
 
     def log(self, run: LoggedRun) -> None:
-        mlrun = self.client.create_run(self.experiment_id, run_name=run.label,
-                                       tags={"cbis_bench.spec": run.spec, "cbis_bench.run_id": run.run_id})
+        mlrun = self.client.create_run(
+            self.experiment_id, run_name=run.label, tags={"cbis_bench.spec": run.spec, "cbis_bench.run_id": run.run_id}
+        )
         run_id = mlrun.info.run_id
         try:
             self._record(run_id, run)
@@ -71,14 +73,18 @@ class MlflowLogger:
 
         now = int(time.time() * 1000)
         params = [Param(mlflow_key(k), str(v)[:_PARAM_CHARS]) for k, v in sorted(run.params.items())]
-        metrics = [Metric(mlflow_key(k), v, now, int(epoch["epoch"]))
-                   for epoch in run.epochs for k, v in epoch.items() if k != "epoch"]
+        metrics = [
+            Metric(mlflow_key(k), v, now, int(epoch["epoch"]))
+            for epoch in run.epochs
+            for k, v in epoch.items()
+            if k != "epoch"
+        ]
         last = max((int(e["epoch"]) for e in run.epochs), default=0)
         metrics += [Metric(mlflow_key(k), v, now, last) for k, v in run.metrics.items()]
         for i in range(0, len(params), _BATCH_PARAMS):
-            self.client.log_batch(run_id, params=params[i:i + _BATCH_PARAMS])
+            self.client.log_batch(run_id, params=params[i : i + _BATCH_PARAMS])
         for i in range(0, len(metrics), _BATCH_METRICS):
-            self.client.log_batch(run_id, metrics=metrics[i:i + _BATCH_METRICS])
+            self.client.log_batch(run_id, metrics=metrics[i : i + _BATCH_METRICS])
         for path in run.figures:
             self.client.log_artifact(run_id, str(path), artifact_path="figures")
 

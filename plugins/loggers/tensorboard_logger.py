@@ -51,10 +51,15 @@ class TensorBoardLogger:
             for key, value in run.metrics.items():
                 writer.add_scalar(key, value, last)
             writer.add_text("params", "\n".join(f"    {k}: {v}" for k, v in sorted(run.params.items())), last)
-            hparams = {k: v for k, v in run.params.items()
-                       if k.startswith(("hparams.", "backbone", "strategy", "seed"))}
-            writer.add_hparams(hparams, {f"hparam/{k}": v for k, v in run.metrics.items() if k.startswith("test/")},
-                               run_name=".", global_step=last)
+            hparams = {
+                k: v for k, v in run.params.items() if k.startswith(("hparams.", "backbone", "strategy", "seed"))
+            }
+            writer.add_hparams(
+                hparams,
+                {f"hparam/{k}": v for k, v in run.metrics.items() if k.startswith("test/")},
+                run_name=".",
+                global_step=last,
+            )
             if self.images:
                 for path in run.figures:
                     with Image.open(path) as image:

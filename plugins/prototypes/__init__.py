@@ -15,19 +15,31 @@ from benchmark.api import hookimpl
 def register_backbones(register):
     from plugins.prototypes.options import ProtoPNetOptions
 
-    register("protopnet/*", "plugins.prototypes.backbone:protopnet_backbone", options=ProtoPNetOptions, wraps=True,
-             description="a prototype network (ProtoPNet) over any registered backbone, e.g. protopnet/timm/resnet50")
+    register(
+        "protopnet/*",
+        "plugins.prototypes.backbone:protopnet_backbone",
+        options=ProtoPNetOptions,
+        wraps=True,
+        description="a prototype network (ProtoPNet) over any registered backbone, e.g. protopnet/timm/resnet50",
+    )
 
 
 @hookimpl
 def register_strategies(register):
     from plugins.prototypes.options import ProtoPNetStrategyOptions
 
-    register("protopnet", "plugins.prototypes.strategy:protopnet", options=ProtoPNetStrategyOptions,
-             description="ProtoPNet's training: warm-up, joint, push (projection), last layer with L1")
+    register(
+        "protopnet",
+        "plugins.prototypes.strategy:protopnet",
+        options=ProtoPNetStrategyOptions,
+        description="ProtoPNet's training: warm-up, joint, push (projection), last layer with L1",
+    )
 
 
 @hookimpl
 def register_explainers(register):
-    register("prototype-activation", "plugins.prototypes.explainer:prototype_activation",
-             description="a prototype network's similarity maps of the target class (declines plain CNNs)")
+    register(
+        "prototype-activation",
+        "plugins.prototypes.explainer:prototype_activation",
+        description="a prototype network's similarity maps of the target class (declines plain CNNs)",
+    )

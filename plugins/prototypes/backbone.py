@@ -26,22 +26,43 @@ def _drop(model: nn.Module, modules: list[nn.Module]) -> None:
                 setattr(parent, name, nn.Identity())
 
 
-def protopnet_backbone(variant: str, num_classes: int, pretrained: bool = False, weights: str | Path | None = None,
-                       per_class: int = 10, dim: int = 128) -> Backbone:
+def protopnet_backbone(
+    variant: str,
+    num_classes: int,
+    pretrained: bool = False,
+    weights: str | Path | None = None,
+    per_class: int = 10,
+    dim: int = 128,
+) -> Backbone:
     """The prototype network over the registered backbone ``variant``."""
     inner = build_backbone(variant, num_classes, pretrained, None if weights is None else str(weights))
     if inner.features is None:
-        raise UserError(f"backbone '{variant}' does not expose its convolutional features: "
-                        f"protopnet/{variant} needs them")
+        raise UserError(
+            f"backbone '{variant}' does not expose its convolutional features: protopnet/{variant} needs them"
+        )
     _drop(inner.model, inner.groups[-1].modules)
     channels = feature_channels(inner.features)
     model = ProtoPNet(inner.model, inner.features, channels, num_classes, per_class, dim)
     feature_groups = [LayerGroup(g.name, g.modules) for g in inner.groups[:-1]]
-    groups = [*feature_groups, LayerGroup("prototypes", [model.add_on, model.prototypes]),
-              LayerGroup("last-layer", [model.last_layer])]
+    groups = [
+        *feature_groups,
+        LayerGroup("prototypes", [model.add_on, model.prototypes]),
+        LayerGroup("last-layer", [model.last_layer]),
+    ]
     check_partition(model, groups)
     frozen = frozen_groups(inner)  # the same feature groups train as in the CNN it is set beside
-    return Backbone(model=model, groups=groups, target_layer=model.add_on, pretrained=inner.pretrained,
-                    frozen=frozen, features=inner.features,
-                    info={**inner.info, "builds_on": variant, "kind": "prototype network", "target_layer": "add_on",
-                          "prototypes": per_class * num_classes})
+    return Backbone(
+        model=model,
+        groups=groups,
+        target_layer=model.add_on,
+        pretrained=inner.pretrained,
+        frozen=frozen,
+        features=inner.features,
+        info={
+            **inner.info,
+            "builds_on": variant,
+            "kind": "prototype network",
+            "target_layer": "add_on",
+            "prototypes": per_class * num_classes,
+        },
+    )

@@ -33,10 +33,17 @@ def prototype_gallery(model: ProtoPNet, context: PanelContext) -> dict:
         images.append(context.train[source] if pushed else np.zeros_like(context.train[0]))
         boxes.append(model.source_box[j].tolist() if pushed else NO_BOX)
         others = torch.cat([weights[:c, j], weights[c + 1 :, j]])
-        captions.append(f"p{j} {CLASSES[c]}\nw own {weights[c, j]:+.2f}, other max {others.max():+.2f}"
-                        + ("" if pushed else "\n(not pushed)"))
-    return {"title": "prototype gallery", "columns": per_class, "images": np.stack(images),
-            "boxes": np.asarray(boxes), "captions": captions}
+        captions.append(
+            f"p{j} {CLASSES[c]}\nw own {weights[c, j]:+.2f}, other max {others.max():+.2f}"
+            + ("" if pushed else "\n(not pushed)")
+        )
+    return {
+        "title": "prototype gallery",
+        "columns": per_class,
+        "images": np.stack(images),
+        "boxes": np.asarray(boxes),
+        "captions": captions,
+    }
 
 
 def chosen_patches(context: PanelContext) -> np.ndarray:
@@ -63,13 +70,21 @@ def looks_like(model: ProtoPNet, context: PanelContext) -> dict:
         patch = context.test[position]
         images.append(patch)
         boxes.append(NO_BOX)
-        captions.append(f"test patch {position}: {CLASSES[int(context.labels[position])]}\n"
-                        f"predicted {CLASSES[int(predicted[b])]}")
+        captions.append(
+            f"test patch {position}: {CLASSES[int(context.labels[position])]}\npredicted {CLASSES[int(predicted[b])]}"
+        )
         for j in contribution[b].argsort(descending=True)[:LOOKS_LIKE_PROTOTYPES].tolist():
             source = int(model.source_index[j])
             images += [patch, context.train[source] if source >= 0 else np.zeros_like(patch)]
             boxes += [box_of(sims[b, j], size), model.source_box[j].tolist() if source >= 0 else NO_BOX]
-            captions += [f"this (similarity {sims[b, j].max():.2f})",
-                         f"looks like p{j} ({CLASSES[int(model.prototype_classes[j])]})"]
-    return {"title": "this looks like that", "columns": 1 + 2 * LOOKS_LIKE_PROTOTYPES, "images": np.stack(images),
-            "boxes": np.asarray(boxes), "captions": captions}
+            captions += [
+                f"this (similarity {sims[b, j].max():.2f})",
+                f"looks like p{j} ({CLASSES[int(model.prototype_classes[j])]})",
+            ]
+    return {
+        "title": "this looks like that",
+        "columns": 1 + 2 * LOOKS_LIKE_PROTOTYPES,
+        "images": np.stack(images),
+        "boxes": np.asarray(boxes),
+        "captions": captions,
+    }

@@ -37,8 +37,8 @@ class PrototypeLayer(nn.Module):
         autocast (the expansion ||z||^2 - 2 z.p + ||p||^2 cancels badly in bf16)."""
         with torch.autocast(device_type=z.device.type, enabled=False):
             z = z.float()
-            z2 = (z ** 2).sum(dim=1, keepdim=True)
-            p2 = (self.vectors ** 2).sum(dim=(1, 2, 3)).view(1, -1, 1, 1)
+            z2 = (z**2).sum(dim=1, keepdim=True)
+            p2 = (self.vectors**2).sum(dim=(1, 2, 3)).view(1, -1, 1, 1)
             zp = nn.functional.conv2d(z, self.vectors)
             return torch.relu(z2 - 2 * zp + p2)
 
@@ -56,8 +56,9 @@ class ProtoPNet(nn.Module):
     source_index: torch.Tensor
     source_box: torch.Tensor
 
-    def __init__(self, inner: nn.Module, features: nn.Module, channels: int, num_classes: int,
-                 per_class: int, dim: int) -> None:
+    def __init__(
+        self, inner: nn.Module, features: nn.Module, channels: int, num_classes: int, per_class: int, dim: int
+    ) -> None:
         super().__init__()
         self.inner = inner
         self.__dict__["features"] = features  # shares inner's parameters: not registered twice

@@ -54,12 +54,15 @@ def wrong_class_l1(l1: float) -> Callable[..., torch.Tensor]:
     return loss
 
 
-def protopnet(groups: Sequence[LayerGroup], frozen: int, hparams: HParams, backbone: Backbone | None = None,
-              **options: object) -> list[Phase]:
+def protopnet(
+    groups: Sequence[LayerGroup], frozen: int, hparams: HParams, backbone: Backbone | None = None, **options: object
+) -> list[Phase]:
     """Warm-up, joint, push, last layer (see the module docstring)."""
     if backbone is None or not isinstance(backbone.model, ProtoPNet):
-        raise UserError("strategy 'protopnet' trains a prototype network: use it with a protopnet/<backbone> backbone "
-                        "(e.g. protopnet/timm/resnet50)")
+        raise UserError(
+            "strategy 'protopnet' trains a prototype network: use it with a protopnet/<backbone> backbone "
+            "(e.g. protopnet/timm/resnet50)"
+        )
     o = ProtoPNetStrategyOptions.model_validate(options)
     prototypes, last = len(groups) - 2, len(groups) - 1
     if o.lr_features is not None:
@@ -74,6 +77,7 @@ def protopnet(groups: Sequence[LayerGroup], frozen: int, hparams: HParams, backb
         *(warm if o.warm_epochs else []),
         Phase("joint", {**features, prototypes: o.lr_prototypes}, loss=shaping, epochs=o.joint_epochs, carry=carry),
         Phase("push", {}, action=push),
-        Phase("last-layer", {last: o.lr_last_layer}, loss=wrong_class_l1(o.l1), epochs=o.last_layer_epochs,
-              carry="last"),
+        Phase(
+            "last-layer", {last: o.lr_last_layer}, loss=wrong_class_l1(o.l1), epochs=o.last_layer_epochs, carry="last"
+        ),
     ]

@@ -10,7 +10,9 @@ from benchmark.api import hookimpl
 
 @hookimpl
 def register_whole_models(register):
-    register("heatmap", "plugins.whole_models.heatmap:heatmap_model",
-             description="patch classifier, sliding windows (max pooled, untrained)")
-    register("shen", "plugins.whole_models.shen:shen_model",
-             description="Shen et al. top, trained end to end")
+    register(
+        "heatmap",
+        "plugins.whole_models.heatmap:heatmap_model",
+        description="patch classifier, sliding windows (max pooled, untrained)",
+    )
+    register("shen", "plugins.whole_models.shen:shen_model", description="Shen et al. top, trained end to end")

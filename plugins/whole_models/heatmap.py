@@ -53,19 +53,27 @@ class Heatmaps:
 
 
 @torch.no_grad()
-def window_probabilities(model: torch.nn.Module, to_input: ToInput, image: torch.Tensor, window: int,
-                         stride: int, batch: int = 64, size: int | None = None) -> torch.Tensor:
+def window_probabilities(
+    model: torch.nn.Module,
+    to_input: ToInput,
+    image: torch.Tensor,
+    window: int,
+    stride: int,
+    batch: int = 64,
+    size: int | None = None,
+) -> torch.Tensor:
     """(gy, gx, classes) softmax of the classifier on every window of one uint8 (H, W) image,
     each window resized to ``size`` (the patch size) first when given, as patches were."""
     h, w = image.shape
     ys, xs = positions(h, window, stride), positions(w, window, stride)
-    crops = torch.stack([image[y:y + window, x:x + window] for y in ys for x in xs]).unsqueeze(1)
+    crops = torch.stack([image[y : y + window, x : x + window] for y in ys for x in xs]).unsqueeze(1)
     out = []
     for start in range(0, len(crops), batch):
-        x = to_input(crops[start:start + batch])
+        x = to_input(crops[start : start + batch])
         if size is not None and size != window:
-            x = torch.nn.functional.interpolate(x, size=(size, size), mode="bilinear", antialias=True,
-                                                align_corners=False)
+            x = torch.nn.functional.interpolate(
+                x, size=(size, size), mode="bilinear", antialias=True, align_corners=False
+            )
         out.append(torch.softmax(model(x).float(), dim=1))
     return torch.cat(out).view(len(ys), len(xs), -1)
 
@@ -74,9 +82,12 @@ def tissue(image: np.ndarray, window: int, stride: int) -> np.ndarray:
     """(gy, gx) True where the window is mostly breast."""
     h, w = image.shape
     inside = image > TISSUE_LEVEL
-    return np.array([[inside[y:y + window, x:x + window].mean() >= TISSUE_FRACTION
-                      for x in positions(w, window, stride)]
-                     for y in positions(h, window, stride)])
+    return np.array(
+        [
+            [inside[y : y + window, x : x + window].mean() >= TISSUE_FRACTION for x in positions(w, window, stride)]
+            for y in positions(h, window, stride)
+        ]
+    )
 
 
 def pixel_map(grid: np.ndarray, shape: tuple[int, int], window: int, stride: int) -> np.ndarray:
@@ -85,20 +96,32 @@ def pixel_map(grid: np.ndarray, shape: tuple[int, int], window: int, stride: int
     total, count = np.zeros(shape, np.float32), np.zeros(shape, np.float32)
     for i, y in enumerate(positions(h, window, stride)):
         for j, x in enumerate(positions(w, window, stride)):
-            total[y:y + window, x:x + window] += grid[i, j]
-            count[y:y + window, x:x + window] += 1
+            total[y : y + window, x : x + window] += grid[i, j]
+            count[y : y + window, x : x + window] += 1
     return total / np.maximum(count, 1)
 
 
-def heatmaps(model: torch.nn.Module, to_input: ToInput, images: np.ndarray, window: int, stride: int,
-             device: torch.device, size: int | None = None) -> Heatmaps:
+def heatmaps(
+    model: torch.nn.Module,
+    to_input: ToInput,
+    images: np.ndarray,
+    window: int,
+    stride: int,
+    device: torch.device,
+    size: int | None = None,
+) -> Heatmaps:
     """The sliding-window heatmaps and image scores of uint8 images (N, H, W); windows
     resized to ``size`` before the classifier when given."""
     model.eval()
     probas, scores, maps = [], [], []
     for image in images:
-        grid = window_probabilities(model, to_input, torch.from_numpy(np.ascontiguousarray(image)).to(device),
-                                    window, stride, size=size).cpu().numpy()
+        grid = (
+            window_probabilities(
+                model, to_input, torch.from_numpy(np.ascontiguousarray(image)).to(device), window, stride, size=size
+            )
+            .cpu()
+            .numpy()
+        )
         malignant = grid[..., MALIGNANT_CLASSES].sum(-1) * tissue(image, window, stride)
         probas.append(grid)
         scores.append(float(malignant.max()))
@@ -112,8 +135,22 @@ def heatmap_model(context: WholeImageContext, **_: Any) -> WholeImageOutput:
     settings = context.settings
     window = settings.window or context.patch_size
     stride = settings.stride or max(1, window // 2)
-    found = heatmaps(context.backbone.model, context.to_input, context.images[context.split("test")], window, stride,
-                     context.device, size=context.patch_size)
-    return WholeImageOutput(found.scores, found.maps, {
-        "window": window, "stride": stride, "resized_to": context.patch_size,
-        "pooling": "max over breast windows of P(malignant calc) + P(malignant mass)"})
+    found = heatmaps(
+        context.backbone.model,
+        context.to_input,
+        context.images[context.split("test")],
+        window,
+        stride,
+        context.device,
+        size=context.patch_size,
+    )
+    return WholeImageOutput(
+        found.scores,
+        found.maps,
+        {
+            "window": window,
+            "stride": stride,
+            "resized_to": context.patch_size,
+            "pooling": "max over breast windows of P(malignant calc) + P(malignant mass)",
+        },
+    )

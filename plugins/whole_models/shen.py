@@ -52,8 +52,11 @@ def _feature_groups(patch: Backbone, features: nn.Module) -> list[LayerGroup]:
     owned = {id(p) for p in features.parameters()}
     groups = []
     for group in patch.groups:
-        modules = [m for m in group.modules if any(True for _ in m.parameters())
-                   and all(id(p) in owned for p in m.parameters())]
+        modules = [
+            m
+            for m in group.modules
+            if any(True for _ in m.parameters()) and all(id(p) in owned for p in m.parameters())
+        ]
         if modules:
             groups.append(LayerGroup(group.name, modules))
     return groups
@@ -63,14 +66,20 @@ def shen_backbone(patch: Backbone, top_channels: int) -> Backbone:
     """The whole-image model on ``patch``'s (already trained) convolutional part, as a
     :class:`Backbone` the core's strategies and training loop accept."""
     if patch.features is None:
-        raise UserError(f"whole_image.models: shen needs the backbone's convolutional part (Backbone.features); "
-                        f"{patch.info.get('timm_model', 'this backbone')} does not provide it")
+        raise UserError(
+            f"whole_image.models: shen needs the backbone's convolutional part (Backbone.features); "
+            f"{patch.info.get('timm_model', 'this backbone')} does not provide it"
+        )
     channels = feature_channels(patch.features)
     model = ShenModel(patch.features, channels, top_channels).to(next(patch.features.parameters()).device)
     groups = _feature_groups(patch, patch.features) + [LayerGroup("top", [model.top, model.head])]
-    return Backbone(model=model, groups=groups, target_layer=model.top[-1],
-                    pretrained=f"patch run ({patch.pretrained})",
-                    info={"target_layer": "top.1", "head": "2 conv blocks, global average pooling, linear"})
+    return Backbone(
+        model=model,
+        groups=groups,
+        target_layer=model.top[-1],
+        pretrained=f"patch run ({patch.pretrained})",
+        info={"target_layer": "top.1", "head": "2 conv blocks, global average pooling, linear"},
+    )
 
 
 def gradcam(model: ShenModel, x: torch.Tensor) -> torch.Tensor:
@@ -108,13 +117,16 @@ def shen_model(context: WholeImageContext, **_: Any) -> WholeImageOutput:
     shen = model.model
     assert isinstance(shen, ShenModel)  # what network() builds
     for start in range(0, len(test), batch):
-        images = torch.from_numpy(context.images[test[start:start + batch]]).unsqueeze(1).to(context.device)
+        images = torch.from_numpy(context.images[test[start : start + batch]]).unsqueeze(1).to(context.device)
         x = context.to_input(images)
         with torch.no_grad(), context.autocast():
             scores.append(torch.softmax(model.model(x).float(), 1)[:, 1].cpu().numpy())
         maps.append(gradcam(shen, x).float().cpu().numpy())
-    return WholeImageOutput(np.concatenate(scores), np.concatenate(maps),
-                            {**record, "map": "Grad-CAM of the malignant logit at the new top"})
+    return WholeImageOutput(
+        np.concatenate(scores),
+        np.concatenate(maps),
+        {**record, "map": "Grad-CAM of the malignant logit at the new top"},
+    )
 
 
 # bench train --whole builds the network off the registered function; mypy types no attribute on a function

@@ -28,8 +28,9 @@ def test_noisy_linear_imputation(benchmark, normaliser: Any) -> None:
 
     x, maps, _ = _inputs(normaliser)
     removed = removal_masks(maps, 50.0, generator=torch.Generator().manual_seed(0))
-    imputed = benchmark.pedantic(noisy_linear_imputation, args=(x, removed, 0.01, torch.Generator().manual_seed(0)),
-                                 rounds=10, warmup_rounds=1)
+    imputed = benchmark.pedantic(
+        noisy_linear_imputation, args=(x, removed, 0.01, torch.Generator().manual_seed(0)), rounds=10, warmup_rounds=1
+    )
     kept = ~removed[:, None].expand_as(x)
     assert imputed.shape == x.shape and torch.equal(imputed[kept], x[kept])  # only removed pixels change
 

@@ -42,6 +42,7 @@ def test_ll_scores_of_one_explainer(benchmark, iou, maps_and_masks) -> None:
     maps, masks = maps_and_masks
     rules = [Threshold(rule="otsu"), Threshold(rule="mask-area"), Threshold(rule="top-percent", value=10)]
     scoring = Scoring(metrics={"iou": iou}, ll_metric="iou", threshold=Threshold(), rules=rules)
-    scores = benchmark.pedantic(score_localisation, args=(maps, np.arange(N), masks, scoring), rounds=5,
-                                warmup_rounds=1)
+    scores = benchmark.pedantic(
+        score_localisation, args=(maps, np.arange(N), masks, scoring), rounds=5, warmup_rounds=1
+    )
     assert len(scores.scores) == N and len(scores.curve.ll) == 19

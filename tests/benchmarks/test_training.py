@@ -26,9 +26,19 @@ def test_one_training_step(benchmark, registries: Any, normaliser: Any) -> None:
     phase = make_phases(registries, "simultaneous", backbone, frozen_groups(backbone), hparams)[-1]
     split = DeviceSplit.from_arrays(*grey_patches(BATCH, SIZE), torch.device("cpu"))  # one batch: one step
     config = Training(device="cpu", augment=["hflip"])
-    trainer = Trainer(backbone.model, backbone.groups, [phase], normaliser, split, split, hparams, config,
-                      torch.Generator().manual_seed(0))
+    trainer = Trainer(
+        backbone.model,
+        backbone.groups,
+        [phase],
+        normaliser,
+        split,
+        split,
+        hparams,
+        config,
+        torch.Generator().manual_seed(0),
+    )
     optimizer = trainer._optimizer(phase)
-    loss, accuracy = benchmark.pedantic(trainer._train_epoch, args=(optimizer, set(phase.learning_rates)),
-                                        rounds=10, warmup_rounds=1)
+    loss, accuracy = benchmark.pedantic(
+        trainer._train_epoch, args=(optimizer, set(phase.learning_rates)), rounds=10, warmup_rounds=1
+    )
     assert loss > 0 and 0 <= accuracy <= 1

@@ -32,8 +32,9 @@ class FigureFile:
     path: str  # relative to the report folder
 
 
-def run_figures(result: RunResult, explainers: Sequence[str], store: RunStore | None,
-                out_dir: Path) -> list[FigureFile]:
+def run_figures(
+    result: RunResult, explainers: Sequence[str], store: RunStore | None, out_dir: Path
+) -> list[FigureFile]:
     """Draw one run's figures under ``out_dir/figures/<run id>/``; return them in order.
     Gallery arrays missing from the store (an older run) are skipped."""
     from benchmark.report.figures.canvas import save
@@ -48,32 +49,56 @@ def run_figures(result: RunResult, explainers: Sequence[str], store: RunStore | 
 
     run_id = result.run_id
     folder = out_dir / FOLDER / run_id
-    key = stable_hash({"run": run_id, "fingerprint": result.fingerprint, "weights": result.model.weights_hash,
-                       "explainers": list(explainers), "version": FIGURES_VERSION})
+    key = stable_hash(
+        {
+            "run": run_id,
+            "fingerprint": result.fingerprint,
+            "weights": result.model.weights_hash,
+            "explainers": list(explainers),
+            "version": FIGURES_VERSION,
+        }
+    )
     reused = _reuse(folder, key, out_dir)
     if reused is not None:  # the same result drew these already: rebuilding a report stays quick
         return reused
-    drawn = [("confusion matrix", "confusion.png", confusion_figure(result)),
-             ("ROC curves", "roc.png", roc_figure(result)),
-             ("training curves", "training.png", training_figure(result))]
+    drawn = [
+        ("confusion matrix", "confusion.png", confusion_figure(result)),
+        ("ROC curves", "roc.png", roc_figure(result)),
+        ("training curves", "training.png", training_figure(result)),
+    ]
     if result.localisation.explainers:
         drawn.append(("LL against the threshold", "threshold.png", threshold_figure(result, explainers)))
     loc = result.localisation
     for name in explainers:
         arrays = store.load_arrays(run_id, f"gallery-{name}") if store is not None else None
         if arrays is not None and len(arrays["category"]):
-            drawn.append((f"saliency gallery, {name}", f"gallery-{name}.png",
-                          gallery_figure(arrays, name, loc.explainers[name].threshold, loc.metric)))
+            drawn.append(
+                (
+                    f"saliency gallery, {name}",
+                    f"gallery-{name}.png",
+                    gallery_figure(arrays, name, loc.explainers[name].threshold, loc.metric),
+                )
+            )
     if has_curves(result):
-        drawn.append(("ROAD curves: the drop in the predicted class's probability as pixels are removed",
-                      "faithfulness.png", faithfulness_figure(result)))
+        drawn.append(
+            (
+                "ROAD curves: the drop in the predicted class's probability as pixels are removed",
+                "faithfulness.png",
+                faithfulness_figure(result),
+            )
+        )
     all_verdicts = result.verdicts
     for name in explainers:
         arrays = store.load_arrays(run_id, f"verdicts-{name}") if store is not None else None
         verdicts = all_verdicts.explainers.get(name) if all_verdicts is not None else None
         if arrays is not None and all_verdicts is not None and verdicts is not None and len(arrays["group"]):
-            drawn.append((f"one verdict per lesion, {name}", f"verdicts-{name}.png",
-                          verdict_figure(arrays, name, all_verdicts.threshold, verdicts.control)))
+            drawn.append(
+                (
+                    f"one verdict per lesion, {name}",
+                    f"verdicts-{name}.png",
+                    verdict_figure(arrays, name, all_verdicts.threshold, verdicts.control),
+                )
+            )
     for array_name in loc.panels:  # figures an explainer drew of its own model
         arrays = store.load_arrays(run_id, array_name) if store is not None else None
         if arrays is not None and len(arrays["images"]):

@@ -36,8 +36,15 @@ def agreement_figure(agreement: Agreement) -> Figure:
         for i in range(n):
             for j in range(n):
                 if i != j and np.isfinite(grid[i, j]):
-                    ax.text(j, i, f"{grid[i, j]:.2f}\n({floor[i, j]:.2f})", ha="center", va="center", fontsize=6,
-                            color="white" if grid[i, j] < 0.6 else "black")
+                    ax.text(
+                        j,
+                        i,
+                        f"{grid[i, j]:.2f}\n({floor[i, j]:.2f})",
+                        ha="center",
+                        va="center",
+                        fontsize=6,
+                        color="white" if grid[i, j] < 0.6 else "black",
+                    )
         ax.set_xticks(range(n), runs, rotation=90, fontsize=6)
         ax.set_yticks(range(n), runs, fontsize=6)
         ax.set_title(explainer, fontsize=9)

@@ -13,8 +13,10 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 #: the metrics drawn, and the panel title of each (those the run has)
-CURVES = {"road-morf": "most relevant first (MoRF): higher is better",
-          "road-lerf": "least relevant first (LeRF): lower is better"}
+CURVES = {
+    "road-morf": "most relevant first (MoRF): higher is better",
+    "road-lerf": "least relevant first (LeRF): lower is better",
+}
 
 
 def _panels(result: RunResult) -> list[tuple[str, str]]:
@@ -23,8 +25,12 @@ def _panels(result: RunResult) -> list[tuple[str, str]]:
     faith = result.faithfulness
     if faith is None:
         return []
-    return [(label, CURVES[name]) for name in CURVES for label, info in faith.metrics.items()
-            if label.split("[")[0] == name and info.steps][:2]
+    return [
+        (label, CURVES[name])
+        for name in CURVES
+        for label, info in faith.metrics.items()
+        if label.split("[")[0] == name and info.steps
+    ][:2]
 
 
 def has_curves(result: RunResult) -> bool:
@@ -47,8 +53,11 @@ def faithfulness_figure(result: RunResult) -> Figure:
             if name == loc.baseline:
                 style = {"linestyle": "--", "color": "0.45", "linewidth": 1.5}
             elif name in controls:
-                style = {"linestyle": (0, (1, 1.5)), "color": f"{0.25 + 0.12 * controls.index(name):.2f}",
-                         "linewidth": 1.2}
+                style = {
+                    "linestyle": (0, (1, 1.5)),
+                    "color": f"{0.25 + 0.12 * controls.index(name):.2f}",
+                    "linewidth": 1.2,
+                }
             else:
                 style = {"linestyle": "-", "color": f"C{i}", "linewidth": 1.7}
             label = name + (" (chance level)" if name == loc.baseline else " (control)" if name in controls else "")

@@ -46,14 +46,20 @@ def gallery_figure(arrays: dict[str, np.ndarray], explainer: str, threshold: dic
             ax.contour(arrays["masks"][i], levels=[0.5], colors="lime", linewidths=1.4)
             if regions[i].any():
                 ax.contour(regions[i], levels=[0.5], colors="white", linewidths=1.1, linestyles="dashed")
-            ax.set_title(f"true {abbr[arrays['label'][i]]}, pred {abbr[arrays['prediction'][i]]}\n"
-                         f"{metric} {arrays['score'][i]:.2f} · confidence {arrays['confidence'][i]:.2f}", fontsize=8)
+            ax.set_title(
+                f"true {abbr[arrays['label'][i]]}, pred {abbr[arrays['prediction'][i]]}\n"
+                f"{metric} {arrays['score'][i]:.2f} · confidence {arrays['confidence'][i]:.2f}",
+                fontsize=8,
+            )
             if c == 0:
                 ax.set_ylabel(CATEGORIES[category].replace(", ", ",\n"), fontsize=8)
-    handles = [Line2D([], [], color="lime", linewidth=1.4, label="lesion mask"),
-               Line2D([], [], color="white", linewidth=1.1, linestyle="dashed", label="map region scored by LL")]
-    legend = fig.legend(handles=handles, loc="outside lower center", ncols=2, fontsize=8, facecolor="0.3",
-                        labelcolor="white")
+    handles = [
+        Line2D([], [], color="lime", linewidth=1.4, label="lesion mask"),
+        Line2D([], [], color="white", linewidth=1.1, linestyle="dashed", label="map region scored by LL"),
+    ]
+    legend = fig.legend(
+        handles=handles, loc="outside lower center", ncols=2, fontsize=8, facecolor="0.3", labelcolor="white"
+    )
     legend.get_frame().set_edgecolor("0.3")
     fig.suptitle(f"{explainer}: saliency on test lesion patches", fontsize=10)
     return fig

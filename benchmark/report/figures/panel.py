@@ -41,8 +41,9 @@ def panel_figure(arrays: dict[str, np.ndarray], explainer: str) -> Figure:
         ax.imshow(images[k], cmap="gray", vmin=0, vmax=255, interpolation="nearest")
         y0, x0, y1, x1 = (int(v) for v in boxes[k])
         if y1 > y0 >= 0 and x1 > x0 >= 0:
-            ax.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, edgecolor="yellow",
-                                   linewidth=1.4))
+            ax.add_patch(
+                Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, edgecolor="yellow", linewidth=1.4)
+            )
         ax.set_title(captions[k], fontsize=7)
     fig.suptitle(f"{explainer}: {arrays['title']}", fontsize=10)
     return fig

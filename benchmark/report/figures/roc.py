@@ -26,14 +26,21 @@ def roc_figure(result: RunResult) -> Figure:
         auc = result.test.per_class[name].auc
         if auc is None:  # the class is absent (or alone) in the test set: no curve
             continue
-        RocCurveDisplay.from_predictions(labels == k, proba[:, k], name=ABBREVIATIONS[name], ax=ax,
-                                         plot_chance_level=drawn == 0, curve_kwargs={"linewidth": 1.6})
+        RocCurveDisplay.from_predictions(
+            labels == k,
+            proba[:, k],
+            name=ABBREVIATIONS[name],
+            ax=ax,
+            plot_chance_level=drawn == 0,
+            curve_kwargs={"linewidth": 1.6},
+        )
         drawn += 1
     ax.set_xlabel("false positive rate")
     ax.set_ylabel("true positive rate")
     average = result.test.auc_average
-    ax.set_title("One-vs-rest ROC (test)" + (f", average AUC {average:.3f}" if average is not None else ""),
-                 fontsize=10)
+    ax.set_title(
+        "One-vs-rest ROC (test)" + (f", average AUC {average:.3f}" if average is not None else ""), fontsize=10
+    )
     ax.legend(loc="lower right", fontsize=8)
     ax.set_aspect("equal")
     return fig

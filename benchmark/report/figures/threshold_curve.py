@@ -29,11 +29,15 @@ def threshold_figure(result: RunResult, explainers: Sequence[str]) -> Figure:
         is_base, is_control = name == baseline, name in controls
         xs = [t for t, v in zip(curve.thresholds, curve.ll, strict=True) if v is not None]
         ys = [v for v in curve.ll if v is not None]
-        style: dict[str, Any] = {"linestyle": "--", "color": "0.45", "linewidth": 1.6} if is_base else \
-            {"linestyle": (0, (1, 1.5)), "color": f"{0.25 + 0.12 * controls.index(name):.2f}", "linewidth": 1.2} \
-            if is_control else {"linestyle": "-", "color": f"C{i}", "linewidth": 1.6}
+        style: dict[str, Any] = (
+            {"linestyle": "--", "color": "0.45", "linewidth": 1.6}
+            if is_base
+            else {"linestyle": (0, (1, 1.5)), "color": f"{0.25 + 0.12 * controls.index(name):.2f}", "linewidth": 1.2}
+            if is_control
+            else {"linestyle": "-", "color": f"C{i}", "linewidth": 1.6}
+        )
         suffix = " (chance level)" if is_base else " (control)" if is_control else ""
-        line, = ax.plot(xs, ys, label=f"{name}" + suffix, **style)
+        (line,) = ax.plot(xs, ys, label=f"{name}" + suffix, **style)
         chosen = entry.validation.chosen if entry.validation else None
         if chosen is not None:
             ax.axvline(chosen, color=line.get_color(), linestyle=":", linewidth=1.1)

@@ -35,15 +35,31 @@ def training_figure(result: RunResult) -> Figure:
     for ax, key, title in ((axes[0], "loss", "cross-entropy loss"), (axes[1], "accuracy", "accuracy")):
         for i, (_phase, first, last) in enumerate(phases):
             ax.axvspan(first - 0.5, last + 0.5, color="0.92" if i % 2 == 0 else "white", zorder=0)
-            ax.text((first + last) / 2, 1.0, str(i + 1), transform=ax.get_xaxis_transform(), ha="center", va="bottom",
-                    fontsize=7, color="0.35", clip_on=False)
+            ax.text(
+                (first + last) / 2,
+                1.0,
+                str(i + 1),
+                transform=ax.get_xaxis_transform(),
+                ha="center",
+                va="bottom",
+                fontsize=7,
+                color="0.35",
+                clip_on=False,
+            )
         value = lambda v: math.nan if v is None else v  # noqa: E731 (an action phase trains nothing)
         ax.plot(epochs, [value(h[f"train_{key}"]) for h in history], marker=".", label="training")
         ax.plot(epochs, [value(h[f"val_{key}"]) for h in history], marker=".", label="validation")
         best_value = next((h[f"val_{key}"] for h in history if h["epoch"] == best), None)
         if best_value is not None:
-            ax.plot([best], [best_value], marker="*", markersize=12, color="crimson", linestyle="none",
-                    label=f"best epoch ({best})")
+            ax.plot(
+                [best],
+                [best_value],
+                marker="*",
+                markersize=12,
+                color="crimson",
+                linestyle="none",
+                label=f"best epoch ({best})",
+            )
         ax.set_xlabel("epoch")
         ax.set_ylabel(title)
         ax.grid(alpha=0.3)

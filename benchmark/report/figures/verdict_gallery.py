@@ -19,8 +19,9 @@ if TYPE_CHECKING:
 PANEL = 1.9
 
 
-def verdict_figure(arrays: dict[str, np.ndarray], explainer: str, threshold: dict[str, Any],
-                   control: str | None) -> Figure:
+def verdict_figure(
+    arrays: dict[str, np.ndarray], explainer: str, threshold: dict[str, Any], control: str | None
+) -> Figure:
     maps = arrays["maps"].astype(np.float32)
     regions = binarise(maps, arrays["masks"], threshold)
     rows = [g for g in range(len(VERDICT_GROUPS)) if (arrays["group"] == g).any()]
@@ -42,10 +43,14 @@ def verdict_figure(arrays: dict[str, np.ndarray], explainer: str, threshold: dic
             ax.contour(arrays["masks"][i], levels=[0.5], colors="lime", linewidths=1.3)
             if regions[i].any():
                 ax.contour(regions[i], levels=[0.5], colors="white", linewidths=1.0, linestyles="dashed")
-            ax.set_title(f"IoU {arrays['iou'][i]:.2f} vs {arrays['control_iou'][i]:.2f}\n"
-                         f"drop {arrays['drop_top'][i]:.2f} vs {arrays['drop_random'][i]:.2f}", fontsize=7)
+            ax.set_title(
+                f"IoU {arrays['iou'][i]:.2f} vs {arrays['control_iou'][i]:.2f}\n"
+                f"drop {arrays['drop_top'][i]:.2f} vs {arrays['drop_random'][i]:.2f}",
+                fontsize=7,
+            )
             if c == 0:
                 ax.set_ylabel(VERDICT_GROUPS[group].replace(" and ", " and\n"), fontsize=8)
-    fig.suptitle(f"{explainer}: one verdict per lesion (IoU vs {control or 'control'}; removal drop vs random blobs)",
-                 fontsize=9)
+    fig.suptitle(
+        f"{explainer}: one verdict per lesion (IoU vs {control or 'control'}; removal drop vs random blobs)", fontsize=9
+    )
     return fig

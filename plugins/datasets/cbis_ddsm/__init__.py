@@ -52,7 +52,8 @@ class CbisDdsmOptions(BaseModel):
     layout: Literal["auto", "kaggle", "tcia-classic", "tcia-descriptive"] = "auto"
     csv_dir: str | None = Field(None, description="folder of the four case CSVs (default: looked for beside the tree)")
     dicom_intensity: Literal["bit-depth", "min-max"] = Field(
-        "bit-depth", description="16- to 8-bit rule for DICOM images (docs/data-preparation.md)")
+        "bit-depth", description="16- to 8-bit rule for DICOM images (docs/data-preparation.md)"
+    )
 
 
 class CbisDdsm:
@@ -71,9 +72,12 @@ class CbisDdsm:
             in_docker = os.environ.get("CBIS_BENCH_IN_DOCKER") == "1"
             raise UserError(
                 f"dataset.options.root: {self.root} is {'empty' if self.root.is_dir() else 'not a folder'}",
-                hint=(f"Mount your CBIS-DDSM tree there: docker run -v /path/to/CBIS-DDSM:{self.root} ..."
-                      if in_docker else "Point it at the CBIS-DDSM tree (set CBIS_DDSM_ROOT, or pass a spec whose "
-                      "dataset.options.root names it)."),
+                hint=(
+                    f"Mount your CBIS-DDSM tree there: docker run -v /path/to/CBIS-DDSM:{self.root} ..."
+                    if in_docker
+                    else "Point it at the CBIS-DDSM tree (set CBIS_DDSM_ROOT, or pass a spec whose "
+                    "dataset.options.root names it)."
+                ),
             )
         if self.options.layout != "auto":
             return self.options.layout
@@ -82,8 +86,8 @@ class CbisDdsm:
             raise UserError(
                 f"dataset.options.root: {self.root} does not look like a CBIS-DDSM tree",
                 hint="Expected the Kaggle release (csv/ and jpeg/), or a TCIA download: CBIS-DDSM/<subject>/<study>/"
-                     "<series>/*.dcm (classic) or with metadata.csv (NBIA Data Retriever). "
-                     f"Set dataset.options.layout to one of {', '.join(LAYOUTS)} to skip detection.",
+                "<series>/*.dcm (classic) or with metadata.csv (NBIA Data Retriever). "
+                f"Set dataset.options.layout to one of {', '.join(LAYOUTS)} to skip detection.",
             )
         return layout
 
@@ -101,8 +105,17 @@ class CbisDdsm:
                 hint=f"Expected {', '.join(CASE_FILES)}; set dataset.options.csv_dir to their folder.",
             )
         digest = digest_paths(source_paths(layout, self.root, csv_dir))
-        key = stable_hash({"reader": READER_VERSION, "root": str(self.root.resolve()), "layout": layout,
-                           "csv_dir": str(csv_dir.resolve()), "decode": self._reader(layout), "source": digest}, 16)
+        key = stable_hash(
+            {
+                "reader": READER_VERSION,
+                "root": str(self.root.resolve()),
+                "layout": layout,
+                "csv_dir": str(csv_dir.resolve()),
+                "decode": self._reader(layout),
+                "source": digest,
+            },
+            16,
+        )
         catalogue, _ = cached_catalogue(self.cache_dir, key, lambda: self._build(layout, csv_dir, digest))
         return catalogue
 

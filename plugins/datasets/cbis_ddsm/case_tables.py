@@ -28,8 +28,15 @@ CASE_FILES: dict[str, tuple[str, str]] = {
     "calc_case_description_test_set.csv": ("calcification", "test"),
 }
 REQUIRED_COLUMNS = [
-    "patient_id", "left_or_right_breast", "image_view", "abnormality_id", "abnormality_type", "pathology",
-    "image_file_path", "cropped_image_file_path", "roi_mask_file_path",
+    "patient_id",
+    "left_or_right_breast",
+    "image_view",
+    "abnormality_id",
+    "abnormality_type",
+    "pathology",
+    "image_file_path",
+    "cropped_image_file_path",
+    "roi_mask_file_path",
 ]
 PATH_COLUMNS = {"image": "image_file_path", "crop": "cropped_image_file_path", "mask": "roi_mask_file_path"}
 #: a row the CSV reader could not cut or decode: skipped alone (one of the resolver's row skips)
@@ -69,8 +76,11 @@ def _note_invalid_values(table: pd.DataFrame, file_name: str, audit: Audit) -> N
         allowed = {str(v) for v in valid}
         for row, value in zip(table["source_row"], table[column], strict=True):
             if value not in allowed:
-                audit.event(f"{column} outside {valid.start}-{valid.stop - 1} (kept, unused)", f"{file_name} row {row}",
-                            repr(value))
+                audit.event(
+                    f"{column} outside {valid.start}-{valid.stop - 1} (kept, unused)",
+                    f"{file_name} row {row}",
+                    repr(value),
+                )
 
 
 def read_case_table(path: Path, lesion_kind: str, split: str, audit: Audit) -> pd.DataFrame | None:
@@ -112,6 +122,9 @@ def find_case_csv_dir(candidates: list[Path]) -> Path | None:
 
 def read_case_tables(csv_dir: Path, audit: Audit) -> pd.DataFrame:
     """All four case CSVs of a folder, concatenated (empty when none could be read)."""
-    tables = [t for name, (kind, split) in CASE_FILES.items()
-              if (t := read_case_table(csv_dir / name, kind, split, audit)) is not None]
+    tables = [
+        t
+        for name, (kind, split) in CASE_FILES.items()
+        if (t := read_case_table(csv_dir / name, kind, split, audit)) is not None
+    ]
     return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()

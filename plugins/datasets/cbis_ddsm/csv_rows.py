@@ -45,8 +45,11 @@ class BadRow:
 
     @property
     def lines(self) -> str:
-        return f"line {self.first_line}" if self.first_line == self.last_line else \
-            f"lines {self.first_line}-{self.last_line}"
+        return (
+            f"line {self.first_line}"
+            if self.first_line == self.last_line
+            else f"lines {self.first_line}-{self.last_line}"
+        )
 
 
 @dataclass(frozen=True)
@@ -106,8 +109,11 @@ def _unique(names: list[str]) -> list[str]:
 
 def _fields(cells: list[str], header: list[str]) -> str:
     """``"15 fields, the header has 14, "`` when the counts differ, else ``""``."""
-    return "" if len(cells) == len(header) else \
-        f"{len(cells)} field{'s' if len(cells) != 1 else ''}, the header has {len(header)}, "
+    return (
+        ""
+        if len(cells) == len(header)
+        else f"{len(cells)} field{'s' if len(cells) != 1 else ''}, the header has {len(header)}, "
+    )
 
 
 def _column(header: list[str], index: int | None) -> str:
@@ -144,16 +150,26 @@ def read_rows(path: Path) -> CsvRows:
             pos += used
             continue
         if error or cells is None or (cell := _line_break(cells)) is not None:
-            broken = error or ("no record" if cells is None else _fields(cells, header) +
-                               f"a line break inside column {_column(header, cell)!r} (a quote left open or misplaced)")
+            broken = error or (
+                "no record"
+                if cells is None
+                else _fields(cells, header)
+                + f"a line break inside column {_column(header, cell)!r} (a quote left open or misplaced)"
+            )
             start, pos = pos, pos + 1
             while pos < len(lines) and not _row_start(lines, pos, len(header)):
                 pos += 1
             if bad and bad[-1].last_line == start:
                 # right after a refused row: the rest of that row (its quote misplaced), one row not two
                 previous = bad.pop()
-                bad.append(BadRow(previous.number, previous.first_line, pos,
-                                  f"{previous.reason}, and a misplaced quote runs it on to line {pos}"))
+                bad.append(
+                    BadRow(
+                        previous.number,
+                        previous.first_line,
+                        pos,
+                        f"{previous.reason}, and a misplaced quote runs it on to line {pos}",
+                    )
+                )
             else:
                 number += 1
                 bad.append(BadRow(number, start + 1, pos, broken))

@@ -59,8 +59,13 @@ def dicom_header(path: Path) -> FileHeader:
         rows, columns = int(ds.Rows), int(ds.Columns)
     except Exception as exc:
         raise UnreadableFile(f"{path}: not a readable DICOM file ({exc.__class__.__name__}: {exc})") from None
-    return FileHeader(rows, columns, int(ds.get("BitsStored", 8) or 8), str(ds.get("SeriesDescription", "") or ""),
-                      str(ds.get("PatientID", "") or ""))
+    return FileHeader(
+        rows,
+        columns,
+        int(ds.get("BitsStored", 8) or 8),
+        str(ds.get("SeriesDescription", "") or ""),
+        str(ds.get("PatientID", "") or ""),
+    )
 
 
 def read_header(path: Path) -> FileHeader:

@@ -24,8 +24,9 @@ def looks_like_kaggle(root: Path) -> bool:
 def _dicom_info(path: Path, audit: Audit) -> dict[str, dict[str, str]]:
     """``jpeg/<series>/<file>`` -> its row of ``dicom_info.csv`` (empty when absent)."""
     try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False,
-                            usecols=["image_path", "SeriesDescription", "PatientID"])
+        table = pd.read_csv(
+            path, dtype=str, keep_default_na=False, usecols=["image_path", "SeriesDescription", "PatientID"]
+        )
     except FileNotFoundError:
         audit.event("dicom_info.csv missing (descriptions not cross-checked)", str(path))
         return {}

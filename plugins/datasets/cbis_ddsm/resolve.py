@@ -117,8 +117,12 @@ class Resolver:
         if not description:
             self.audit.event(f"empty SeriesDescription recovered ({role})", relative, detail, effect="repaired")
         elif description != ROLE_DESCRIPTIONS[role]:
-            self.audit.event("SeriesDescription contradicts the file", relative,
-                             f"says {description!r}, file is a {role}", effect="repaired")
+            self.audit.event(
+                "SeriesDescription contradicts the file",
+                relative,
+                f"says {description!r}, file is a {role}",
+                effect="repaired",
+            )
 
     def _check_swaps(self, row: Any, mask: Path, where: str) -> None:
         crop_cell, mask_cell = row.crop_path, row.mask_path
@@ -129,8 +133,12 @@ class Resolver:
             if self._folder(crop_cell) == mask.parent != self._folder(mask_cell):
                 self.audit.event(COLUMNS_SWAPPED, where, effect="repaired")
         elif self._named(crop_cell) == mask and crop_cell.file_name != mask_cell.file_name:
-            self.audit.event(NAMES_SWAPPED, where, f"{mask_cell.file_name} is the crop, {crop_cell.file_name} the mask",
-                             effect="repaired")
+            self.audit.event(
+                NAMES_SWAPPED,
+                where,
+                f"{mask_cell.file_name} is the crop, {crop_cell.file_name} the mask",
+                effect="repaired",
+            )
 
     def resolve(self, cases: pd.DataFrame) -> list[ImageRecord]:
         """One record per full mammogram, with every resolved lesion on it."""
@@ -164,20 +172,32 @@ class Resolver:
                 self.audit.count("rows resolved: crop", effect="resolved")
                 self._check_description(crop, candidates[crop], "crop")
             if mask is None:
-                self.audit.event(MASK_MISSING, where, "; ".join(dict.fromkeys(self._where(c) for c in cells)),
-                                 effect="dropped")
+                self.audit.event(
+                    MASK_MISSING, where, "; ".join(dict.fromkeys(self._where(c) for c in cells)), effect="dropped"
+                )
                 continue
             self.audit.count("rows resolved: ROI mask", effect="resolved")
             self._check_swaps(row, mask, where)
             self._check_description(full, full_header, "full")
             self._check_description(mask, candidates[mask], "mask")
-            lesions[full].append(Lesion(row.mask_path.subject, row.lesion_kind, row.pathology.upper(),
-                                        lesion_class(row.lesion_kind, row.pathology), str(mask), where))
+            lesions[full].append(
+                Lesion(
+                    row.mask_path.subject,
+                    row.lesion_kind,
+                    row.pathology.upper(),
+                    lesion_class(row.lesion_kind, row.pathology),
+                    str(mask),
+                    where,
+                )
+            )
             first_row.setdefault(full, row)
         # rows the CSV reader refused as malformed were read too (and are among the skips)
         read = len(cases) + self.audit.counts[ROW_MALFORMED]
-        self.audit.notes["case rows"] = {"read": read, "resolved": self.audit.counts["rows resolved: ROI mask"],
-                                         "skipped": sum(self.audit.counts[k] for k in ROW_SKIPS)}
+        self.audit.notes["case rows"] = {
+            "read": read,
+            "resolved": self.audit.counts["rows resolved: ROI mask"],
+            "skipped": sum(self.audit.counts[k] for k in ROW_SKIPS),
+        }
         return [self._record(full, found, first_row[full]) for full, found in sorted(lesions.items())]
 
     @staticmethod

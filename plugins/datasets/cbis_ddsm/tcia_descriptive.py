@@ -48,8 +48,12 @@ def _metadata_folders(path: Path, audit: Audit) -> dict[str, Path]:
         why = unsafe_location(location)
         folder = path.parent.joinpath(*PureWindowsPath(location).parts) if why is None else None
         if folder is None or not inside(path.parent, folder):
-            audit.event(LOCATION_UNSAFE, f"{path} row {row}",
-                        f"series {uid.strip()}: {location!r} {why or 'is outside'}", effect="dropped")
+            audit.event(
+                LOCATION_UNSAFE,
+                f"{path} row {row}",
+                f"series {uid.strip()}: {location!r} {why or 'is outside'}",
+                effect="dropped",
+            )
             continue
         folders[uid.strip()] = folder
     return folders
@@ -83,6 +87,7 @@ class DescriptiveTree(DicomTree):
         if len(found) != 1:
             return None
         self._folders[cell.series_uid] = found[0]
-        self.audit.event("series matched by folder name (not in metadata.csv)", str(found[0]), cell.series_uid,
-                         effect="repaired")
+        self.audit.event(
+            "series matched by folder name (not in metadata.csv)", str(found[0]), cell.series_uid, effect="repaired"
+        )
         return found[0]
