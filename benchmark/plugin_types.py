@@ -52,10 +52,12 @@ class Backbone:
     overrides the core's definition of "the first half of the network"
     (``benchmark.training.freezing``) for architectures where group counts mislead.
     ``target_layer`` is the layer Grad-CAM explains (the final convolution layer's
-    output); ``info["target_layer"]`` names it and every result records the name.
+    output); results record its name in ``model`` (:attr:`target_layer_name`).
     ``features``, when given, is the convolutional part alone (image -> final feature
     map, sharing the model's parameters): later stages build on it (a whole-image
-    model, a prototype layer).
+    model, a prototype layer). ``builds_on`` names the registered backbone a model
+    wraps and ``kind`` what sort of network it is (the report sets such a model beside
+    the one it builds on, headed by its kind); ``info`` is free-form description.
     """
 
     model: torch.nn.Module
@@ -65,6 +67,16 @@ class Backbone:
     frozen: int | None = None
     info: dict[str, Any] = field(default_factory=dict)
     features: torch.nn.Module | None = None
+    builds_on: str | None = None
+    kind: str | None = None
+
+    @property
+    def target_layer_name(self) -> str:
+        """The target layer's path in ``model`` (as ``named_modules()`` names it)."""
+        for name, module in self.model.named_modules():
+            if module is self.target_layer:
+                return str(name)
+        raise ValueError("the target layer is not a module of the model")
 
 
 BackboneFactory = Callable[..., Backbone]

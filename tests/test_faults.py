@@ -239,9 +239,23 @@ def test_a_checkpoint_that_would_run_code_is_never_loaded(tmp_path: Path) -> Non
 
 def test_checkpoints_hold_tensors_and_plain_data_only(tmp_path: Path) -> None:
     from benchmark.training import checkpoint
-    from benchmark.training.loop import EpochRecord, FitResult
+    from benchmark.training.epoch import Epoch
+    from benchmark.training.loop import FitResult
 
-    fit = FitResult([EpochRecord(1, "p", 0, 1, 1.0, 0.5, 0.9, 0.4, {"head": 1e-3}, True, 0)], 1, 0.9, [1])
+    epoch = Epoch(
+        epoch=1,
+        phase="p",
+        phase_index=0,
+        phase_epoch=1,
+        train_loss=1.0,
+        train_accuracy=0.5,
+        val_loss=0.9,
+        val_accuracy=0.4,
+        learning_rates={"head": 1e-3},
+        improved=True,
+        waited=0,
+    )
+    fit = FitResult([epoch], 1, 0.9, [1])
     path = tmp_path / "ckpt.pt"
     checkpoint.save(
         path,

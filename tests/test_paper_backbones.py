@@ -64,7 +64,7 @@ def test_gradcam_explains_the_final_convolution_layer(built) -> None:
     target_modules = list(backbone.target_layer.modules())
     features = list(backbone.features.modules()) if backbone.features is not None else []
     assert convs[-1] in target_modules or features[features.index(convs[-1]) + 1] is backbone.target_layer
-    assert backbone.info["target_layer"] and backbone.target_layer is model.get_submodule(backbone.info["target_layer"])
+    assert backbone.target_layer_name and backbone.target_layer is model.get_submodule(backbone.target_layer_name)
 
 
 def test_the_first_half_is_frozen_as_documented(built) -> None:

@@ -16,7 +16,7 @@ import hashlib
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -24,11 +24,30 @@ from benchmark import provenance
 from benchmark.errors import UserError
 from benchmark.events import Events
 from benchmark.files import finite
+from benchmark.record import Record
 from benchmark.registry.loading import Registries
 from benchmark.run.config import RunConfig, spec_hash
 from benchmark.run.data import PreparedData
-from benchmark.run.result import RunResult
+from benchmark.run.result import (
+    Axes,
+    DataInfo,
+    GroupInfo,
+    Measurements,
+    ModelInfo,
+    NormaliserInfo,
+    PhaseInfo,
+    Provenance,
+    RunResult,
+    TrainingInfo,
+    ValidationInfo,
+)
 from benchmark.run.store import RunStore
+
+if TYPE_CHECKING:
+    from benchmark.evaluation.evaluate import Evaluation
+    from benchmark.training.session import TrainedRun
+
+R = TypeVar("R", bound=Record)
 
 
 class EvaluationFailed(UserError):
@@ -116,7 +135,6 @@ def execute_run(
     """Train, evaluate and explain one run; save and return its result."""
     from benchmark import memory
     from benchmark.evaluation.evaluate import evaluate_run
-    from benchmark.models.grouping import count_parameters, weight_layers
     from benchmark.training.session import resolve_device, train_on_permuted_labels, train_run
 
     spec = run.spec
@@ -163,75 +181,89 @@ def execute_run(
         raise EvaluationFailed(run, message, trained_path) from exc
     t_total = time.perf_counter() - t0
 
-    backbone, groups = trained.backbone, trained.backbone.groups
-    proba = np.asarray(evaluation.predictions.proba)
-    result = RunResult.model_validate(
-        {
-            "run_id": run.run_id,
-            "label": run.label,
-            "spec": spec.name,
-            "spec_hash": spec_hash(spec),
-            "config": run.resolved(),
-            "axes": {"normaliser": spec.matrix.normaliser is not None, "patches": spec.matrix.patches is not None},
-            "data": {
-                "hash": data.hash,
-                "counts": data.counts(),
-                "patches": run.patches.model_dump(),
-                "variant": run.variant,
-                "warnings": data.warnings,
-                "validation": spec.dataset.validation.model_dump() | {"method": data.split_method},
-            },
-            "model": {
-                "backbone": run.backbone,
-                "pretrained": backbone.pretrained,
-                "frozen_groups": trained.frozen,
-                "weights_hash": weights_hash(backbone.model),
-                "target_layer": backbone.info.get("target_layer"),
-                "builds_on": backbone.info.get("builds_on"),
-                "kind": backbone.info.get("kind"),
-                "groups": [
-                    {"name": g.name, "parameters": count_parameters(g.modules), "weight_layers": weight_layers(g)}
-                    for g in groups
-                ],
-                "training_key": run.training_key,
-            },
-            "phases": [
-                {"name": p.name, "learning_rates": {groups[i].name: lr for i, lr in sorted(p.learning_rates.items())}}
-                for p in trained.phases
-            ],
-            "normaliser": {
-                "name": run.normaliser,
-                "uses_labels": bool(trained.normaliser.uses_labels),
-                "state": trained.normaliser.state_dict(),
-            },
-            "training": finite(trained.fit.to_dict()),
-            **{
-                part: finite(record.model_dump()) if record is not None else None
-                for part, record in (
-                    ("test", evaluation.test),
-                    ("localisation", evaluation.localisation),
-                    ("predictions", evaluation.predictions),
-                    ("faithfulness", evaluation.faithfulness),
-                    ("sanity", evaluation.sanity),
-                    ("verdicts", evaluation.verdicts),
-                )
-            },
-            "fingerprint": hashlib.sha256(proba.tobytes()).hexdigest()[:16],
-            "provenance": {
-                "git_revision": provenance.git_revision(),
-                "versions": provenance.versions(),
-                "device": provenance.device_description(trained.device),
-                "seed": run.seed,
-                "plugins": run.plugins,
-                **trained.determinism,
-            },
-            "measurements": {
-                "started": started.isoformat(timespec="seconds"),
-                "seconds": {"train": round(t_train, 3), "total": round(t_total, 3)},
-                "memory": memory.peaks(trained.device, host_reset),
-                "cache_key": data.patches.key,
-            },
-        }
+    seconds = {"train": round(t_train, 3), "total": round(t_total, 3)}
+    measured = Measurements(
+        started=started.isoformat(timespec="seconds"),
+        seconds=seconds,
+        memory=memory.peaks(trained.device, host_reset),
+        cache_key=data.patches.key,
     )
+    result = assemble_result(run, data, trained, evaluation, measured)
     store.save(result)
     return result
+
+
+def _finite(record: R) -> R:
+    """``record`` with its non-finite floats as None, as results.json stores them."""
+    return type(record).model_validate(finite(record.model_dump()))
+
+
+def model_info(run: RunConfig, trained: TrainedRun) -> ModelInfo:
+    """What the result records of the trained model: its backbone's typed facts."""
+    from benchmark.models.grouping import count_parameters, weight_layers
+
+    backbone = trained.backbone
+    return ModelInfo(
+        backbone=run.backbone,
+        pretrained=backbone.pretrained,
+        frozen_groups=trained.frozen,
+        weights_hash=weights_hash(backbone.model),
+        target_layer=backbone.target_layer_name,
+        builds_on=backbone.builds_on,
+        kind=backbone.kind,
+        groups=[
+            GroupInfo(name=g.name, parameters=count_parameters(g.modules), weight_layers=weight_layers(g))
+            for g in backbone.groups
+        ],
+        training_key=run.training_key,
+    )
+
+
+def assemble_result(
+    run: RunConfig, data: PreparedData, trained: TrainedRun, evaluation: Evaluation, measured: Measurements
+) -> RunResult:
+    """The run's result from the records of its stages (data, training, evaluation)."""
+    spec, groups = run.spec, trained.backbone.groups
+    proba = np.asarray(evaluation.predictions.proba)
+    optional = {"faithfulness": evaluation.faithfulness, "sanity": evaluation.sanity, "verdicts": evaluation.verdicts}
+    return RunResult(
+        run_id=run.run_id,
+        label=run.label,
+        spec=spec.name,
+        spec_hash=spec_hash(spec),
+        config=run.resolved(),
+        axes=Axes(normaliser=spec.matrix.normaliser is not None, patches=spec.matrix.patches is not None),
+        data=DataInfo(
+            hash=data.hash,
+            counts=data.counts(),
+            patches=run.patches.model_dump(),
+            variant=run.variant,
+            warnings=data.warnings,
+            validation=ValidationInfo(**spec.dataset.validation.model_dump(), method=data.split_method),
+        ),
+        model=model_info(run, trained),
+        phases=[
+            PhaseInfo(name=p.name, learning_rates={groups[i].name: lr for i, lr in sorted(p.learning_rates.items())})
+            for p in trained.phases
+        ],
+        normaliser=NormaliserInfo(
+            name=run.normaliser,
+            uses_labels=bool(trained.normaliser.uses_labels),
+            state=trained.normaliser.state_dict(),
+        ),
+        training=TrainingInfo.model_validate(finite(trained.fit.to_dict())),
+        test=_finite(evaluation.test),
+        localisation=_finite(evaluation.localisation),
+        predictions=_finite(evaluation.predictions),
+        **{part: None if record is None else _finite(record) for part, record in optional.items()},
+        fingerprint=hashlib.sha256(proba.tobytes()).hexdigest()[:16],
+        provenance=Provenance(
+            git_revision=provenance.git_revision(),
+            versions=provenance.versions(),
+            device=provenance.device_description(trained.device),
+            seed=run.seed,
+            plugins=run.plugins,
+            **trained.determinism,
+        ),
+        measurements=measured,
+    )

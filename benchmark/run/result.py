@@ -38,6 +38,7 @@ from benchmark.evaluation.records import (  # noqa: F401 (the result's parts, im
     Verdicts,
 )
 from benchmark.record import Record
+from benchmark.training.epoch import Epoch
 
 #: the shape of a stored result; results of another version are refused with a message
 SCHEMA_VERSION = 4
@@ -93,20 +94,6 @@ class NormaliserInfo(Record):
 
 
 # --------------------------------------------------------------------------- training
-class Epoch(Record):
-    epoch: int
-    phase: str
-    phase_index: int
-    phase_epoch: int
-    train_loss: float | None  # None: not a number (a diverged run, or a phase's action that trains nothing)
-    train_accuracy: float | None
-    val_loss: float | None
-    val_accuracy: float
-    learning_rates: dict[str, float]
-    improved: bool
-    waited: int = 0
-
-
 class TrainingInfo(Record):
     history: list[Epoch]
     best_epoch: int

@@ -17,7 +17,7 @@ import copy
 import math
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,34 +30,20 @@ from benchmark.training import checkpoint
 from benchmark.training.augment import augment
 from benchmark.training.device_data import DeviceSplit, to_input
 from benchmark.training.early_stopping import EarlyStopping
+from benchmark.training.epoch import Epoch
 from benchmark.training.freezing import set_trainable
 
 
 @dataclass
-class EpochRecord:
-    epoch: int  # 1-based over the whole run
-    phase: str
-    phase_index: int
-    phase_epoch: int
-    train_loss: float
-    train_accuracy: float
-    val_loss: float
-    val_accuracy: float
-    learning_rates: dict[str, float]
-    improved: bool  # the lowest validation loss so far: these weights are carried
-    waited: int = 0  # epochs since the loss last fell by more than min_delta (patience used)
-
-
-@dataclass
 class FitResult:
-    history: list[EpochRecord] = field(default_factory=list)
+    history: list[Epoch] = field(default_factory=list)
     best_epoch: int = 0
     best_val_loss: float = math.inf
     phase_best_epochs: list[int] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "history": [asdict(h) for h in self.history],
+            "history": [h.model_dump() for h in self.history],
             "best_epoch": self.best_epoch,
             "best_val_loss": self.best_val_loss,
             "phase_best_epochs": self.phase_best_epochs,
@@ -66,14 +52,14 @@ class FitResult:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FitResult:
         return cls(
-            [EpochRecord(**h) for h in data["history"]],
+            [Epoch(**h) for h in data["history"]],
             data["best_epoch"],
             data["best_val_loss"],
             list(data["phase_best_epochs"]),
         )
 
 
-EpochCallback = Callable[[EpochRecord, int], None]
+EpochCallback = Callable[[Epoch, int], None]
 
 
 def mixed_precision(cuda: bool) -> Any:
@@ -225,18 +211,18 @@ class Trainer:
                     improved = phase_epoch + 1 == max_epochs
                 elif improved:
                     best_state = copy.deepcopy(self.model.state_dict())
-                record = EpochRecord(
-                    epoch,
-                    phase.name,
-                    p_index,
-                    phase_epoch + 1,
-                    train_loss,
-                    train_acc,
-                    val_loss,
-                    val_acc,
-                    {g["name"]: g["lr"] for g in optimizer.param_groups},
-                    improved,
-                    stopper.waited,
+                record = Epoch(
+                    epoch=epoch,
+                    phase=phase.name,
+                    phase_index=p_index,
+                    phase_epoch=phase_epoch + 1,
+                    train_loss=train_loss,
+                    train_accuracy=train_acc,
+                    val_loss=val_loss,
+                    val_accuracy=val_acc,
+                    learning_rates={g["name"]: g["lr"] for g in optimizer.param_groups},
+                    improved=improved,
+                    waited=stopper.waited,
                 )
                 result.history.append(record)
                 if self.on_epoch:
@@ -251,7 +237,8 @@ class Trainer:
             if keep_last:  # the final weights go on, and the phases after compete with them only
                 last = [h for h in result.history if h.phase_index == p_index][-1]
                 result.phase_best_epochs.append(last.epoch)
-                result.best_epoch, result.best_val_loss = last.epoch, last.val_loss
+                result.best_epoch = last.epoch
+                result.best_val_loss = math.nan if last.val_loss is None else last.val_loss
                 continue
             # carry the best checkpoint of this phase into the next
             self.model.load_state_dict(best_state)
@@ -279,7 +266,19 @@ class Trainer:
         phase.action(self._context())
         val_loss, val_acc = self.evaluate(self.val)
         epoch = len(result.history) + 1
-        record = EpochRecord(epoch, phase.name, p_index, 1, math.nan, math.nan, val_loss, val_acc, {}, True, 0)
+        record = Epoch(
+            epoch=epoch,
+            phase=phase.name,
+            phase_index=p_index,
+            phase_epoch=1,
+            train_loss=math.nan,
+            train_accuracy=math.nan,
+            val_loss=val_loss,
+            val_accuracy=val_acc,
+            learning_rates={},
+            improved=True,
+            waited=0,
+        )
         result.history.append(record)
         result.phase_best_epochs.append(epoch)
         result.best_epoch, result.best_val_loss = epoch, val_loss

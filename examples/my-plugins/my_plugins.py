@@ -42,7 +42,7 @@ def tiny_net(num_classes: int, pretrained: bool = False, width: int = 16) -> Bac
     block = nn.Sequential(nn.Conv2d(width // 2, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU())
     head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(width, num_classes))
     groups = [LayerGroup("stem", [stem]), LayerGroup("block", [block]), LayerGroup("head", [head])]
-    return Backbone(nn.Sequential(stem, block, head), groups, target_layer=block[-1], info={"target_layer": "1.2"})
+    return Backbone(nn.Sequential(stem, block, head), groups, target_layer=block[-1])
 
 
 class TinyNetOptions(BaseModel):

@@ -116,16 +116,14 @@ def study_backbone(
     net, source = _create(model_name, name, pretrained, weights, num_classes=0, global_pool="")
     if model_name.startswith("vgg"):
         features = net.features  # fc6/fc7 (timm's pre_logits) are left out with the classifier
-        target_index, target = _last_conv_activation(features)
+        _, target = _last_conv_activation(features)
         model = PatchClassifier(features, net.num_features, num_classes)
         group_of, names = _vgg_blocks(features, "features.")
         groups = groups_from_ids(model, group_of, names)
-        target_name = f"features.{target_index}"
     else:  # timm's ResNet with neither pooling nor classifier returns its last stage's map
         model = PatchClassifier(net, net.num_features, num_classes)
         groups = timm_groups(net)
         target = net.get_submodule(net.feature_info[-1]["module"])
-        target_name = f"features.{net.feature_info[-1]['module']}"
     groups.append(LayerGroup("head", [model.head]))
     check_partition(model, groups)
     return Backbone(
@@ -134,7 +132,7 @@ def study_backbone(
         target_layer=target,
         pretrained=source,
         features=model.features,
-        info={"timm_model": model_name, "target_layer": target_name, "head": "mean over positions, linear"},
+        info={"timm_model": model_name, "head": "mean over positions, linear"},
     )
 
 
@@ -161,7 +159,7 @@ def timm_backbone(
         target_layer=target,
         pretrained=source,
         features=ForwardFeatures(model),
-        info={"timm_model": model_name, "target_layer": model.feature_info[-1]["module"]},
+        info={"timm_model": model_name},
     )
 
 

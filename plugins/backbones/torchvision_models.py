@@ -130,7 +130,7 @@ def torchvision_backbone(
         target_layer=target,
         pretrained=source,
         features=_features(model),
-        info={"torchvision_model": name, "target_layer": groups[-2].name},
+        info={"torchvision_model": name},
     )
 
 

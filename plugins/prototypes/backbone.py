@@ -58,11 +58,7 @@ def protopnet_backbone(
         pretrained=inner.pretrained,
         frozen=frozen,
         features=inner.features,
-        info={
-            **inner.info,
-            "builds_on": variant,
-            "kind": "prototype network",
-            "target_layer": "add_on",
-            "prototypes": per_class * num_classes,
-        },
+        builds_on=variant,
+        kind="prototype network",
+        info={**inner.info, "prototypes": per_class * num_classes},
     )

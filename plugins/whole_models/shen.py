@@ -78,7 +78,7 @@ def shen_backbone(patch: Backbone, top_channels: int) -> Backbone:
         groups=groups,
         target_layer=model.top[-1],
         pretrained=f"patch run ({patch.pretrained})",
-        info={"target_layer": "top.1", "head": "2 conv blocks, global average pooling, linear"},
+        info={"head": "2 conv blocks, global average pooling, linear"},
     )
 
 
