@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,68 @@ class Skipped(Event):
 
 @dataclass(frozen=True)
 class Warned(Event):
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Note(Event):
+    """A line for whoever watches (a ``--rerun`` removal, the loggers' count)."""
+
+    message: str = ""
+
+
+# -- a spec's runs (the subject is the run id; the spec's name for RunsPlanned) ---------------
+@dataclass(frozen=True)
+class Advanced(Event):
+    """Progress within a stage: ``done`` of ``total`` items (patch preparation's images)."""
+
+    done: int = 0
+    total: int = 0
+
+
+@dataclass(frozen=True)
+class Prepared(Event):
+    """One patch variant's patches are ready (``subject``: the variant's description)."""
+
+    patches: int = 0
+    cache_hit: bool = False
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class RunsPlanned(Event):
+    total: int = 0
+    done: int = 0  # finished earlier: skipped
+
+
+@dataclass(frozen=True)
+class RunStarted(Event):
+    label: str = ""
+    note: str | None = None  # what it picks up from kept weights
+    max_epochs: int = 0
+
+
+@dataclass(frozen=True)
+class EpochEnded(Event):
+    record: Any = None  # benchmark.training.epoch.Epoch (not imported: this module stays light)
+    max_epochs: int = 0
+
+
+@dataclass(frozen=True)
+class RunFinished(Event):
+    label: str = ""
+    accuracy: float = 0.0
+    here: bool = True  # computed by this process (False: by another one, while we waited)
+
+
+@dataclass(frozen=True)
+class RunWaiting(Event):
+    label: str = ""
+    lock: str = ""
+
+
+@dataclass(frozen=True)
+class RunFailed(Event):
     message: str = ""
 
 

@@ -70,14 +70,18 @@ def run(
         from benchmark.run.ray import connect
 
         connect(loaded, address)
-    report = run_spec(
-        loaded,
-        home_folder(home),
-        reports,
-        console,
-        checkpoint_every_s=checkpoint_every,
-        executor=executor,
-        address=address,
-        rerun=rerun,
-    )
+    from benchmark.cli.display import Display
+    from benchmark.events import Events
+
+    with Display(console) as display:
+        report = run_spec(
+            loaded,
+            home_folder(home),
+            reports,
+            Events().subscribe(display),
+            checkpoint_every_s=checkpoint_every,
+            executor=executor,
+            address=address,
+            rerun=rerun,
+        )
     console.print(f"report: {report}")

@@ -1,8 +1,8 @@
 """Who runs a spec's unfinished runs: an :class:`Executor`. ``local`` runs them one
 after another in this process; ``ray`` (``benchmark/run/ray.py``) makes each one a Ray
 task anywhere on a cluster. Both go through :func:`benchmark.run.execute.execute_locked`,
-so a run another process holds is never computed twice, and both report what happens
-through the same :class:`RunEvents` (the progress display, log lines).
+so a run another process holds is never computed twice, and both announce what happens
+to the runs as events on the context's bus (the display subscribes).
 """
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from benchmark.events import EpochEnded, RunFailed, RunFinished, RunStarted, RunWaiting
 from benchmark.run.config import RunConfig
 from benchmark.run.execute import EvaluationFailed, execute_locked, resume_note
-from benchmark.run.executor_types import Executor, RunContext, RunEvents
+from benchmark.run.executor_types import Executor, RunContext
 
 
 @dataclass
@@ -22,13 +23,14 @@ class LocalExecutor:
 
     failures: list[EvaluationFailed] = field(default_factory=list)
 
-    def _one(self, run: RunConfig, context: RunContext, events: RunEvents, wait: bool) -> bool:
-        data = context.data(run)
+    def _one(self, run: RunConfig, context: RunContext, wait: bool) -> bool:
+        data, events = context.data(run), context.events
         here: list[bool] = []
 
         def start() -> None:
             here.append(True)
-            events.started(run, resume_note(run, context.store, data))
+            note = resume_note(run, context.store, data)
+            events.emit(RunStarted("run", run.run_id, run.label, note, context.spec.training.max_epochs))
 
         try:
             result = execute_locked(
@@ -38,27 +40,28 @@ class LocalExecutor:
                 context.store,
                 wait=wait,
                 on_start=start,
-                on_epoch=lambda record, max_epochs: events.epoch(run, record, max_epochs),
+                on_epoch=lambda record, max_epochs: events.emit(EpochEnded("run", run.run_id, record, max_epochs)),
                 checkpoint_every_s=context.checkpoint_every_s,
                 events=context.events,
             )
         except EvaluationFailed as failure:
             self.failures.append(failure)
-            events.failed(run, failure)
+            events.emit(RunFailed("run", run.run_id, failure.message))
             return True
         if result is None:
             return False
-        events.finished(run, result, bool(here))
+        events.emit(RunFinished("run", run.run_id, run.label, result.test.accuracy, bool(here)))
         return True
 
-    def execute(self, todo: Sequence[RunConfig], context: RunContext, events: RunEvents) -> list[EvaluationFailed]:
+    def execute(self, todo: Sequence[RunConfig], context: RunContext) -> list[EvaluationFailed]:
         busy = []
         for run in todo:
-            if not self._one(run, context, events, wait=False):
-                events.waiting(run, context.store.lock_path(run.run_id))
+            if not self._one(run, context, wait=False):
+                lock = str(context.store.lock_path(run.run_id))
+                context.events.emit(RunWaiting("run", run.run_id, run.label, lock))
                 busy.append(run)
         for run in busy:
-            self._one(run, context, events, wait=True)
+            self._one(run, context, wait=True)
         return self.failures
 
 

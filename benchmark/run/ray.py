@@ -26,10 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.errors import UserError
+from benchmark.events import RunFailed, RunFinished
 from benchmark.registry.loading import EXTRA_PLUGINS
 from benchmark.run.config import RunConfig
 from benchmark.run.execute import EvaluationFailed
-from benchmark.run.executor_types import RunContext, RunEvents
+from benchmark.run.executor_types import RunContext
 from benchmark.spec.schema import Spec
 
 # The harness itself: installed on every node, never shipped (a copy would shadow it).
@@ -189,7 +190,7 @@ class RayExecutor:
 
     address: str | None = None
 
-    def execute(self, todo: Sequence[RunConfig], context: RunContext, events: RunEvents) -> list[EvaluationFailed]:
+    def execute(self, todo: Sequence[RunConfig], context: RunContext) -> list[EvaluationFailed]:
         ray = _ray()
         spec = context.spec
         connect(spec, self.address)
@@ -219,9 +220,9 @@ class RayExecutor:
                         context.store.trained_path(run.training_key, context.data(run).hash),
                     )
                     failures.append(failure)
-                    events.failed(run, failure)
+                    context.events.emit(RunFailed("run", run.run_id, failure.message))
                     continue
                 result = context.store.load(run.run_id)
                 assert result is not None
-                events.finished(run, result, True)
+                context.events.emit(RunFinished("run", run.run_id, run.label, result.test.accuracy, True))
         return failures

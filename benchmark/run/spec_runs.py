@@ -1,4 +1,4 @@
-"""Run a whole spec with a progress display, then write its report.
+"""Run a whole spec, then write its report; what happens is announced as events.
 
 The patches are prepared once per patch variant (a cache hit when already prepared);
 the runs not yet done go to the executor (``local`` or ``ray``); finished runs are
@@ -12,27 +12,20 @@ import json
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
+from typing import TYPE_CHECKING, Any
 
 from benchmark.data.audit import Audit
 from benchmark.errors import UserError
-from benchmark.events import Done, Event, Events
+from benchmark.events import SILENT, Advanced, Events, Note, Prepared, RunsPlanned, Started, Warned
 from benchmark.files import atomic_write_json
-from benchmark.registry.loading import registries
+from benchmark.registry.loading import Registries, registries
 from benchmark.run.config import RunConfig, describe_variant, expand
 from benchmark.run.result import RunResult
 from benchmark.run.store import RunStore
 from benchmark.spec.schema import Spec
+
+if TYPE_CHECKING:
+    from benchmark.run.data import PreparedData
 
 AUDIT_FILE = "audit.json"
 
@@ -51,20 +44,6 @@ class RunsFailed(UserError):
         )
 
 
-def _progress(console: Console) -> Progress:
-    """Progress bars on a terminal; elsewhere (CI logs, a pipe) none: one line per event."""
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[info]}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-        disable=not console.is_terminal,
-    )
-
-
 def forget(spec: Spec, store: RunStore, data_hashes: Sequence[str]) -> None:
     """Remove the spec's results and the trained weights of its runs (``--rerun``)."""
     for run in expand(spec):
@@ -77,123 +56,43 @@ def run_spec(
     spec: Spec,
     home: Path,
     reports_dir: Path,
-    console: Console,
+    events: Events = SILENT,
     checkpoint_every_s: float = 30.0,
     executor: str = "local",
     address: str | None = None,
     rerun: bool = False,
 ) -> Path:
-    """Run the spec's unfinished runs with the chosen executor, then write the report."""
-    from benchmark.run.data import PreparedData, prepare_data
+    """Run the spec's unfinished runs with the chosen executor, then write the report.
+    What happens is announced to ``events`` (the CLI's display subscribes); nothing here
+    prints."""
     from benchmark.run.executor import executor as make_executor
-    from benchmark.run.executor_types import RunContext, RunEvents
+    from benchmark.run.executor_types import RunContext
     from benchmark.run.loggers import build_loggers, send
 
     regs = registries(spec.plugins)
     loggers = build_loggers(spec, regs, home)  # before any work: a missing extra stops the run now
     store = RunStore(home / "runs", spec.name)
     runs = expand(spec, regs)
-    variants = spec.patch_variants()
-    live = console.is_terminal
-
-    def line(text: str) -> None:  # an event, when there are no progress bars to show it
-        if not live:
-            console.print(text, highlight=False, soft_wrap=True)
-
-    with _progress(console) as progress:
-        prepared: dict[str, PreparedData] = {}
-        for changes, params in variants:  # one patch set per patch-cutting variant (a cache hit when shared)
-            name = "preparing patches" + (f" ({describe_variant(changes)})" if len(variants) > 1 else "")
-            prep = progress.add_task(name, total=None, info="")
-
-            def advance(done: int, total: int, task: TaskID = prep) -> None:
-                progress.update(task, completed=done, total=total)
-
-            data = prepare_data(spec, regs, home / "cache", params=params, progress=advance)
-            progress.update(
-                prep, total=1, completed=1, info=f"{len(data.patches)} patches" + (" (cache)" if data.cache_hit else "")
-            )
-            line(
-                f"{name}: {len(data.patches)} patches"
-                + (" (from the cache)" if data.cache_hit else "")
-                + f" in {data.seconds:.1f} s"
-            )
-            for warning in data.warnings:
-                progress.console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
-            if not prepared:  # the report's audit: the first variant's
-                atomic_write_json(store.folder / AUDIT_FILE, data.patches.audit.to_dict())
-            prepared[describe_variant(changes)] = data
-        if rerun:
-            forget(spec, store, [d.hash for d in prepared.values()])
-            progress.console.print(f"--rerun: the results and trained weights of {spec.name}'s runs were removed")
-        todo = [r for r in runs if not store.is_done(r.run_id, prepared[r.variant].hash)]
-        if not todo:
-            console.print(f"all {len(runs)} run(s) of {spec.name} are already done; rebuilding the report")
-        overall = progress.add_task("runs", total=len(runs), completed=len(runs) - len(todo), info="")
-        tasks: dict[str, Any] = {}
-
-        def started(run: RunConfig, note: str | None) -> None:
-            if note:
-                progress.console.print(f"  {note}", highlight=False)
-            tasks[run.run_id] = progress.add_task(f"  {run.label}", total=spec.training.max_epochs, info="")
-            line(f"  run {run.run_id} ({run.label}): started")
-
-        def epoch(run: RunConfig, record: Any, max_epochs: int) -> None:
-            progress.update(
-                tasks[run.run_id],
-                completed=record.phase_epoch,
-                total=max_epochs,
-                info=f"phase {record.phase} · val loss {record.val_loss:.3f}",
-            )
-            line(
-                f"  run {run.run_id}: epoch {record.epoch} (phase {record.phase}, {record.phase_epoch} of at most "
-                f"{max_epochs}): val loss {record.val_loss:.4f}, val accuracy {record.val_accuracy:.3f}"
-            )
-
-        def finished(run: RunConfig, result: RunResult, here: bool) -> None:
-            if run.run_id in tasks:
-                progress.update(tasks[run.run_id], info=f"accuracy {result.test.accuracy:.3f}")
-                line(f"  run {run.run_id} ({run.label}): done, test accuracy {result.test.accuracy:.3f}")
-            else:
-                where = "" if here else " (by another process)"
-                progress.console.print(
-                    f"  done: {run.label} (accuracy {result.test.accuracy:.3f}){where}", highlight=False
-                )
-            progress.advance(overall)
-
-        def waiting(run: RunConfig, lock: Path) -> None:
-            progress.console.print(
-                f"  {run.label}: another process is running it (lock {lock}); waiting for it after the other runs",
-                highlight=False,
-            )
-
-        def failed(run: RunConfig, failure: Any) -> None:
-            if run.run_id in tasks:
-                progress.update(tasks[run.run_id], info="evaluation failed (training kept)")
-            progress.console.print(f"  [red]{failure.message}[/]", highlight=False)
-
-        def evaluation_step(event: Event) -> None:  # the evaluation's steps, inside a run
-            if isinstance(event, Done):
-                if event.subject in tasks:
-                    progress.update(tasks[event.subject], info=f"{event.stage}: {event.summary}")
-                line(f"  run {event.subject}: {event.stage} {event.summary} ({event.seconds:.1f} s)")
-
-        context = RunContext(
-            spec, regs, store, prepared, home, checkpoint_every_s, events=Events().subscribe(evaluation_step)
+    prepared = _prepare(spec, regs, home, store, events)
+    if rerun:
+        forget(spec, store, [d.hash for d in prepared.values()])
+        events.emit(
+            Note("runs", spec.name, f"--rerun: the results and trained weights of {spec.name}'s runs were removed")
         )
-        failures = (
-            make_executor(executor, address).execute(
-                todo, context, RunEvents(started, epoch, finished, waiting, failed)
-            )
-            if todo
-            else []
+    todo = [r for r in runs if not store.is_done(r.run_id, prepared[r.variant].hash)]
+    if not todo:
+        events.emit(
+            Note("runs", spec.name, f"all {len(runs)} run(s) of {spec.name} are already done; rebuilding the report")
         )
+    events.emit(RunsPlanned("runs", spec.name, total=len(runs), done=len(runs) - len(todo)))
+    context = RunContext(spec, regs, store, prepared, home, checkpoint_every_s, events=events)
+    failures = make_executor(executor, address).execute(todo, context) if todo else []
     if spec.whole_image is not None and not failures:  # the second stage: whole mammograms from the patch runs
         from benchmark.whole.stage import run_whole_stage, whole_folder
 
         if rerun:
             shutil.rmtree(whole_folder(store), ignore_errors=True)
-        run_whole_stage(spec, regs, store, prepared, home, lambda text: console.print(text, highlight=False))
+        run_whole_stage(spec, regs, store, prepared, home, lambda text: events.emit(Note("whole", spec.name, text)))
     try:
         report: Path | None = rebuild_report(spec, home, reports_dir)
     except UserError:
@@ -204,15 +103,39 @@ def run_spec(
         results, _ = collect(spec, store)
         sent = send(loggers, results, store, report.parent / "figures" if report is not None else None)
         if any(sent.values()):
-            console.print(
-                "runs sent to the loggers: " + ", ".join(f"{label} {n}" for label, n in sent.items()), highlight=False
-            )
+            message = "runs sent to the loggers: " + ", ".join(f"{label} {n}" for label, n in sent.items())
         else:
-            console.print(f"loggers ({', '.join(sent)}): every run was recorded before", highlight=False)
+            message = f"loggers ({', '.join(sent)}): every run was recorded before"
+        events.emit(Note("loggers", spec.name, message))
     if failures:
         raise RunsFailed(failures, report)
     assert report is not None
     return report
+
+
+def _prepare(spec: Spec, regs: Registries, home: Path, store: RunStore, events: Events) -> dict[str, PreparedData]:
+    """One patch set per patch-cutting variant (a cache hit when shared), by variant."""
+    from benchmark.run.data import prepare_data
+
+    variants = spec.patch_variants()
+    prepared: dict[str, PreparedData] = {}
+    for changes, params in variants:
+        name = "preparing patches" + (f" ({describe_variant(changes)})" if len(variants) > 1 else "")
+        events.emit(Started("prepare", name))
+
+        def advance(done: int, total: int, name: str = name) -> None:
+            events.emit(Advanced("prepare", name, done=done, total=total))
+
+        data = prepare_data(spec, regs, home / "cache", params=params, progress=advance)
+        events.emit(
+            Prepared("prepare", name, patches=len(data.patches), cache_hit=data.cache_hit, seconds=data.seconds)
+        )
+        for warning in data.warnings:
+            events.emit(Warned("prepare", name, warning))
+        if not prepared:  # the report's audit: the first variant's
+            atomic_write_json(store.folder / AUDIT_FILE, data.patches.audit.to_dict())
+        prepared[describe_variant(changes)] = data
+    return prepared
 
 
 def collect(spec: Spec, store: RunStore) -> tuple[list[RunResult], list[RunConfig]]:
