@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli, run_cli_process
+from tests.conftest import run_cli_process
 
 pytestmark = pytest.mark.slow
 pytest.importorskip("ray")
@@ -232,13 +232,13 @@ def test_a_driver_only_plugin_runs_on_a_two_node_cluster_with_the_local_results(
         "--reports",
         str(tmp_path / "local"),
         env=driver,
-    )  # a process: OMP_NUM_THREADS at its start
+    )  # real driver processes: OMP_NUM_THREADS at start, Ray auth per process
     assert local.code == 0, local.output
     assert "device: cpu (1 threads)" in local.stdout
 
     # a driver without the token: refused before any patch is prepared, with the token step
     quick = {"RAY_gcs_server_port_wait_time_s": "3"}  # Ray retries for ~20 s by default
-    tokenless = run_cli(
+    tokenless = run_cli_process(
         "run",
         str(spec),
         "--plugin",
@@ -256,7 +256,7 @@ def test_a_driver_only_plugin_runs_on_a_two_node_cluster_with_the_local_results(
     assert "RAY_AUTH_TOKEN" in tokenless.stderr
     assert not (tmp_path / "tokenless-home" / "cache").exists()
 
-    on_ray = run_cli(
+    on_ray = run_cli_process(
         "run",
         str(spec),
         "--plugin",
