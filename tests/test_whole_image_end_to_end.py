@@ -68,3 +68,51 @@ def test_second_run_skips_both_stages(whole_run: Path) -> None:
     assert "already done" in result.output and "whole image: all 2 result(s) already done" in result.output
     assert "started" not in result.output
     assert {p: p.stat().st_mtime_ns for p in before} == before
+
+
+#: a third-party whole-image model with options, written against benchmark.api alone (as in the README)
+BRIGHTEST = '''
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from benchmark.api import WholeImageContext, WholeImageOutput, hookimpl
+
+
+class BrightestOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    quantile: float = Field(0.99, gt=0.0, lt=1.0)
+
+
+def brightest(context: WholeImageContext, quantile: float = 0.99) -> WholeImageOutput:
+    """No model: a mammogram's score is the quantile of its pixels, its map the pixels above it."""
+    test = context.images[context.split("test")].astype(np.float32) / 255.0
+    cut = np.quantile(test.reshape(len(test), -1), quantile, axis=1)
+    maps = (test >= cut[:, None, None]).astype(np.float32)
+    return WholeImageOutput(cut, maps, {"quantile": quantile})
+
+
+@hookimpl
+def register_whole_models(register):
+    register("brightest", brightest, options=BrightestOptions)
+'''
+
+
+def test_a_third_party_whole_image_model_takes_its_options(whole_run: Path, tmp_path: Path) -> None:
+    """whole_image.models entries are plugin references with options: validated by the
+    plugin's own options model, passed to it, part of the result's id and label."""
+    (tmp_path / "brightest_plugin.py").write_text(BRIGHTEST)
+    where = ("--home", str(whole_run / "home"), "--reports", str(tmp_path / "reports"), "--plugin", "brightest_plugin")
+    env = {"PYTHONPATH": str(tmp_path)}
+    models = "--set", "whole_image.models=[heatmap, {name: brightest, options: {quantile: 0.9}}]"
+    ran = run_cli("run", SPEC, *where, *models, env=env)
+    assert ran.code == 0, ran.output
+    assert "already done" in ran.output and "whole image: brightest[quantile=0.9] on patch run" in ran.output, (
+        ran.output
+    )
+    (result,) = [r for r in _results(whole_run) if r["model"].startswith("brightest")]
+    assert result["model"] == "brightest[quantile=0.9]" and result["details"] == {"quantile": 0.9}
+    text = (tmp_path / "reports" / "whole-image-fixture" / "report.md").read_text()
+    assert "brightest[quantile=0.9]" in text[text.index("## Whole mammogram") :]
+    bad = run_cli("validate", SPEC, "--plugin", "brightest_plugin", "--set",
+                  "whole_image.models=[{name: brightest, options: {quantile: 2}}]", env=env)  # fmt: skip
+    assert bad.code == 2 and "whole_image.models[0].options" in bad.stderr and "quantile" in bad.stderr, bad.output

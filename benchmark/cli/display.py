@@ -9,6 +9,7 @@ from __future__ import annotations
 from types import TracebackType
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from benchmark.events import (
@@ -54,16 +55,17 @@ class Display:
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.progress.__exit__(kind, exc, tb)
 
-    def _print(self, text: str) -> None:  # shown either way (markup: the harness's own)
-        self.progress.console.print(text, highlight=False, soft_wrap=True)
+    def _print(self, text: str, style: str | None = None) -> None:  # shown either way
+        # never read as markup: labels carry options in brackets (tiny-net[width=8])
+        self.progress.console.print(text, style=style, highlight=False, markup=False, soft_wrap=True)
 
     def _line(self, text: str) -> None:  # an event, when there are no progress bars to show it
         if not self.live:
-            self.console.print(text, highlight=False, soft_wrap=True)
+            self.console.print(text, highlight=False, markup=False, soft_wrap=True)
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, Started) and event.stage == "prepare":
-            self.tasks[f"prepare {event.subject}"] = self.progress.add_task(event.subject, total=None, info="")
+            self.tasks[f"prepare {event.subject}"] = self.progress.add_task(escape(event.subject), total=None, info="")
         elif isinstance(event, Advanced) and f"prepare {event.subject}" in self.tasks:
             self.progress.update(self.tasks[f"prepare {event.subject}"], completed=event.done, total=event.total)
         elif isinstance(event, Prepared):
@@ -74,7 +76,7 @@ class Display:
             from_cache = " (from the cache)" if event.cache_hit else ""
             self._line(f"{event.subject}: {event.patches} patches{from_cache} in {event.seconds:.1f} s")
         elif isinstance(event, Warned):
-            self._print(f"[yellow]warning:[/] {event.message}")
+            self.progress.console.print(f"[yellow]warning:[/] {escape(event.message)}", highlight=False, soft_wrap=True)
         elif isinstance(event, Note):
             self._print(event.message)
         elif isinstance(event, RunsPlanned):
@@ -82,7 +84,9 @@ class Display:
         elif isinstance(event, RunStarted):
             if event.note:
                 self._print(f"  {event.note}")
-            self.tasks[event.subject] = self.progress.add_task(f"  {event.label}", total=event.max_epochs, info="")
+            self.tasks[event.subject] = self.progress.add_task(
+                escape(f"  {event.label}"), total=event.max_epochs, info=""
+            )
             self._line(f"  run {event.subject} ({event.label}): started")
         elif isinstance(event, EpochEnded):
             self._epoch(event)
@@ -96,10 +100,10 @@ class Display:
         elif isinstance(event, RunFailed):
             if event.subject in self.tasks:
                 self.progress.update(self.tasks[event.subject], info="evaluation failed (training kept)")
-            self._print(f"  [red]{event.message}[/]")
+            self._print(f"  {event.message}", style="red")
         elif isinstance(event, Done):  # an evaluation step, inside a run
             if event.subject in self.tasks:
-                self.progress.update(self.tasks[event.subject], info=f"{event.stage}: {event.summary}")
+                self.progress.update(self.tasks[event.subject], info=escape(f"{event.stage}: {event.summary}"))
             self._line(f"  run {event.subject}: {event.stage} {event.summary} ({event.seconds:.1f} s)")
 
     def _epoch(self, event: EpochEnded) -> None:

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark.report.markdown_table import md_table
-from benchmark.spec.schema import Spec
+from benchmark.spec.schema import Spec, labels
 
 #: published image-level results on CBIS-DDSM (benign vs malignant), as printed
 CITED = [
@@ -90,7 +90,7 @@ def comparisons(results: Sequence[dict[str, Any]], spec: Spec) -> pd.DataFrame:
         by_run.setdefault(r["patch_run"], {})[r["model"]] = r
     rows = []
     for models in by_run.values():
-        present = [m for m in spec.whole_image.models if m in models]
+        present = [m for m in labels(spec.whole_image.models) if m in models]
         for earlier, later in combinations(present, 2):
             a, b = models[later], models[earlier]
             if a["test"]["keys"] != b["test"]["keys"]:

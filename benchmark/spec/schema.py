@@ -492,10 +492,11 @@ class WholeImage(Strict):
     patch_runs: Literal["all", "selected"] = Field(
         "selected", description="every patch run, or the one the selection keeps per cell (needs select:)"
     )
-    models: list[str] = Field(
+    models: list[PluginRef] = Field(
         min_length=1,
         json_schema_extra={"plugin": "whole_model"},
-        description="registered whole-image models (cbis-bench plugins): each is built on every chosen patch run",
+        description="registered whole-image models (cbis-bench plugins), each a name or {name, options}: each is "
+        "built on every chosen patch run",
     )
     image_size: tuple[Annotated[int, Field(ge=32, le=8192)], Annotated[int, Field(ge=32, le=8192)]] = Field(
         (1152, 896), description="[height, width] every mammogram is resized to (Shen et al. 2019: 1152 x 896)"

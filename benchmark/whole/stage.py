@@ -25,7 +25,7 @@ from benchmark.registry.calls import run_whole_model
 from benchmark.registry.loading import Registries
 from benchmark.run.config import RunConfig, expand
 from benchmark.run.store import RunStore
-from benchmark.spec.schema import Spec
+from benchmark.spec.schema import PluginRef, Spec, labels
 from benchmark.whole import WHOLE
 from benchmark.whole.images import WholeImages
 
@@ -83,9 +83,9 @@ def load_results(store: RunStore, spec: Spec) -> list[dict[str, Any]]:
             found = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
-        if found.get("settings") == settings_hash(spec) and found.get("model") in spec.whole_image.models:
+        if found.get("settings") == settings_hash(spec) and found.get("model") in labels(spec.whole_image.models):
             out.append(found)
-    order = {m: i for i, m in enumerate(spec.whole_image.models)}
+    order = {m: i for i, m in enumerate(labels(spec.whole_image.models))}
     return sorted(out, key=lambda r: (r["patch_label"], order[r["model"]]))
 
 
@@ -266,8 +266,8 @@ def run_whole_stage(
     device = resolve_device(spec.training.device)
     done, new = 0, []
     for run in runs:
-        for name in wi.models:
-            entry = regs.get("whole_model", name)
+        for ref in wi.models:
+            name, entry = ref.label(), regs.get("whole_model", ref.name)
             rid = whole_id(spec, run, name, whole.key, entry.provenance or entry.plugin)
             folder = whole_folder(store) / rid
             with lock(folder):  # one process computes a pair; another waits, then finds it done
@@ -275,7 +275,7 @@ def run_whole_stage(
                     done += 1
                     continue
                 say(f"  whole image: {name} on patch run {run.run_id} ({run.label}): started")
-                result = _compute(spec, run, name, rid, folder, whole, prepared[run.variant], regs, store, device, say)
+                result = _compute(spec, run, ref, rid, folder, whole, prepared[run.variant], regs, store, device, say)
             say(f"  whole image: {name} on patch run {run.run_id}: AUC {result['auc']['estimate']:.3f}")
             new.append(result)
     if done and not new:
@@ -286,7 +286,7 @@ def run_whole_stage(
 def _compute(
     spec: Spec,
     run: RunConfig,
-    name: str,
+    ref: PluginRef,
     rid: str,
     folder: Path,
     whole: WholeImages,
@@ -308,14 +308,14 @@ def _compute(
     start = time.perf_counter()
     backbone, normaliser = _patch_model(run, data, regs, store, device)
     context = _context(spec, run, backbone, normaliser, whole, device, regs, folder / CHECKPOINT, say)
-    output = run_whole_model(regs, name, context, len(test))
+    output = run_whole_model(regs, ref, context, len(test))
     scores, maps, details = output.scores, output.maps, output.details
     seconds = time.perf_counter() - start
     result = {
         "id": rid,
         "settings": settings_hash(spec),
-        "model": name,
-        "description": regs.get("whole_model", name).description or name,
+        "model": ref.label(),
+        "description": regs.get("whole_model", ref.name).description or ref.label(),
         "patch_run": run.run_id,
         "patch_label": run.label,
         "backbone": run.backbone,
