@@ -134,6 +134,19 @@ def test_device_and_max_epochs_are_set_overrides_the_report_lists(tmp_path: Path
     assert bad.code == 2 and "training.device" in bad.stderr and "--set training.device=gpu" in bad.stderr, bad.output
 
 
+def test_every_caption_states_the_spec_confidence_level(tmp_path: Path) -> None:
+    """Issue 24 (4): with report.bootstrap.confidence 0.9 no caption says 95%, and every
+    section that shows intervals says 90%: the level of the numbers under it."""
+    spec = write_spec(tmp_path, matrix=SPEC["matrix"] | {"seed": [0, 1]}, report={"bootstrap": {"confidence": 0.9}})
+    run(spec, tmp_path / "home")
+    report = (tmp_path / "home" / "reports" / "tiny" / "report.md").read_text()
+    assert "95%" not in report and "95 %" not in report
+    for heading in ("## Confidence intervals (90%", "## Table IV.", "## LL under each threshold rule",
+                    "## Paired comparisons"):  # fmt: skip
+        section = report[report.index(heading) :].split("\n## ")[0]
+        assert "90%" in section, heading
+
+
 # ----------------------------------------------------------------------------- loggers
 
 

@@ -102,6 +102,16 @@ BAD_SPECS = [
         "matrix.overrides[0].set.lr_head: Input should be less than or equal to 1",
     ),
     ("huge max_epochs", lambda d: d["training"].update(max_epochs=10**9), "training.max_epochs"),
+    (
+        "exclude matching no run",  # a typo left in every run it meant to leave out, silently
+        lambda d: d["matrix"].update(exclude=[{"strategy": "simultaneous"}, {"backbone": "timm/test_resnett"}]),
+        "matrix.exclude[1].backbone: excludes no run: 'timm/test_resnett' is not in matrix.backbone (timm/test_resnet)",
+    ),
+    (
+        "exclude naming an absent normaliser",
+        lambda d: d["matrix"].update(exclude=[{"normaliser": "imagenett"}]),
+        "matrix.exclude[0].normaliser: excludes no run: 'imagenett' is not in normaliser (dataset)",
+    ),
 ]
 
 

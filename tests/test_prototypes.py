@@ -204,6 +204,8 @@ def confounded_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         tmp_path_factory.mktemp("proto-confounded"),
         "--set",
         "matrix.backbone=[{name: protopnet/timm/test_resnet, options: {per_class: 2, dim: 32}}]",
+        "--set",  # the spec's exclusion of the CNN's cell names a backbone no longer in the matrix
+        "matrix.exclude=[{backbone: protopnet/timm/test_resnet, strategy: simultaneous}]",
     )
 
 

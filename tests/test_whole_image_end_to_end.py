@@ -116,3 +116,38 @@ def test_a_third_party_whole_image_model_takes_its_options(whole_run: Path, tmp_
     bad = run_cli("validate", SPEC, "--plugin", "brightest_plugin", "--set",
                   "whole_image.models=[{name: brightest, options: {quantile: 2}}]", env=env)  # fmt: skip
     assert bad.code == 2 and "whole_image.models[0].options" in bad.stderr and "quantile" in bad.stderr, bad.output
+
+
+def test_the_report_states_the_spec_level_and_shows_only_the_spec_runs(whole_run: Path, tmp_path: Path) -> None:
+    """Issue 24 (2, 3): the image-level numbers are recomputed from the stored test scores
+    at the spec's bootstrap level and specificities, so the header's level is the level of
+    the numbers under it (nothing is retrained); a stored result of a patch run the spec no
+    longer has is not listed beside the current ones."""
+    folder = whole_run / "home" / "runs" / "whole-image-fixture" / "whole"
+    (current,) = [p for p in folder.glob("*/result.json") if json.loads(p.read_text())["model"] == "heatmap"]
+    stray = json.loads(current.read_text()) | {"id": "0123456789ab", "patch_run": "0123456789ab"}
+    (folder / "0123456789ab").mkdir()
+    (folder / "0123456789ab" / "result.json").write_text(json.dumps(stray))
+    levels = {}
+    for confidence in ("0.95", "0.6"):
+        out = tmp_path / confidence
+        made = run_cli(
+            "report", SPEC, "--home", str(whole_run / "home"), "--reports", str(out),
+            "--set", f"report.bootstrap.confidence={confidence}", "--set", "whole_image.sensitivity_at=[0.7]",
+        )  # fmt: skip
+        assert made.code == 0, made.output
+        section = (out / "whole-image-fixture" / "report.md").read_text().split("## Whole mammogram")[1]
+        lines = section.splitlines()
+        start = next(i for i, line in enumerate(lines) if line.startswith("| patch run"))
+        header, table = lines[start], []
+        for line in lines[start + 2 :]:  # the results table: its rows up to the blank line after it
+            if not line.startswith("|"):
+                break
+            table.append(line)
+        assert len(table) == 2, table  # heatmap and shen of the spec's one patch run, not the stray result
+        level = f"{100 * float(confidence):g}%"
+        assert f"AUC [{level}]" in header and "sens@spec 0.7" in header and "sens@spec 0.8" not in header
+        assert f"{level} stratified bootstrap interval" in section
+        levels[confidence] = re.search(r"\[(\d\.\d{3}), (\d\.\d{3})\]", table[0]).groups()
+    (low95, high95), (low60, high60) = ([float(x) for x in v] for v in levels.values())
+    assert low95 < low60 <= high60 < high95  # a 60% interval inside the 95% one: recomputed, not relabelled

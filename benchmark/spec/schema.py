@@ -589,12 +589,24 @@ class Spec(Strict):
         if self.whole_image is not None and self.whole_image.patch_runs == "selected" and self.select is None:
             raise ValueError(located("whole_image.patch_runs", "'selected' needs a select: section (or say 'all')"))
         m = self.matrix
+        axes: dict[str, list[str] | list[int]] = {
+            "backbone": [b.name for b in m.backbone] + labels(m.backbone),
+            "strategy": [s.name for s in m.strategy] + labels(m.strategy),
+            "normaliser": [n.name for n in self.normalisers()] + labels(self.normalisers()),
+            "seed": m.seed,
+        }
+        for i, rule in enumerate(m.exclude):  # a typo would leave in the runs it meant to leave out
+            absent = {k: v for k, v in rule.items() if v not in axes[k]}
+            if absent:
+                k, v = next(iter(absent.items()))
+                where = f"matrix.{k}" if k != "normaliser" or m.normaliser is not None else "normaliser"
+                raise ValueError(
+                    located(
+                        f"matrix.exclude[{i}].{k}",
+                        f"excludes no run: {v!r} is not in {where} ({', '.join(map(str, dict.fromkeys(axes[k])))})",
+                    )
+                )
         for i, override in enumerate(m.overrides):
-            axes: dict[str, list[str] | list[int]] = {
-                "backbone": [b.name for b in m.backbone] + labels(m.backbone),
-                "strategy": [s.name for s in m.strategy] + labels(m.strategy),
-                "seed": m.seed,
-            }
             missing = {k: v for k, v in override.match.items() if v not in axes[k]}
             if missing:
                 k, v = next(iter(missing.items()))

@@ -74,18 +74,36 @@ def whole_id(spec: Spec, run: RunConfig, model: str, images_key: str, code: str 
 
 
 def load_results(store: RunStore, spec: Spec) -> list[dict[str, Any]]:
-    """The stored whole-image results of the spec's current settings (report time)."""
+    """The stored whole-image results of the spec's current settings and patch runs
+    (report time), their image-level numbers recomputed from the stored test scores at the
+    spec's ``report.bootstrap`` and ``whole_image.sensitivity_at``: what the report says of
+    them is always what the spec asks for, and asking for another level retrains nothing."""
+    from benchmark.whole.evaluate import classification
+
     assert spec.whole_image is not None
     folder = whole_folder(store)
+    wanted = labels(spec.whole_image.models)
+    runs = {r.run_id for r in chosen_runs(spec, store)}  # a result of a patch run no longer in the spec is not shown
     out = []
     for path in sorted(folder.glob(f"*/{RESULT}")) if folder.exists() else []:
         try:
             found = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
-        if found.get("settings") == settings_hash(spec) and found.get("model") in labels(spec.whole_image.models):
+        if (
+            found.get("settings") == settings_hash(spec)
+            and found.get("model") in wanted
+            and found.get("patch_run") in runs
+        ):
+            test = found["test"]
+            found |= classification(
+                np.asarray(test["labels"]),
+                np.asarray(test["scores"]),
+                spec.report.bootstrap,
+                spec.whole_image.sensitivity_at,
+            )
             out.append(found)
-    order = {m: i for i, m in enumerate(labels(spec.whole_image.models))}
+    order = {m: i for i, m in enumerate(wanted)}
     return sorted(out, key=lambda r: (r["patch_label"], order[r["model"]]))
 
 
