@@ -3,6 +3,7 @@ environment interpolation, and expansion into runs with stable ids."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ import yaml
 
 from benchmark.errors import UserError
 from benchmark.run.config import expand
-from benchmark.spec.loader import SpecError, load_spec
+from benchmark.spec.loader import SpecError, load_spec, parse_spec
 from tests.conftest import ROOT, run_cli
 
 FIXTURE_SPEC = ROOT / "specs" / "fixture.yaml"
@@ -177,3 +178,18 @@ def test_a_set_override_reaches_a_key_that_is_no_field_name() -> None:
     )
     assert spec.training.weights == {"timm/test_resnet": "/w/net.pth", "vgg16": "/w/vgg.pth"}
     assert spec.overrides == ("training.weights['timm/test_resnet']=/w/net.pth", "training.weights['vgg16']=/w/vgg.pth")
+
+
+def test_options_that_read_as_one_value_give_one_run_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 24 (8): run ids hash the options as the plugin's options model reads them, so
+    ``seed: 0``, ``"0"``, ``0.0`` and the README's ``"${SEED:-0}"`` are one run (a run
+    already done is not trained again), while another value is another run."""
+    monkeypatch.delenv("SEED", raising=False)
+    base = yaml.safe_load(FIXTURE_SPEC.read_text())
+    ids = {}
+    for seed in (0, "0", 0.0, "${SEED:-0}", 1):
+        data = json.loads(json.dumps(base))
+        data["dataset"]["options"]["seed"] = seed
+        data["explain"]["faithfulness"]["metrics"][0]["options"]["percentiles"] = ["20", 50.0, 80]
+        ids[repr(seed)] = [run.run_id for run in expand(parse_spec(data))]
+    assert ids["0"] == ids["'0'"] == ids["0.0"] == ids["'${SEED:-0}'"] != ids["1"]

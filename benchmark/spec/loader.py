@@ -6,6 +6,7 @@ so a spec can point at a data tree the user names (``root: ${CBIS_DDSM_ROOT:-/da
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -182,8 +183,44 @@ def parse_spec(
         problems = check_plugin_names(spec, lines)
         if problems:
             raise SpecError(path, problems)
+        spec = with_validated_options(spec)
     spec._overrides = tuple(overrides)
     return spec
+
+
+def _differs(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two option mappings differ as stored (``0`` and ``0.0`` do; ``==`` says not)."""
+    return json.dumps(a, sort_keys=True, default=str) != json.dumps(b, sort_keys=True, default=str)
+
+
+def with_validated_options(spec: Spec) -> Spec:
+    """``spec`` with every plugin's options (and the dataset's) as the plugin's options
+    model reads them, as JSON values: ``seed: "0"``, ``seed: 0.0`` and
+    ``seed: "${SEED:-0}"`` are then one value, so they give one run id (a run already done
+    is not trained again)."""
+    from benchmark.registry.calls import options_model
+    from benchmark.registry.loading import registries
+    from benchmark.spec.plugin_fields import named_plugins
+
+    def read(model: Any, options: dict[str, Any]) -> dict[str, Any]:
+        if model is None or not options:
+            return options
+        return dict(model.model_validate(options).model_dump(mode="json", exclude_unset=True))
+
+    regs = registries(spec.plugins)
+    data = spec.model_dump()
+    changed = False
+    for named in named_plugins(spec):
+        options = read(options_model(regs.get(named.kind, named.name)), named.options)
+        if _differs(options, named.options):
+            node: Any = data
+            for part in named.loc:
+                node = node[part]
+            node["options"], changed = options, True
+    dataset = read(getattr(regs.get("dataset", spec.dataset.plugin).obj, "Options", None), spec.dataset.options)
+    if _differs(dataset, spec.dataset.options):
+        data["dataset"]["options"], changed = dataset, True
+    return Spec.model_validate(data) if changed else spec
 
 
 def check_plugin_names(spec: Spec, lines: _Lines | None = None) -> list[str]:
