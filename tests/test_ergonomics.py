@@ -147,6 +147,28 @@ def test_every_caption_states_the_spec_confidence_level(tmp_path: Path) -> None:
         assert "90%" in section, heading
 
 
+def test_two_specs_of_one_name_on_one_home_each_show_their_own_audit(tmp_path: Path) -> None:
+    """Issue 24 (1): the preparation audit is kept per patch set, not per spec name: an
+    edited copy of a spec (same name, another dataset seed) run on the same home leaves the
+    first spec's report with the first spec's audit beside its Table I."""
+    first = write_spec(tmp_path)
+    (tmp_path / "copy").mkdir()
+    edited = write_spec(tmp_path / "copy", dataset=SPEC["dataset"] | {"options": {"images": 30, "seed": 5}})
+
+    def audit(report: Path) -> str:  # the section, its paths written from the home
+        text = report.read_text().replace(str(tmp_path / "alone"), "HOME").replace(str(tmp_path / "shared"), "HOME")
+        return text[text.index("## Data preparation audit") :].split("\n## ")[0]
+
+    run(first, tmp_path / "alone")
+    run(first, tmp_path / "shared")
+    run(edited, tmp_path / "shared")
+    rebuilt = run_cli("report", str(first), "--home", str(tmp_path / "shared"), "--reports", str(tmp_path / "r"))
+    assert rebuilt.code == 0, rebuilt.output
+    mine = audit(tmp_path / "alone" / "reports" / "tiny" / "report.md")
+    assert audit(tmp_path / "r" / "tiny" / "report.md") == mine
+    assert audit(tmp_path / "shared" / "reports" / "tiny" / "report.md") != mine  # the copy's own audit
+
+
 # ----------------------------------------------------------------------------- loggers
 
 

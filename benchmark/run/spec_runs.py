@@ -27,7 +27,14 @@ from benchmark.spec.schema import Spec
 if TYPE_CHECKING:
     from benchmark.run.data import PreparedData
 
-AUDIT_FILE = "audit.json"
+AUDIT_FILE = "audit.json"  # written by earlier versions: one per spec name, read when no keyed one exists
+
+
+def audit_file(store: RunStore, data_hash: str) -> Path:
+    """Where the preparation audit of one patch set is kept: keyed by the patch set (its
+    data hash), so two specs of one name on one home (an edited copy with another dataset
+    seed) never show each other's audit."""
+    return store.folder / f"audit-{data_hash}.json"
 
 
 class RunsFailed(UserError):
@@ -132,8 +139,7 @@ def _prepare(spec: Spec, regs: Registries, home: Path, store: RunStore, events: 
         )
         for warning in data.warnings:
             events.emit(Warned("prepare", name, warning))
-        if not prepared:  # the report's audit: the first variant's
-            atomic_write_json(store.folder / AUDIT_FILE, data.patches.audit.to_dict())
+        atomic_write_json(audit_file(store, data.hash), data.patches.audit.to_dict())
         prepared[describe_variant(changes)] = data
     return prepared
 
@@ -159,7 +165,8 @@ def _report_input(spec: Spec, home: Path) -> Any:
             f"no finished run of spec '{spec.name}' in {store.folder}",
             hint=f"Run it first: cbis-bench run <spec> (store: --home {home}).",
         )
-    audit_path = store.folder / AUDIT_FILE
+    keyed = audit_file(store, results[0].data.hash)  # the report's audit: the first run's patch set
+    audit_path = keyed if keyed.exists() else store.folder / AUDIT_FILE
     audit = Audit.from_dict(json.loads(audit_path.read_text())) if audit_path.exists() else None
     runs = expand(spec)
     selection = select(runs, {r.run_id: r for r in results}, spec.select) if spec.select is not None else None
