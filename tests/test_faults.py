@@ -320,3 +320,44 @@ def test_a_full_disk_leaves_no_partial_file_and_the_run_resumes_after(tmp_path: 
         assert not _leftovers(mount)
     finally:
         subprocess.run(["umount", str(mount)], capture_output=True)
+
+
+# --------------------------------------------------------------------------- a damaged patch cache
+DAMAGE = {
+    "pixels changed in place": lambda entry: _flip_pixels(entry / "images.npy"),
+    "images.npy truncated": lambda entry: (entry / "images.npy").write_bytes((entry / "images.npy").read_bytes()[:500]),
+    "audit.json missing": lambda entry: (entry / "audit.json").unlink(),
+}
+
+
+def _flip_pixels(path: Path) -> None:
+    import numpy as np
+
+    images = np.load(path, mmap_mode="r+")
+    images[0] = 255 - images[0]
+    images.flush()
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE), ids=list(DAMAGE))
+def test_a_damaged_cache_entry_is_prepared_again_and_finished_runs_stay(tmp_path: Path, damage: str) -> None:
+    """Issue 24 (5, 9): an entry is checked against the content hash it was stored with (and
+    read whole) before use; a damaged one is a warning naming it and a re-preparation, and
+    the finished run it fed is still done (before: 'from the cache', a retrain on the
+    changed pixels over the finished result, or a traceback)."""
+    spec, data = _spec(tmp_path)
+    data["dataset"]["options"]["images"] = 30
+    spec.write_text(yaml.safe_dump(data))
+    home = tmp_path / "home"
+    first = run_cli("run", str(spec), "--home", str(home))
+    assert first.code == 0, first.output
+    (result,) = home.glob("runs/faults/*/result.json")
+    before = result.read_text()
+    (entry,) = (p for p in (home / "cache" / "patches").iterdir() if (p / "manifest.csv").exists())
+    DAMAGE[damage](entry)
+    again = run_cli("run", str(spec), "--home", str(home))
+    assert again.code == 0, again.output
+    assert f"patch cache entry {entry} is damaged" in again.output and "prepared again" in again.output
+    assert "already done" in again.output and "Traceback" not in again.output
+    assert result.read_text() == before  # the finished run is untouched
+    third = run_cli("run", str(spec), "--home", str(home))
+    assert "(from the cache)" in third.output and "damaged" not in third.output  # the entry is whole again

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from benchmark.cli.app import HomeOpt, PluginOpt, SetOpt, command, console, home_folder, load
@@ -47,8 +48,8 @@ def prepare(
             progress=lambda d, t: progress.update(task, completed=d, total=t),
         )
     print_audit(data.patches.audit)
-    for warning in data.warnings:
-        console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+    for warning in [*data.notes, *data.warnings]:
+        console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
     counts = data.counts()
     table = Table("class", "train", "val", "test")
     for name in counts["train"]:

@@ -27,16 +27,42 @@ def cache_path(cache_dir: Path, key: str) -> Path:
     return cache_dir / "patches" / key
 
 
+class DamagedEntry(Exception):
+    """A cache entry that cannot be trusted: a file missing or unreadable, or content that
+    no longer has the hash it was stored with (pixels changed in place)."""
+
+    def __init__(self, folder: Path, why: str) -> None:
+        super().__init__(f"{folder}: {why}")
+        self.folder, self.why = folder, why
+
+
+CONTENT = "content.json"  # the entry's content hash, written when it is stored
+
+
 def load(cache_dir: Path, key: str) -> PatchSet | None:
+    """The entry ``key`` (None when there is none), checked against the content hash it
+    was stored with (raises :class:`DamagedEntry`). The hash is the one each run records
+    as its data's identity, so the check costs nothing the run would not compute."""
     folder = cache_path(cache_dir, key)
     if not (folder / "manifest.csv").exists():
         return None
-    images = np.load(folder / "images.npy", mmap_mode="r")
-    masks = np.load(folder / "masks.npy", mmap_mode="r")
-    table = pd.read_csv(folder / "manifest.csv", dtype={"patient_id": str, "image_id": str, "abnormality_id": str})
-    audit = Audit.from_dict(json.loads((folder / "audit.json").read_text()))
+    try:
+        images = np.load(folder / "images.npy", mmap_mode="r")
+        masks = np.load(folder / "masks.npy", mmap_mode="r")
+        table = pd.read_csv(folder / "manifest.csv", dtype={"patient_id": str, "image_id": str, "abnormality_id": str})
+        audit = Audit.from_dict(json.loads((folder / "audit.json").read_text()))
+        stored = json.loads((folder / CONTENT).read_text())["content_hash"] if (folder / CONTENT).exists() else None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DamagedEntry(folder, f"unreadable ({type(exc).__name__}: {exc})") from None
+    patches = PatchSet(images, masks, table, audit, key)
+    if len(images) != len(table) or len(masks) != len(table):
+        raise DamagedEntry(folder, f"{len(images)} images and {len(masks)} masks for {len(table)} manifest rows")
+    if stored is not None and patches.content_hash() != stored:
+        raise DamagedEntry(
+            folder, f"its content hash is {patches.content_hash()}, stored as {stored} (changed in place)"
+        )
     touch(folder)
-    return PatchSet(images, masks, table, audit, key)
+    return patches
 
 
 def derived(cache_dir: Path, key: str, name: str, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -63,6 +89,7 @@ def store(cache_dir: Path, patches: PatchSet) -> Path:
         np.save(tmp / "images.npy", np.ascontiguousarray(patches.images))
         np.save(tmp / "masks.npy", np.ascontiguousarray(patches.masks))
         (tmp / "audit.json").write_text(json.dumps(patches.audit.to_dict(), indent=1, sort_keys=True))
+        (tmp / CONTENT).write_text(json.dumps({"content_hash": patches.content_hash()}))
         patches.table.to_csv(tmp / "manifest.csv", index=False)  # written last: marks the entry complete
         if final.exists():
             shutil.rmtree(final)

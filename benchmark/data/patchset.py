@@ -42,12 +42,16 @@ class PatchSet:
         return len(self.table)
 
     def content_hash(self) -> str:
-        """Hash of the pixels, masks and manifest: the data identity recorded with each run."""
+        """Hash of the pixels, masks and manifest: the data identity recorded with each run
+        (computed once per patch set: the cache's check and the run's identity share it)."""
+        if "_content_hash" in self.__dict__:
+            return str(self.__dict__["_content_hash"])
         h = hashlib.sha256()
         h.update(np.ascontiguousarray(self.images).tobytes())
         h.update(np.packbits(np.ascontiguousarray(self.masks)).tobytes())
         h.update(self.table[MANIFEST_COLUMNS].to_csv(index=False).encode())
-        return h.hexdigest()[:16]
+        self.__dict__["_content_hash"] = h.hexdigest()[:16]
+        return str(self.__dict__["_content_hash"])
 
     def counts(self, split_column: str = "split") -> pd.DataFrame:
         """Patches per class (rows, in the study's order) and split (columns)."""

@@ -13,6 +13,7 @@ the audit's ``lesion ledger`` note.
 from __future__ import annotations
 
 import hashlib
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -255,10 +256,12 @@ def prepare(
     workers: int | None = None,
     progress: Progress | None = None,
     use_cache: bool = True,
+    notes: list[str] | None = None,
 ) -> tuple[PatchSet, bool]:
     """The patch set for this catalogue and parameters, from the cache when it is there.
     Returns ``(patches, cache_hit)``. ``use_cache=False`` prepares without reading or
-    writing the cache (benchmarks)."""
+    writing the cache (benchmarks). A damaged cache entry is prepared again, and said in
+    ``notes`` (the run's warnings): never trusted, never silently kept."""
     if not catalogue.records:
         raise UserError(
             f"{catalogue.source}: no mammogram could be resolved from the case CSVs ({_main_losses(catalogue.audit)})",
@@ -268,10 +271,20 @@ def prepare(
     key = preparation_key(catalogue, params)
     if not use_cache:
         return _prepare(dataset, catalogue, params, key, workers, progress), False
-    if (cached := cache.load(cache_dir, key)) is not None:
+
+    def checked() -> PatchSet | None:
+        try:
+            return cache.load(cache_dir, key)
+        except cache.DamagedEntry as damaged:
+            if notes is not None:
+                notes.append(f"patch cache entry {damaged.folder} is damaged ({damaged.why}): prepared again")
+            shutil.rmtree(damaged.folder, ignore_errors=True)
+            return None
+
+    if (cached := checked()) is not None:
         return cached, True
     with lock(cache.cache_path(cache_dir, key)):  # a second process waits, then finds the entry
-        if (cached := cache.load(cache_dir, key)) is not None:
+        if (cached := checked()) is not None:
             return cached, True
         patches = _prepare(dataset, catalogue, params, key, workers, progress)
         cache.store(cache_dir, patches)

@@ -35,6 +35,7 @@ class PreparedData:
     cache_hit: bool
     seconds: float
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # said at run time only (a damaged cache entry prepared again)
 
     @functools.cached_property
     def hash(self) -> str:
@@ -74,8 +75,9 @@ def prepare_data(
     start = time.perf_counter()
     dataset = make_dataset(spec, regs, cache_dir)
     catalogue = dataset.catalogue()
+    notes: list[str] = []
     patches, hit = prepare(
-        dataset, catalogue, params or spec.dataset.patches, cache_dir, workers=workers, progress=progress
+        dataset, catalogue, params or spec.dataset.patches, cache_dir, workers=workers, progress=progress, notes=notes
     )
     split, method = validation_split(patches, spec.dataset.validation, cache_dir)
     return PreparedData(
@@ -85,6 +87,7 @@ def prepare_data(
         hit,
         time.perf_counter() - start,
         warnings=data_warnings(patches, split, spec.dataset.validation.fraction),
+        notes=notes,
     )
 
 

@@ -137,7 +137,7 @@ def _prepare(spec: Spec, regs: Registries, home: Path, store: RunStore, events: 
         events.emit(
             Prepared("prepare", name, patches=len(data.patches), cache_hit=data.cache_hit, seconds=data.seconds)
         )
-        for warning in data.warnings:
+        for warning in [*data.notes, *data.warnings]:
             events.emit(Warned("prepare", name, warning))
         atomic_write_json(audit_file(store, data.hash), data.patches.audit.to_dict())
         prepared[describe_variant(changes)] = data
