@@ -70,8 +70,32 @@ def read_json(path: Path, what: str) -> Any:
         return json.loads(Path(path).read_text())
     except FileNotFoundError:
         raise UserError(f"{path}: no such {what} file") from None
+    except IsADirectoryError:
+        raise UserError(f"{path}: a folder, not a {what} file") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not a {what} file (not UTF-8 text)") from None
     except json.JSONDecodeError as exc:
         raise UserError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+
+
+def read_golden(path: Path) -> dict[str, Any]:
+    """A golden file: ``{"runs": {label: {metric: value}}, "tolerances": {metric: tolerance}}``
+    (anything else is a message naming the file and what it holds instead)."""
+    data = read_json(path, "golden")
+    runs = data.get("runs") if isinstance(data, dict) else None
+    tolerances = data.get("tolerances", {}) if isinstance(data, dict) else None
+    if (
+        not isinstance(runs, dict)
+        or not all(isinstance(m, dict) for m in runs.values())
+        or not isinstance(tolerances, dict)
+        or not all(isinstance(t, (int, float)) and not isinstance(t, bool) for t in tolerances.values())
+    ):
+        raise UserError(
+            f"{path}: not a golden file (expected {{\"runs\": {{label: {{metric: value}}}}, \"tolerances\": "
+            f"{{metric: number}}}}, got {type(data).__name__} {json.dumps(data)[:80]})",
+            hint="Write one from a results.json with: cbis-bench compare RESULTS --baseline GOLDEN --update",
+        )
+    return data
 
 
 def read_results(path: Path) -> list[RunResult]:

@@ -53,6 +53,28 @@ def test_cli_gate_exit_codes_and_table(results: list[RunResult], tmp_path: Path)
     assert missing.code == 2 and "no such results file" in missing.stderr
 
 
+@pytest.mark.parametrize(
+    "baseline", ["[]", '{"runs": []}', '{"runs": {"a": 1}}', '{"runs": {}, "tolerances": []}', "folder"]
+)
+def test_compare_refuses_what_is_no_golden_file_with_a_message(
+    results: list[RunResult], tmp_path: Path, baseline: str
+) -> None:
+    """Issue 24 (10): a baseline that is no golden file (or a folder), or results that are
+    a folder, is a message naming the file and exit 2, never a traceback."""
+    current, golden = tmp_path / "results.json", tmp_path / "golden.json"
+    current.write_text(json.dumps([r.to_json() for r in results]))
+    if baseline == "folder":
+        golden.mkdir()
+    else:
+        golden.write_text(baseline)
+    refused = run_cli("compare", str(current), "--baseline", str(golden))
+    assert refused.code == 2, refused.output
+    assert str(golden) in refused.stderr and "Traceback" not in refused.output
+    assert ("a folder, not a golden file" if baseline == "folder" else "not a golden file") in refused.stderr
+    folder = run_cli("compare", str(tmp_path), "--baseline", str(golden))
+    assert folder.code == 2 and "a folder, not a results file" in folder.stderr, folder.output
+
+
 def test_committed_golden_matches_the_fixture_spec() -> None:
     golden = json.loads((Path(__file__).parent / "golden" / "fixture.json").read_text())
     assert golden["spec"] == "fixture" and len(golden["runs"]) == 2

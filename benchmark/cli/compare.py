@@ -22,11 +22,11 @@ def compare(
 
     current = regression.read_results(results)
     if update:
-        old = regression.read_json(baseline, "golden") if baseline.exists() else {}
+        old = regression.read_golden(baseline) if baseline.exists() else {}
         atomic_write_json(baseline, regression.golden_from(current, current[0].spec, old.get("tolerances")))
         console.print(f"wrote {baseline} from {len(current)} run(s): review and commit the diff")
         return
-    rows = regression.compare(current, regression.read_json(baseline, "golden"))
+    rows = regression.compare(current, regression.read_golden(baseline))
     moved = [r for r in rows if r.moved]
     if moved:
         table = Table("run", "metric", "baseline", "current", "delta", "tolerance", title="moved beyond tolerance")
