@@ -91,7 +91,7 @@ def read_golden(path: Path) -> dict[str, Any]:
         or not all(isinstance(t, (int, float)) and not isinstance(t, bool) for t in tolerances.values())
     ):
         raise UserError(
-            f"{path}: not a golden file (expected {{\"runs\": {{label: {{metric: value}}}}, \"tolerances\": "
+            f'{path}: not a golden file (expected {{"runs": {{label: {{metric: value}}}}, "tolerances": '
             f"{{metric: number}}}}, got {type(data).__name__} {json.dumps(data)[:80]})",
             hint="Write one from a results.json with: cbis-bench compare RESULTS --baseline GOLDEN --update",
         )

@@ -21,8 +21,10 @@ from benchmark.spec.field_path import parse as parse_field_path
 from benchmark.spec.field_path import show as show_field_path
 from benchmark.spec.overrides import apply as apply_overrides
 from benchmark.spec.schema import Spec
-from benchmark.spec.unique_keys import DuplicateKeyError, UniqueKeyLoader
+from benchmark.spec.unique_keys import DuplicateKeyError, TooLargeError, UniqueKeyLoader
 
+#: a spec file is a few KB; reading megabytes of YAML (pure Python) would take minutes
+MAX_SPEC_BYTES = 1_000_000
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -208,7 +210,7 @@ def with_validated_options(spec: Spec) -> Spec:
         return dict(model.model_validate(options).model_dump(mode="json", exclude_unset=True))
 
     regs = registries(spec.plugins)
-    data = spec.model_dump()
+    data = spec.model_dump(exclude_unset=True)  # what was given: defaults stay defaults (some exclude each other)
     changed = False
     for named in named_plugins(spec):
         options = read(options_model(regs.get(named.kind, named.name)), named.options)
@@ -283,6 +285,10 @@ def load_spec(path: str | Path, check_plugins: bool = True, overrides: Sequence[
         raise UserError(f"{path}: a folder, not a spec file") from None
     except OSError as exc:
         raise UserError(f"{path}: cannot read spec file ({exc.strerror})") from None
+    if len(raw) > MAX_SPEC_BYTES:
+        raise SpecError(
+            path, [f"{len(raw):,} bytes: larger than a spec can be ({MAX_SPEC_BYTES:,}; a spec is a few KB)"]
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -292,7 +298,7 @@ def load_spec(path: str | Path, check_plugins: bool = True, overrides: Sequence[
         ) from None
     try:
         data = yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
-    except DuplicateKeyError as exc:
+    except (DuplicateKeyError, TooLargeError) as exc:
         raise SpecError(path, [str(exc)]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

@@ -7,7 +7,7 @@ improvement 0.01, head 1e-4, last block 3e-5, 0.85/0.15 validation split).
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -15,6 +15,7 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -27,9 +28,20 @@ def located(path: str, message: str) -> str:
 
 
 class Strict(BaseModel):
-    """Unknown keys, infinities and NaN are errors everywhere."""
+    """Unknown keys, infinities and NaN are errors everywhere; so is ``true`` or ``false``
+    where a count or number is asked for (pydantic would read ``max_epochs: true`` as 1)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_a_number(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, bool) and info.field_name is not None:
+            annotation = cls.model_fields[info.field_name].annotation
+            allowed = set(get_args(annotation)) or {annotation}
+            if bool not in allowed and allowed & {int, float}:
+                raise ValueError("expected a number, not true or false")
+        return value
 
 
 class PluginRef(Strict):
