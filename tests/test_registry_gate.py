@@ -300,29 +300,42 @@ def test_editing_a_plugin_changes_the_ids_of_the_runs_it_touches(
 
 
 @pytest.mark.slow
-def test_rerun_recomputes_and_an_old_result_is_a_message(tmp_path: Path) -> None:
+def test_rerun_recomputes_and_a_damaged_result_costs_only_its_run(tmp_path: Path) -> None:
+    """--rerun recomputes every run; a result of another harness version or a truncated one
+    (issue 24, 7) is a message in the report, which shows the other runs, and the next run
+    of the spec evaluates that run alone again from its kept training."""
     data = lean(FIXTURE, explainers=["gradcam-batched"])
-    data["matrix"]["strategy"] = ["simultaneous"]
     data["training"]["max_epochs"] = 2
     data["dataset"]["options"]["images"] = 40
     spec = tmp_path / "tiny.yaml"
     spec.write_text(yaml.safe_dump(data))
-    args = ("run", str(spec), "--home", str(tmp_path / "home"), "--reports", str(tmp_path / "reports"))
-    first = run_cli(*args)
+    where = ("--home", str(tmp_path / "home"), "--reports", str(tmp_path / "reports"))
+    first = run_cli("run", str(spec), *where)
     assert first.code == 0, first.output
-    again = run_cli(*args, "--rerun")
+    again = run_cli("run", str(spec), *where, "--rerun")
     assert again.code == 0 and "--rerun: the results and trained weights" in again.stdout
     assert "already done" not in again.stdout
-    (result_file,) = (tmp_path / "home" / "runs" / "fixture").glob("*/result.json")
-    old = json.loads(result_file.read_text())
-    old["schema_version"] = 2
-    result_file.write_text(json.dumps(old))
-    report = run_cli("report", str(spec), "--home", str(tmp_path / "home"), "--reports", str(tmp_path / "reports"))
-    assert report.code == 2 and "a run result of another harness version (schema 2" in report.stderr
-    assert "--rerun" in report.stderr and "Traceback" not in report.output
-    result_file.write_text('{"schema_version": 3, "run_id": ')
-    damaged = run_cli("report", str(spec), "--home", str(tmp_path / "home"), "--reports", str(tmp_path / "reports"))
-    assert damaged.code == 2 and "a damaged run result (not JSON" in damaged.stderr
+    files = {
+        json.loads(p.read_text())["config"]["strategy"]: p
+        for p in (tmp_path / "home" / "runs" / "fixture").glob("*/result.json")
+    }
+    damaged, healthy = files["simultaneous"], files["gradual-unfreezing"]
+    kept = healthy.stat().st_mtime_ns
+    for damage, said in (
+        (lambda d: d | {"schema_version": 2}, "a run result of another harness version (schema 2"),
+        (None, "a damaged run result (not JSON"),
+    ):  # fmt: skip
+        text = damaged.read_text()
+        damaged.write_text(json.dumps(damage(json.loads(text))) if damage else text[:200])
+        report = run_cli("report", str(spec), *where)
+        assert report.code == 0, report.output
+        shown = (tmp_path / "reports" / "fixture" / "report.md").read_text()
+        assert "**Damaged result.**" in shown and said in shown and "gradual-unfreezing" in shown
+        rerun = run_cli("run", str(spec), *where)
+        assert rerun.code == 0, rerun.output
+        assert said in rerun.output and "evaluated again" in rerun.output and "evaluating only" in rerun.output
+        assert json.loads(damaged.read_text())["schema_version"] == 4 and healthy.stat().st_mtime_ns == kept
+        assert "Traceback" not in report.output + rerun.output
 
 
 def test_a_whole_image_model_plugin_is_gated_and_its_answer_checked(gate_plugin) -> None:

@@ -37,8 +37,14 @@ from benchmark.spec.schema import Spec, Threshold
 EVIDENCE_FIGURES = ("/faithfulness.png",)
 
 
-def _warnings(results: Sequence[RunResult], pending: int) -> list[str]:
+def _warnings(results: Sequence[RunResult], pending: int, damaged: Sequence[str] = ()) -> list[str]:
     out = []
+    for line in damaged:
+        out += [
+            f"> **Damaged result.** {line}. Not shown; `cbis-bench run` evaluates this run again from its kept "
+            "training (the other runs are untouched).",
+            "",
+        ]
     leak = [r for r in results if r.normaliser.uses_labels]
     if leak:
         out += [
@@ -116,6 +122,7 @@ class ReportInput:
     runs: Sequence[RunConfig] = ()
     audit: Audit | None = None
     pending: int = 0
+    damaged: Sequence[str] = ()  # runs whose stored result cannot be read (counted in pending)
     stats: dict[str, Any] | None = None
     figures: dict[str, list[FigureFile]] = field(default_factory=dict)
     others: Sequence[Spec] = ()  # further specs of a report over several specs
@@ -238,7 +245,7 @@ def build_markdown(report: ReportInput) -> str:
         out += [spec.description.strip(), ""]
     if report.others:
         out += specs_section(report.specs, report.results, shown)
-    out += _warnings(report.results, report.pending)
+    out += _warnings(report.results, report.pending, report.damaged)
     if stats is not None:
         out += findings(shown, report.explainers(), stats)
     out += _tables(report)

@@ -42,6 +42,11 @@ from benchmark.training.epoch import Epoch
 
 #: the shape of a stored result; results of another version are refused with a message
 SCHEMA_VERSION = 4
+#: what to do about a damaged or foreign stored result: it costs that run's evaluation only
+RERUN_ONE = (
+    "Run the spec again (cbis-bench run): this run alone is evaluated again from its kept training, the others "
+    "are untouched (--rerun would recompute every run)."
+)
 
 
 # --------------------------------------------------------------------------- data and model
@@ -200,7 +205,7 @@ def parse_result(data: Any, where: str | Path) -> RunResult:
         raise ResultError(
             f"{where}: a run result of another harness version (schema {version or 'before 3'}, this harness reads "
             f"{SCHEMA_VERSION})",
-            hint="Run the spec again with --rerun to recompute it (or remove the file).",
+            hint=RERUN_ONE,
         )
     try:
         return RunResult.model_validate(_nan_to_none(data))
@@ -209,7 +214,7 @@ def parse_result(data: Any, where: str | Path) -> RunResult:
         path = ".".join(str(p) for p in first["loc"])
         raise ResultError(
             f"{where}: a damaged run result ({len(exc.errors())} problem(s); first: {path}: {first['msg']})",
-            hint="Run the spec again with --rerun to recompute it.",
+            hint=RERUN_ONE,
         ) from None
 
 
@@ -223,6 +228,6 @@ def read_result(path: Path) -> RunResult:
     except json.JSONDecodeError as exc:
         raise ResultError(
             f"{path}: a damaged run result (not JSON: {exc.msg}, line {exc.lineno})",
-            hint="Run the spec again with --rerun to recompute it.",
+            hint=RERUN_ONE,
         ) from None
     return parse_result(data, path)

@@ -20,7 +20,7 @@ from benchmark.events import SILENT, Advanced, Events, Note, Prepared, RunsPlann
 from benchmark.files import atomic_write_json
 from benchmark.registry.loading import Registries, registries
 from benchmark.run.config import RunConfig, describe_variant, expand
-from benchmark.run.result import RunResult
+from benchmark.run.result import ResultError, RunResult
 from benchmark.run.store import RunStore
 from benchmark.spec.schema import Spec
 
@@ -87,6 +87,10 @@ def run_spec(
             Note("runs", spec.name, f"--rerun: the results and trained weights of {spec.name}'s runs were removed")
         )
     todo = [r for r in runs if not store.is_done(r.run_id, prepared[r.variant].hash)]
+    for run in todo:
+        why = store.damaged(run.run_id)
+        if why is not None:  # this run alone is evaluated again (its training is kept); the others are untouched
+            events.emit(Warned("runs", run.run_id, f"run {run.run_id} ({run.label}): {why}: evaluated again"))
     if not todo:
         events.emit(
             Note("runs", spec.name, f"all {len(runs)} run(s) of {spec.name} are already done; rebuilding the report")
@@ -145,12 +149,26 @@ def _prepare(spec: Spec, regs: Registries, home: Path, store: RunStore, events: 
 
 
 def collect(spec: Spec, store: RunStore) -> tuple[list[RunResult], list[RunConfig]]:
-    """Stored results of this spec's runs (in matrix order) and the runs still missing."""
+    """Stored results of this spec's runs (in matrix order) and the runs still missing (a
+    damaged result counts as missing: the report shows the others and says so)."""
     results, missing = [], []
     for run in expand(spec):
-        result = store.load(run.run_id)
+        try:
+            result = store.load(run.run_id)
+        except ResultError:
+            result = None
         (results.append(result) if result is not None else missing.append(run))
     return results, missing
+
+
+def damaged_results(spec: Spec, store: RunStore) -> list[str]:
+    """A line for each run of the spec whose stored result cannot be read."""
+    out = []
+    for run in expand(spec):
+        why = store.damaged(run.run_id)
+        if why is not None:
+            out.append(f"run {run.run_id} ({run.label}): {why}")
+    return out
 
 
 def _report_input(spec: Spec, home: Path) -> Any:
@@ -160,10 +178,12 @@ def _report_input(spec: Spec, home: Path) -> Any:
 
     store = RunStore(home / "runs", spec.name)
     results, missing = collect(spec, store)
+    damaged = damaged_results(spec, store)
     if not results:
         raise UserError(
-            f"no finished run of spec '{spec.name}' in {store.folder}",
-            hint=f"Run it first: cbis-bench run <spec> (store: --home {home}).",
+            f"no finished run of spec '{spec.name}' in {store.folder}" + "".join(f"; {d}" for d in damaged),
+            hint=f"Run it first: cbis-bench run <spec> (store: --home {home})"
+            + (": a run whose result is damaged is evaluated again from its kept training." if damaged else "."),
         )
     keyed = audit_file(store, results[0].data.hash)  # the report's audit: the first run's patch set
     audit_path = keyed if keyed.exists() else store.folder / AUDIT_FILE
@@ -171,7 +191,7 @@ def _report_input(spec: Spec, home: Path) -> Any:
     runs = expand(spec)
     selection = select(runs, {r.run_id: r for r in results}, spec.select) if spec.select is not None else None
     shown = [r for r in results if r.run_id in selection.kept()] if selection is not None else results
-    return ReportInput(spec, shown, results, selection, runs, audit, pending=len(missing))
+    return ReportInput(spec, shown, results, selection, runs, audit, pending=len(missing), damaged=damaged)
 
 
 def rebuild_report(spec: Spec, home: Path, reports_dir: Path) -> Path:

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from benchmark.files import atomic_write, atomic_write_json, lock, lock_path, try_lock
-from benchmark.run.result import RunResult, read_result
+from benchmark.run.result import ResultError, RunResult, read_result
 
 RESULT = "result.json"
 ERROR = "error.json"
@@ -64,8 +64,22 @@ class RunStore:
         return read_result(path)
 
     def is_done(self, run_id: str, data_hash: str) -> bool:
-        result = self.load(run_id)
+        """Whether the run has a readable result on this data: a damaged result (or one of
+        another harness version) is not done, so the run is evaluated again from its kept
+        weights and the damage costs that run's evaluation only."""
+        try:
+            result = self.load(run_id)
+        except ResultError:
+            return False
         return result is not None and result.data.hash == data_hash
+
+    def damaged(self, run_id: str) -> str | None:
+        """Why the run's stored result cannot be read (None: it can, or there is none)."""
+        try:
+            self.load(run_id)
+        except ResultError as exc:
+            return exc.message
+        return None
 
     def save(self, result: RunResult) -> Path:
         path = atomic_write_json(self.result_path(result.run_id), result.to_json())
