@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 
 from benchmark import provenance
-from benchmark.errors import UserError
+from benchmark.errors import PluginOutputError, UserError
 from benchmark.events import Events
 from benchmark.files import finite
 from benchmark.record import Record
@@ -55,12 +55,29 @@ class EvaluationFailed(UserError):
     Its trained weights stay in the store: running the spec again only evaluates."""
 
     exit_code = 1
+    stage = "evaluation"
 
     def __init__(self, run: RunConfig, message: str, checkpoint: Path) -> None:
         super().__init__(
             f"run {run.run_id} ({run.label}): evaluation failed: {message}",
             hint=f"Its training is kept ({checkpoint}): fix the cause and run the spec again; only the "
             "evaluation is redone.",
+        )
+        self.run = run
+
+
+class TrainingFailed(EvaluationFailed):
+    """A run whose training a plugin broke (its contract, or an error inside it): that run
+    alone stops, as an evaluation failure does; the other runs go on."""
+
+    stage = "training"
+
+    def __init__(self, run: RunConfig, message: str, checkpoint: Path) -> None:
+        UserError.__init__(
+            self,
+            f"run {run.run_id} ({run.label}): training failed: {message}",
+            hint="Fix the plugin (or the spec) and run the spec again: the finished runs are kept, and a kept "
+            f"checkpoint ({checkpoint}) resumes.",
         )
         self.run = run
 
@@ -143,17 +160,24 @@ def execute_run(
     t0 = time.perf_counter()
     table = data.patches.table
     trained_path = store.trained_path(run.training_key, data.hash)
-    with store.training_lock(trained_path):  # one process trains a training key at a time
-        trained = train_run(
-            run,
-            data.patches.images,
-            table["label"].to_numpy(),
-            data.split,
-            regs,
-            trained_path,
-            on_epoch=on_epoch,
-            checkpoint_every_s=checkpoint_every_s,
-        )
+    try:
+        with store.training_lock(trained_path):  # one process trains a training key at a time
+            trained = train_run(
+                run,
+                data.patches.images,
+                table["label"].to_numpy(),
+                data.split,
+                regs,
+                trained_path,
+                on_epoch=on_epoch,
+                checkpoint_every_s=checkpoint_every_s,
+            )
+    except (UserError, KeyboardInterrupt, OSError):  # the user's mistake, an interruption, the disk: stop
+        raise
+    except Exception as exc:  # a plugin broke this run's training: the other runs go on
+        message = str(exc) if isinstance(exc, PluginOutputError) else f"{type(exc).__name__}: {exc}"
+        store.save_error(run.run_id, "training", message)
+        raise TrainingFailed(run, message, trained_path) from exc
     permuted = None
     if spec.explain.sanity.enabled and spec.explain.sanity.label_permutation:  # Adebayo et al.'s data randomisation
         permuted_path = store.trained_path(f"{run.training_key}-permuted", data.hash)

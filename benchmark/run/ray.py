@@ -29,7 +29,7 @@ from benchmark.errors import UserError
 from benchmark.events import RunFailed, RunFinished
 from benchmark.registry.loading import EXTRA_PLUGINS
 from benchmark.run.config import RunConfig
-from benchmark.run.execute import EvaluationFailed
+from benchmark.run.execute import EvaluationFailed, TrainingFailed
 from benchmark.run.executor_types import RunContext
 from benchmark.spec.schema import Spec
 
@@ -122,7 +122,7 @@ def _run_task(
             run, data, regs, RunStore(Path(home) / "runs", spec.name), wait=True, checkpoint_every_s=checkpoint_every_s
         )
     except EvaluationFailed as failure:  # the other runs go on; the driver reports it with the rest
-        return {"run_id": run_id, "failed": failure.message}
+        return {"run_id": run_id, "failed": failure.message, "stage": failure.stage}
     return {"run_id": run_id}
 
 
@@ -214,9 +214,11 @@ class RayExecutor:
                     raise
                 run = by_id[summary["run_id"]]
                 if "failed" in summary:
-                    failure = EvaluationFailed(
+                    stage = summary.get("stage", "evaluation")
+                    failed = TrainingFailed if stage == "training" else EvaluationFailed
+                    failure = failed(
                         run,
-                        summary["failed"].split("evaluation failed: ", 1)[-1],
+                        summary["failed"].split(f"{stage} failed: ", 1)[-1],
                         context.store.trained_path(run.training_key, context.data(run).hash),
                     )
                     failures.append(failure)

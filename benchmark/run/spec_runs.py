@@ -44,11 +44,17 @@ class RunsFailed(UserError):
 
     def __init__(self, failures: Sequence[Any], report: Path | None) -> None:
         lines = "\n".join(f"  - {f.message}" for f in failures)
-        super().__init__(
-            f"{len(failures)} run(s) failed in evaluation; their training is kept and the next run of "
-            f"the spec only evaluates them:\n{lines}",
-            hint=f"The report of the others: {report}" if report else None,
-        )
+        if all(getattr(f, "stage", "evaluation") == "evaluation" for f in failures):
+            head = (
+                f"{len(failures)} run(s) failed in evaluation; their training is kept and the next run of "
+                "the spec only evaluates them"
+            )
+        else:
+            head = (
+                f"{len(failures)} run(s) failed (training or evaluation); the other runs are finished and kept, and "
+                "the next run of the spec retries the failed ones"
+            )
+        super().__init__(f"{head}:\n{lines}", hint=f"The report of the others: {report}" if report else None)
 
 
 def forget(spec: Spec, store: RunStore, data_hashes: Sequence[str]) -> None:
