@@ -79,3 +79,31 @@ def test_second_preparation_hits_the_cache_and_workers_do_not_matter(small_tree:
     assert not hit and changed.images.shape[1:] == (32, 32)
     union, hit = prepare(ds, ds.catalogue(), PARAMS.model_copy(update={"lesion_box": "union"}), tmp_path / "cache")
     assert not hit and union.key != first.key
+
+
+def test_a_short_write_of_the_patch_cache_is_a_full_disk_and_leaves_no_entry(
+    small_tree: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """Issue 24 (12): on a full disk np.save raises an OSError without an errno ("4096
+    requested and 0 written"), which the CLI's storage-error handler did not recognise (a
+    traceback); the cache raises it as ENOSPC, and no half-written entry is left."""
+    import errno
+
+    import pytest
+
+    from benchmark.data import cache
+
+    ds = CbisDdsm({"root": str(small_tree)}, cache_dir=tmp_path / "c")
+    real_save = np.save
+
+    def short_write(path, array, *args, **kwargs):
+        if str(path).endswith("masks.npy"):
+            raise OSError(f"{array.nbytes} requested and 0 written")
+        return real_save(path, array, *args, **kwargs)
+
+    monkeypatch.setattr(cache.np, "save", short_write)
+    with pytest.raises(OSError) as raised:
+        prepare(ds, ds.catalogue(), PatchParams(size=32, background_size=48), tmp_path / "cache")
+    assert raised.value.errno == errno.ENOSPC and "No space left on device" in str(raised.value)
+    assert not list((tmp_path / "cache" / "patches").glob("*/manifest.csv"))
+    assert not [p for p in (tmp_path / "cache" / "patches").rglob("*") if ".partial" in p.name or p.suffix == ".tmp"]

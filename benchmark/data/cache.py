@@ -8,6 +8,7 @@ preparation killed half-way never leaves a cache entry a later run would trust.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -81,13 +82,25 @@ def derived(cache_dir: Path, key: str, name: str, compute: Callable[[], dict[str
     return value
 
 
+def _save(path: Path, array: np.ndarray) -> None:
+    """``np.save``, whose short write on a full disk is an ``OSError`` without an errno
+    ("N requested and M written"): raised as the ENOSPC it is, so the CLI says what a full
+    disk needs instead of printing a traceback."""
+    try:
+        np.save(path, np.ascontiguousarray(array))
+    except OSError as exc:
+        if exc.errno is not None:
+            raise
+        raise OSError(errno.ENOSPC, f"No space left on device (a short write: {exc})", str(path)) from exc
+
+
 def store(cache_dir: Path, patches: PatchSet) -> Path:
     final = cache_path(cache_dir, patches.key)
     tmp = temporary_name(final)
     tmp.mkdir(parents=True)
     try:
-        np.save(tmp / "images.npy", np.ascontiguousarray(patches.images))
-        np.save(tmp / "masks.npy", np.ascontiguousarray(patches.masks))
+        _save(tmp / "images.npy", patches.images)
+        _save(tmp / "masks.npy", patches.masks)
         (tmp / "audit.json").write_text(json.dumps(patches.audit.to_dict(), indent=1, sort_keys=True))
         (tmp / CONTENT).write_text(json.dumps({"content_hash": patches.content_hash()}))
         patches.table.to_csv(tmp / "manifest.csv", index=False)  # written last: marks the entry complete
