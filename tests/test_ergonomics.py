@@ -169,6 +169,14 @@ def test_two_specs_of_one_name_on_one_home_each_show_their_own_audit(tmp_path: P
     assert audit(tmp_path / "shared" / "reports" / "tiny" / "report.md") != mine  # the copy's own audit
 
 
+def test_a_spec_explaining_with_random_alone_says_why_table_iv_is_empty(tmp_path: Path) -> None:
+    spec = write_spec(tmp_path, explain=SPEC["explain"] | {"explainers": ["random"]})
+    run(spec, tmp_path / "home")
+    report = (tmp_path / "home" / "reports" / "tiny" / "report.md").read_text()
+    table_iv = report[report.index("## Table IV.") :].split("\n## ")[0]
+    assert "**No run has a row:** the spec's explainers (`random`) are all model-free controls" in table_iv
+
+
 # ----------------------------------------------------------------------------- loggers
 
 

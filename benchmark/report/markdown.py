@@ -31,7 +31,7 @@ from benchmark.run.config import RunConfig
 from benchmark.run.result import RunResult
 from benchmark.run.store import RunStore
 from benchmark.selection import Selection
-from benchmark.spec.schema import Spec, Threshold
+from benchmark.spec.schema import Spec, Threshold, labels
 
 #: figures of a run that the evidence section shows (not repeated in the run's own section)
 EVIDENCE_FIGURES = ("/faithfulness.png",)
@@ -213,6 +213,14 @@ def _tables(report: ReportInput) -> list[str]:
         md_table(tables.table_localisation(shown, baselines, report.explainers(), stats)),
         "",
     ]
+    if not report.explainers():  # every explainer named is a model-free map: nothing to set beside them
+        named = ", ".join(f"`{label}`" for spec in report.specs for label in labels(spec.explain.explainers))
+        out += [
+            f"**No run has a row:** the spec's explainers ({named}) are all model-free controls, the chance "
+            "level every LL is set beside, so there is no explanation of a model to score. Name one in "
+            "`explain.explainers` (e.g. `gradcam-batched`); the controls are scored in any case.",
+            "",
+        ]
     if stats is not None:
         verdicts = tables.ll_against_controls(shown, report.explainers(), stats)
         if verdicts["not above"]:
