@@ -361,3 +361,33 @@ def test_a_damaged_cache_entry_is_prepared_again_and_finished_runs_stay(tmp_path
     assert result.read_text() == before  # the finished run is untouched
     third = run_cli("run", str(spec), "--home", str(home))
     assert "(from the cache)" in third.output and "damaged" not in third.output  # the entry is whole again
+
+
+def test_sigterm_while_a_fixture_tree_is_written_leaves_no_partial_tree(tmp_path: Path) -> None:
+    """Issue 24 (smaller): SIGTERM (a container stopped, a scheduler's limit) is handled as
+    Ctrl-C, so the half-written ``DIR.partial-*`` tree is removed and the message says so;
+    before, it stayed behind and nothing removed it. A real process: the signal is the point."""
+    import signal
+    import time
+
+    target = tmp_path / "tree"
+    proc = subprocess.Popen(
+        [*CLI, "fixture", str(target), "--images", "3000"],
+        cwd=ROOT,
+        env=os.environ | {"NO_COLOR": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if [p for p in tmp_path.iterdir() if ".partial-" in p.name and (p / "jpeg").is_dir()]:
+            time.sleep(0.5)  # some images written
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the tree was written before it could be interrupted"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert not [p for p in tmp_path.iterdir() if ".partial-" in p.name] and not target.exists()

@@ -4,6 +4,8 @@ one error wrapper (``app.py``). Nothing in the harness imports it; it imports th
 
 from __future__ import annotations
 
+import signal
+
 from benchmark.cli import (  # noqa: F401
     bench,
     compare,
@@ -19,5 +21,13 @@ from benchmark.cli import (  # noqa: F401
 from benchmark.cli.app import app
 
 
+def _terminated(signum: int, frame: object) -> None:
+    """SIGTERM (``kill``, a container stopped, a scheduler's time limit) as Ctrl-C: the
+    ``finally`` blocks remove what was half written (a fixture tree's ``.partial-*``
+    folder, temporary files), and the message says what is kept (exit 130)."""
+    raise KeyboardInterrupt
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _terminated)
     app()
