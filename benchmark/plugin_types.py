@@ -79,7 +79,13 @@ class Backbone:
         raise ValueError("the target layer is not a module of the model")
 
 
-BackboneFactory = Callable[..., Backbone]
+class BackboneFactory(Protocol):
+    """Builds the network with a fresh ``num_classes`` head, with ImageNet weights when
+    ``pretrained`` (a local file when the spec gives one: a ``weights`` keyword, or
+    ``**options``, takes it); the spec's options come as further keywords. A family entry
+    (``timm/*``) takes the variant's name first."""
+
+    def __call__(self, *, num_classes: int, pretrained: bool, **options: Any) -> Backbone: ...
 
 
 # -------------------------------------------------------------------------- strategies
@@ -123,7 +129,12 @@ class PhaseContext:
     device: Any
 
 
-StrategyFn = Callable[[Sequence[LayerGroup], int, "HParams"], list[Phase]]
+class StrategyFn(Protocol):
+    """A transfer strategy: the phases of fine-tuning for the backbone's ``groups``, of
+    which the first ``frozen`` stay frozen at the start, at the run's ``hparams``
+    (``backbone=`` and the spec's options come as keywords to a strategy that takes them)."""
+
+    def __call__(self, groups: Sequence[LayerGroup], frozen: int, hparams: HParams, /) -> list[Phase]: ...
 
 
 # ------------------------------------------------------------------------- normalisers
@@ -175,9 +186,19 @@ class PanelContext:
     predictions: np.ndarray
 
 
-ExplainerFactory = Callable[..., Explainer]
+class ExplainerFactory(Protocol):
+    """Builds an :class:`Explainer` of the trained ``backbone`` (the spec's options as
+    keywords); a class is one."""
 
-LocalisationMetric = Callable[..., "np.ndarray"]
+    def __call__(self, backbone: Backbone, /, **options: Any) -> Explainer: ...
+
+
+class LocalisationMetric(Protocol):
+    """Scores maps (N, H, W) in [0, 1] against boolean lesion masks (N, H, W): one finite
+    score per map, higher is better, under the spec's ``threshold`` rule (None for a
+    score that needs none)."""
+
+    def __call__(self, maps: np.ndarray, masks: np.ndarray, /, *, threshold: Any = None) -> np.ndarray: ...
 
 
 # ------------------------------------------------------------------ faithfulness metrics
@@ -199,7 +220,7 @@ class FaithfulnessMetric(Protocol):
     :class:`FaithfulnessScores`. ``higher_is_better`` (default True) orients the score."""
 
     def __call__(
-        self, model: torch.nn.Module, inputs: torch.Tensor, maps: torch.Tensor, targets: torch.Tensor
+        self, model: torch.nn.Module, inputs: torch.Tensor, maps: torch.Tensor, targets: torch.Tensor, /, **options: Any
     ) -> np.ndarray | FaithfulnessScores: ...
 
 
@@ -245,7 +266,11 @@ class WholeImageOutput:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-WholeModelFn = Callable[..., WholeImageOutput]
+class WholeModelFn(Protocol):
+    """A whole-image model: its answer on the test mammograms of one finished patch run,
+    given that run's :class:`WholeImageContext` (the spec's options as keywords)."""
+
+    def __call__(self, context: WholeImageContext, /, **options: Any) -> WholeImageOutput: ...
 
 
 # ----------------------------------------------------------------------------- loggers
@@ -264,6 +289,13 @@ class LoggedRun:
     epochs: list[dict[str, float]]
     metrics: dict[str, float]
     figures: list[Path] = field(default_factory=list)
+
+
+class LoggerFactory(Protocol):
+    """Opens a logger for a spec's runs: the home (where a logger may keep its store), the
+    spec, and the spec's options as keywords; a class is one."""
+
+    def __call__(self, home: Path, spec: Any, /, **options: Any) -> Logger: ...
 
 
 class Logger(Protocol):
@@ -292,3 +324,19 @@ class Dataset(Protocol):
     def read_image(self, path: Path) -> np.ndarray: ...
 
     def read_mask(self, path: Path) -> np.ndarray: ...
+
+
+#: each plugin kind's contract, stated once: the registry's gate checks what a plugin
+#: registers against it (a callable's signature, a class's members), its messages quote
+#: it, and ``benchmark.api.testing`` and the README are written from it
+CONTRACTS: dict[str, type] = {
+    "backbone": BackboneFactory,
+    "strategy": StrategyFn,
+    "normaliser": Normaliser,
+    "explainer": ExplainerFactory,
+    "localisation": LocalisationMetric,
+    "faithfulness": FaithfulnessMetric,
+    "dataset": Dataset,
+    "logger": LoggerFactory,
+    "whole_model": WholeModelFn,
+}

@@ -360,3 +360,27 @@ def test_a_whole_image_model_plugin_is_gated_and_its_answer_checked(gate_plugin)
         r"test image: shape \(2,\)",
     ):
         run_whole_model(regs, "short-answer", context, 2)
+
+
+def test_every_kind_has_one_contract_that_the_gate_reads() -> None:
+    """Contracts stated once (issue 21): each kind's Protocol in benchmark.plugin_types is
+    what the gate checks and what its messages quote."""
+    from benchmark.plugin_types import CONTRACTS, StrategyFn
+    from benchmark.registry import KINDS, gate
+
+    assert set(CONTRACTS) == set(KINDS)
+    assert gate.CONTRACTS["strategy"] == f"a callable {gate.signature_text(StrategyFn)}"
+    assert gate.CONTRACTS["strategy"] == "a callable (groups, frozen, hparams) -> list[Phase]"
+
+    def two_arguments(groups, frozen):  # the core passes three
+        return []
+
+    refused = gate.check("strategy", "short", "p", two_arguments)
+    assert refused is not None and refused.endswith("a strategy is a callable (groups, frozen, hparams) -> list[Phase]")
+
+    class NoLabelsFlag:
+        def fit(self, chunks): ...
+        def __call__(self, images, labels=None): ...
+        def state_dict(self): ...
+
+    assert "lacks a boolean uses_labels" in gate.check("normaliser", "n", "p", NoLabelsFlag)

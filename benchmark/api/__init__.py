@@ -12,7 +12,7 @@ OpenCV) load on first use, so importing this module stays cheap.
   :class:`Normaliser`, :class:`Explainer` (with the :class:`PanelContext` of its panels),
   :class:`Dataset`, :class:`LocalisationMetric`,
   :class:`FaithfulnessMetric` (and the :class:`FaithfulnessScores` it may return),
-  :class:`Logger` (with the :class:`LoggedRun` it receives), :class:`WholeImageContext` and
+  :class:`Logger` (made by a :class:`LoggerFactory`, with the :class:`LoggedRun` it receives), :class:`WholeImageContext` and
   :class:`WholeImageOutput` (a whole-image model's input and answer).
 * Spec value types a plugin receives: :class:`HParams`, :class:`Threshold`.
 * Errors: :class:`UserError` (a message for the user, exit code 2) and
@@ -54,6 +54,7 @@ from benchmark.plugin_types import (
     LocalisationMetric,
     LoggedRun,
     Logger,
+    LoggerFactory,
     Normaliser,
     PanelContext,
     Phase,
@@ -120,6 +121,7 @@ __all__ = [
     "FaithfulnessScores",
     "Dataset",
     "Logger",
+    "LoggerFactory",
     "LoggedRun",
     "HParams",
     "Threshold",

@@ -29,7 +29,8 @@ untouched: a copy is randomised.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -37,7 +38,7 @@ import torch
 from benchmark.evaluation.localisation import explain
 from benchmark.evaluation.records import Sanity, SanityCurve, SanityTest
 from benchmark.evaluation.similarity import spearman_per_patch, ssim_per_patch
-from benchmark.plugin_types import Backbone, ExplainerFactory, LayerGroup, Normaliser
+from benchmark.plugin_types import Backbone, LayerGroup, Normaliser
 from benchmark.spec.schema import Sanity as SanitySpec
 from benchmark.training.device_data import DeviceSplit
 
@@ -125,7 +126,7 @@ def _test(name: str, steps: Sequence[str], sim: _Similarity, config: SanitySpec)
 
 def sanity_tests(
     backbone: Backbone,
-    factories: Mapping[str, ExplainerFactory],
+    factories: Mapping[str, Callable[[Backbone], Any]],
     split: DeviceSplit,
     indices: np.ndarray,
     targets: np.ndarray,

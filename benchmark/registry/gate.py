@@ -3,40 +3,77 @@ registered (or, for a lazy ``module:attribute`` reference, when it is first reso
 with a message naming the plugin. What a plugin *returns* is checked where the core
 calls it (``benchmark/registry/calls.py``).
 
-A kind's contract, in one line each (``benchmark/registry/hookspecs.py`` has the detail):
-
-* backbone: a callable taking ``num_classes`` and ``pretrained`` (and ``weights``, or
-  ``**kwargs``, to accept a local weights file) returning a ``Backbone``; a family entry
-  (``timm/*``) takes the variant name first;
-* strategy: a callable ``(groups, frozen, hparams) -> list[Phase]``;
-* normaliser: a class (or factory) whose objects have ``fit``, ``__call__``,
-  ``state_dict`` and a boolean ``uses_labels``;
-* explainer: a callable ``(backbone, **options) -> explainer``;
-* localisation: a callable ``(maps, masks, *, threshold)`` returning one score per map;
-* faithfulness: a callable ``(model, inputs, maps, targets, **options)`` returning one
-  score per map;
-* dataset: a class with an ``Options`` pydantic model, ``catalogue``, ``read_image`` and
-  ``read_mask``;
-* whole_model: a callable ``(context, **options) -> WholeImageOutput``.
+Each kind's contract is one Protocol in :data:`benchmark.plugin_types.CONTRACTS`, read
+here, never restated: a callable kind's ``__call__`` says how many positional arguments
+the core passes (those before ``/``) and which keywords a plugin must accept (the
+keyword-only ones: by name, or through ``**kwargs``); a class kind's methods and class
+attributes (``uses_labels: ClassVar[bool]``, ``Options: ClassVar[type[BaseModel]]``) are
+what the class must have. A class registered for a callable kind is a factory: its
+``__init__`` is checked when it is called. The messages quote the Protocol's signature.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable
 from typing import Any
 
-CONTRACTS: dict[str, str] = {
-    "backbone": "a callable (num_classes, pretrained, weights=None, **options) -> Backbone",
-    "strategy": "a callable (groups, frozen, hparams) -> list[Phase]",
-    "normaliser": "a class with fit(), __call__(), state_dict() and a boolean uses_labels",
-    "explainer": "a callable (backbone, **options) -> explainer",
-    "localisation": "a callable (maps, masks, *, threshold=None) -> one score per map",
-    "faithfulness": "a callable (model, inputs, maps, targets, **options) -> one score per map",
-    "dataset": "a class with an Options pydantic model, catalogue(), read_image() and read_mask()",
-    "logger": "a callable (home, spec, **options) -> an object with log(run) and close()",
-    "whole_model": "a callable (context: WholeImageContext, **options) -> WholeImageOutput",
-}
+from benchmark.plugin_types import CONTRACTS as PROTOCOLS
+
+#: kinds whose contract is a class (its members), not a call
+CLASS_KINDS = ("normaliser", "dataset")
+
+
+def _own_parameters(protocol: type) -> list[inspect.Parameter]:
+    return list(inspect.signature(protocol.__call__).parameters.values())[1:]  # without self
+
+
+def signature_text(protocol: type) -> str:
+    """``(maps, masks, *, threshold=None) -> np.ndarray``: the Protocol's call as a plugin
+    author reads it (no annotations, no ``/``)."""
+    parts: list[str] = []
+    params = _own_parameters(protocol)
+    positional = [p for p in params if p.kind is inspect.Parameter.POSITIONAL_ONLY]
+    for p in params:
+        if p.kind is inspect.Parameter.KEYWORD_ONLY and positional and "*" not in parts:
+            parts.append("*")
+        if p.kind is inspect.Parameter.VAR_KEYWORD:
+            parts.append(f"**{p.name}")
+        else:
+            parts.append(p.name if p.default is inspect.Parameter.empty else f"{p.name}={p.default!r}")
+    returns = inspect.signature(protocol.__call__).return_annotation
+    return f"({', '.join(parts)})" + (f" -> {returns}" if returns is not inspect.Signature.empty else "")
+
+
+def _members(protocol: type) -> tuple[list[str], dict[str, str]]:
+    """A class contract's methods and its class attributes with their annotations."""
+    methods = [
+        name
+        for name, value in vars(protocol).items()
+        if callable(value) and (not name.startswith("_") or name == "__call__") and name != "__init__"
+    ]
+    attributes = {n: str(a) for n, a in vars(protocol).get("__annotations__", {}).items() if "ClassVar" in str(a)}
+    return methods, attributes
+
+
+@functools.cache
+def contract_text(kind: str) -> str:
+    """How messages state a kind's contract."""
+    protocol = PROTOCOLS.get(kind)
+    if protocol is None:
+        return "a callable"
+    if kind in CLASS_KINDS:
+        methods, attributes = _members(protocol)
+        said = [f"{m}()" for m in methods] + [
+            f"a boolean {a}" if "bool" in t else f"an {a} pydantic model" for a, t in attributes.items()
+        ]
+        return "a class with " + ", ".join(said[:-1]) + " and " + said[-1]
+    return f"a callable {signature_text(protocol)}"
+
+
+#: kind -> its contract as the messages state it (``benchmark.api`` and the README quote it)
+CONTRACTS = {kind: contract_text(kind) for kind in PROTOCOLS}
 
 
 def _parameters(obj: Callable[..., Any]) -> dict[str, inspect.Parameter] | None:
@@ -61,43 +98,38 @@ def _accepts(params: dict[str, inspect.Parameter], *names: str, positional: int 
     return keywords_ok and len(takes) >= positional
 
 
+def _class_problem(protocol: type, target: Any) -> str | None:
+    from pydantic import BaseModel
+
+    methods, attributes = _members(protocol)
+    missing = [m for m in methods if not callable(getattr(target, m, None))]
+    for name, annotation in attributes.items():
+        value = getattr(target, name, None)
+        if "bool" in annotation and not isinstance(value, bool):
+            missing.append(f"a boolean {name}")
+        elif "BaseModel" in annotation and not (inspect.isclass(value) and issubclass(value, BaseModel)):
+            missing.append(f"an {name} pydantic model")
+    return f"it lacks {', '.join(missing)}" if missing else None
+
+
 def problem(kind: str, obj: Any, family: bool = False) -> str | None:
-    """Why ``obj`` cannot be a ``kind``, or None when it fits."""
+    """Why ``obj`` cannot be a ``kind``, or None when it fits its Protocol."""
     if not callable(obj):
         return f"{type(obj).__name__} is not callable"
-    if kind == "normaliser":
-        target = obj if inspect.isclass(obj) else None
-        if target is not None:
-            missing = [a for a in ("fit", "__call__", "state_dict") if not callable(getattr(target, a, None))]
-            if missing or not isinstance(getattr(target, "uses_labels", None), bool):
-                return f"class {target.__name__} lacks " + ", ".join(
-                    missing
-                    + ([] if isinstance(getattr(target, "uses_labels", None), bool) else ["a boolean uses_labels"])
-                )
+    protocol = PROTOCOLS.get(kind)
+    if protocol is None:
         return None
-    if kind == "dataset":
-        from pydantic import BaseModel
-
-        options = getattr(obj, "Options", None)
-        if not (inspect.isclass(options) and issubclass(options, BaseModel)):
-            return "it has no Options pydantic model"
-        missing = [a for a in ("catalogue", "read_image", "read_mask") if not callable(getattr(obj, a, None))]
-        return f"it lacks {', '.join(missing)}" if missing else None
+    if kind in CLASS_KINDS:  # a dataset is its class; a normaliser factory that is no class is called later
+        return _class_problem(protocol, obj) if inspect.isclass(obj) or kind == "dataset" else None
     if inspect.isclass(obj):
         return None  # a class as factory: its __init__ decides; checked when called
     params = _parameters(obj)
     if params is None:
         return None
-    first = 1 if family else 0
-    ok = {
-        "backbone": lambda: _accepts(params, "num_classes", "pretrained", positional=first),
-        "strategy": lambda: _accepts(params, positional=3),
-        "explainer": lambda: _accepts(params, positional=1 + first),
-        "localisation": lambda: _accepts(params, "threshold", positional=2 + first),
-        "faithfulness": lambda: _accepts(params, positional=4 + first),
-        "whole_model": lambda: _accepts(params, positional=1 + first),
-    }.get(kind, lambda: True)()
-    return None if ok else "its signature does not fit"
+    wanted = _own_parameters(protocol)
+    positional = sum(p.kind is inspect.Parameter.POSITIONAL_ONLY for p in wanted) + (1 if family else 0)
+    keywords = [p.name for p in wanted if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    return None if _accepts(params, *keywords, positional=positional) else "its signature does not fit"
 
 
 def check(kind: str, name: str, plugin: str, obj: Any, family: bool = False) -> str | None:
@@ -106,7 +138,4 @@ def check(kind: str, name: str, plugin: str, obj: Any, family: bool = False) -> 
     if why is None:
         return None
     shown = repr(obj) if len(repr(obj)) < 60 else type(obj).__name__
-    return (
-        f"plugin '{plugin}' registered {kind} '{name}' as {shown}: {why}; "
-        f"a {kind} is {CONTRACTS.get(kind, 'a callable')}"
-    )
+    return f"plugin '{plugin}' registered {kind} '{name}' as {shown}: {why}; a {kind} is {contract_text(kind)}"

@@ -2,8 +2,9 @@
 
 A plugin is any module (or object) with functions marked ``@hookimpl`` whose names
 match these specifications. The host owns ``register``: it records which plugin
-supplied each name, checks the object against its kind's contract
-(``benchmark/registry/gate.py``) and refuses a name another plugin has, so a plugin
+supplied each name, checks the object against its kind's contract (one Protocol per
+kind, ``benchmark.plugin_types.CONTRACTS``, which ``benchmark/registry/gate.py`` reads)
+and refuses a name another plugin has, so a plugin
 only ever says *what* it provides::
 
     from benchmark.api import hookimpl
