@@ -12,8 +12,10 @@ OpenCV) load on first use, so importing this module stays cheap.
   :class:`Normaliser`, :class:`Explainer` (with the :class:`PanelContext` of its panels),
   :class:`Dataset`, :class:`LocalisationMetric`,
   :class:`FaithfulnessMetric` (and the :class:`FaithfulnessScores` it may return),
-  :class:`Logger` (made by a :class:`LoggerFactory`, with the :class:`LoggedRun` it receives), :class:`WholeImageContext` and
-  :class:`WholeImageOutput` (a whole-image model's input and answer).
+  :class:`Logger` (made by a :class:`LoggerFactory`, with the :class:`LoggedRun` it
+  receives), :class:`WholeImageContext` and :class:`WholeImageOutput` (a whole-image
+  model's input and answer). Each kind's contract is one of these Protocols
+  (``benchmark.plugin_types.CONTRACTS``).
 * Spec value types a plugin receives: :class:`HParams`, :class:`Threshold`.
 * Errors: :class:`UserError` (a message for the user, exit code 2) and
   :func:`did_you_mean` (the one "unknown name" suggestion).
