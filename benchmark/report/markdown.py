@@ -428,7 +428,7 @@ def _whole(spec: Spec, store: RunStore, out_dir: Path) -> list[str]:
     from benchmark.whole.stage import load_audit, load_gallery, load_results
 
     results = load_results(store, spec)
-    galleries = {r["id"]: g for r in results if (g := load_gallery(store, r["id"])) is not None}
+    galleries = {r.id: g for r in results if (g := load_gallery(store, r.id)) is not None}
     return whole_section(spec, results, galleries, out_dir, spec.report.figures, load_audit(store))
 
 

@@ -15,6 +15,7 @@ import pandas as pd
 
 from benchmark.report.markdown_table import md_table
 from benchmark.spec.schema import Spec, labels
+from benchmark.whole.records import WholeResult
 
 #: published image-level results on CBIS-DDSM (benign vs malignant), as printed
 CITED = [
@@ -54,30 +55,30 @@ def _num(value: Any) -> str:
     return "–" if value is None else f"{value:.3f}"
 
 
-def results_table(results: Sequence[dict[str, Any]], level: str) -> pd.DataFrame:
+def results_table(results: Sequence[WholeResult], level: str) -> pd.DataFrame:
     rows = []
     for r in results:
-        loc = r["localisation"]
-        row = {
-            "patch run": r["patch_label"],
-            "model": r.get("description") or r["model"],
-            f"AUC [{level}]": _interval(r["auc"]),
+        loc = r.localisation
+        row: dict[str, Any] = {
+            "patch run": r.patch_label,
+            "model": r.description or r.model,
+            f"AUC [{level}]": _interval(r.auc.model_dump()),
         }
-        row |= {f"sens@spec {k}": _num(v) for k, v in r["sensitivity_at"].items()}
+        row |= {f"sens@spec {k}": _num(v) for k, v in r.sensitivity_at.items()}
         row |= {
-            "pointing game": _num(loc["pointing_game"]),
-            "pointing game, random": _num(loc["pointing_game_random"]),
-            f"IoU@{loc['threshold']}": _num(loc["iou"]),
-            f"IoU@{loc['threshold']}, random": _num(loc["iou_random"]),
-            "test images": r["images"],
-            "s": f"{r['measurements']['seconds']:.1f}",
-            "peak RSS MiB": r["measurements"]["memory"].get("host_peak_rss_mib"),
+            "pointing game": _num(loc.pointing_game),
+            "pointing game, random": _num(loc.pointing_game_random),
+            f"IoU@{loc.threshold}": _num(loc.iou),
+            f"IoU@{loc.threshold}, random": _num(loc.iou_random),
+            "test images": r.images,
+            "s": f"{r.measurements.seconds:.1f}",
+            "peak RSS MiB": r.measurements.memory.get("host_peak_rss_mib"),
         }
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def comparisons(results: Sequence[dict[str, Any]], spec: Spec) -> pd.DataFrame:
+def comparisons(results: Sequence[WholeResult], spec: Spec) -> pd.DataFrame:
     """For each patch run, each later model of the spec's list minus each earlier one
     (AUC, paired bootstrap), on the same test images."""
     from itertools import combinations
@@ -85,26 +86,26 @@ def comparisons(results: Sequence[dict[str, Any]], spec: Spec) -> pd.DataFrame:
     from benchmark.whole.evaluate import paired
 
     assert spec.whole_image is not None
-    by_run: dict[str, dict[str, dict[str, Any]]] = {}
+    by_run: dict[str, dict[str, WholeResult]] = {}
     for r in results:
-        by_run.setdefault(r["patch_run"], {})[r["model"]] = r
+        by_run.setdefault(r.patch_run, {})[r.model] = r
     rows = []
     for models in by_run.values():
         present = [m for m in labels(spec.whole_image.models) if m in models]
         for earlier, later in combinations(present, 2):
             a, b = models[later], models[earlier]
-            if a["test"]["keys"] != b["test"]["keys"]:
+            if a.test.keys != b.test.keys:
                 continue
             found = paired(
-                np.asarray(a["test"]["labels"]),
-                np.asarray(a["test"]["scores"]),
-                np.asarray(b["test"]["scores"]),
+                np.asarray(a.test.labels),
+                np.asarray(a.test.scores),
+                np.asarray(b.test.scores),
                 spec.report.bootstrap,
             )
             d = found["difference"]
             rows.append(
                 {
-                    "patch run": a["patch_label"],
+                    "patch run": a.patch_label,
                     "A": later,
                     "B": earlier,
                     "AUC A - B [interval]": _interval(d),
@@ -114,16 +115,16 @@ def comparisons(results: Sequence[dict[str, Any]], spec: Spec) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def roc_figure(results: Sequence[dict[str, Any]]) -> Any:
+def roc_figure(results: Sequence[WholeResult]) -> Any:
     from benchmark.report.figures.canvas import new_figure
 
     fig = new_figure(4.6, 4.2)
     ax = fig.subplots()
     for r in results:
         ax.plot(
-            r["roc"]["fpr"],
-            r["roc"]["tpr"],
-            label=f"{r['model']} · {r['backbone']} / {r['strategy']} (AUC {r['auc']['estimate']:.3f})",
+            r.roc["fpr"],
+            r.roc["tpr"],
+            label=f"{r.model} · {r.backbone} / {r.strategy} (AUC {r.auc.estimate:.3f})",
         )
     ax.plot([0, 1], [0, 1], color="0.6", linestyle="dotted", linewidth=1)
     ax.set_xlabel("1 - specificity")
@@ -169,7 +170,7 @@ def audit_lines(audit: dict[str, Any] | None) -> list[str]:
 
 def whole_section(
     spec: Spec,
-    results: Sequence[dict[str, Any]],
+    results: Sequence[WholeResult],
     galleries: dict[str, dict[str, np.ndarray]],
     out_dir: Path,
     figures: bool = True,
@@ -181,8 +182,8 @@ def whole_section(
 
     level = f"{100 * spec.report.bootstrap.confidence:g}%"
     first = results[0]
-    counts = first["counts"]
-    size = first["image_size"]
+    counts = first.counts
+    size = first.image_size
     out = (
         [
             "## Whole mammogram",
@@ -200,11 +201,7 @@ def whole_section(
         + audit_lines(audit)
         + [md_table(results_table(results, level)), ""]
     )
-    chance = [
-        f"{r['model']} on {r['backbone']} / {r['strategy']}"
-        for r in results
-        if r["auc"].get("low") is None or r["auc"]["low"] <= 0.5
-    ]
+    chance = [f"{r.model} on {r.backbone} / {r.strategy}" for r in results if r.auc.low is None or r.auc.low <= 0.5]
     if chance:
         out += [
             f"**Not distinguishable from chance** (the AUC's {level} interval reaches 0.5): {', '.join(chance)}.",
@@ -236,13 +233,13 @@ def whole_section(
         save(roc_figure(results), folder / "roc.png")
         out += ["![Whole-mammogram ROC](figures/whole/roc.png)", ""]
         for r in results:
-            arrays = galleries.get(r["id"])
+            arrays = galleries.get(r.id)
             if arrays is not None and len(arrays["labels"]):
-                name = f"gallery-{r['model']}-{r['patch_run']}.png"
+                name = f"gallery-{r.model}-{r.patch_run}.png"
                 title = (
-                    f"{r['model']}: {r['backbone']} / {r['strategy']}\n"
-                    "map (jet, scaled to each image's maximum), lesions (green)"
+                    f"{r.model}: {r.backbone} / {r.strategy}\n"
+                    + "map (jet, scaled to each image's maximum), lesions (green)"
                 )
                 save(gallery_figure(arrays, title), folder / name)
-                out += [f"![{r['model']} gallery](figures/whole/{name})", ""]
+                out += [f"![{r.model} gallery](figures/whole/{name})", ""]
     return out

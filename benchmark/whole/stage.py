@@ -28,6 +28,7 @@ from benchmark.run.store import RunStore
 from benchmark.spec.schema import PluginRef, Spec, labels
 from benchmark.whole import WHOLE
 from benchmark.whole.images import WholeImages
+from benchmark.whole.records import WholeResult, WholeTest
 
 RESULT = "result.json"
 GALLERY = "gallery.npz"
@@ -73,7 +74,7 @@ def whole_id(spec: Spec, run: RunConfig, model: str, images_key: str, code: str 
     )
 
 
-def load_results(store: RunStore, spec: Spec) -> list[dict[str, Any]]:
+def load_results(store: RunStore, spec: Spec) -> list[WholeResult]:
     """The stored whole-image results of the spec's current settings and patch runs
     (report time), their image-level numbers recomputed from the stored test scores at the
     spec's ``report.bootstrap`` and ``whole_image.sensitivity_at``: what the report says of
@@ -90,21 +91,20 @@ def load_results(store: RunStore, spec: Spec) -> list[dict[str, Any]]:
             found = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
-        if (
-            found.get("settings") == settings_hash(spec)
-            and found.get("model") in wanted
-            and found.get("patch_run") in runs
-        ):
-            test = found["test"]
+        if not isinstance(found, dict) or found.get("settings") != settings_hash(spec):
+            continue
+        if found.get("model") not in wanted or found.get("patch_run") not in runs:
+            continue
+        try:
+            test = WholeTest.model_validate(found["test"])
             found |= classification(
-                np.asarray(test["labels"]),
-                np.asarray(test["scores"]),
-                spec.report.bootstrap,
-                spec.whole_image.sensitivity_at,
+                np.asarray(test.labels), np.asarray(test.scores), spec.report.bootstrap, spec.whole_image.sensitivity_at
             )
-            out.append(found)
+            out.append(WholeResult.model_validate(found))
+        except (KeyError, TypeError, ValueError):  # damaged: left out, as an unreadable file is
+            continue
     order = {m: i for i, m in enumerate(wanted)}
-    return sorted(out, key=lambda r: (r["patch_label"], order[r["model"]]))
+    return sorted(out, key=lambda r: (r.patch_label, order[r.model]))
 
 
 def load_audit(store: RunStore) -> dict[str, Any] | None:
@@ -260,7 +260,7 @@ def _train(
 
 def run_whole_stage(
     spec: Spec, regs: Registries, store: RunStore, prepared: dict[str, Any], home: Path, say: Callable[[str], None]
-) -> list[dict[str, Any]]:
+) -> list[WholeResult]:
     """Compute every (patch run, model) pair not yet done; return the new results."""
     from benchmark.run.data import make_dataset
     from benchmark.training.session import resolve_device
@@ -294,7 +294,7 @@ def run_whole_stage(
                     continue
                 say(f"  whole image: {name} on patch run {run.run_id} ({run.label}): started")
                 result = _compute(spec, run, ref, rid, folder, whole, prepared[run.variant], regs, store, device, say)
-            say(f"  whole image: {name} on patch run {run.run_id}: AUC {result['auc']['estimate']:.3f}")
+            say(f"  whole image: {name} on patch run {run.run_id}: AUC {result.auc.estimate:.3f}")
             new.append(result)
     if done and not new:
         say(f"whole image: all {done} result(s) already done")
@@ -313,7 +313,7 @@ def _compute(
     store: RunStore,
     device: Any,
     say: Callable[[str], None],
-) -> dict[str, Any]:
+) -> WholeResult:
     """One (patch run, model) pair: its scores, maps, metrics and measurements, stored."""
     from benchmark import memory
     from benchmark.whole.evaluate import classification, localisation
@@ -329,32 +329,34 @@ def _compute(
     output = run_whole_model(regs, ref, context, len(test))
     scores, maps, details = output.scores, output.maps, output.details
     seconds = time.perf_counter() - start
-    result = {
-        "id": rid,
-        "settings": settings_hash(spec),
-        "model": ref.label(),
-        "description": regs.get("whole_model", ref.name).description or ref.label(),
-        "patch_run": run.run_id,
-        "patch_label": run.label,
-        "backbone": run.backbone,
-        "strategy": run.strategy,
-        "images_key": whole.key,
-        "image_size": list(wi.image_size),
-        "counts": whole.counts(),
-        **classification(labels, scores, spec.report.bootstrap, wi.sensitivity_at),
-        "localisation": localisation(maps, whole.masks[test], spec.explain.localisation.threshold, run.seed),
-        "test": {
-            "keys": whole.table["key"].to_numpy()[test].tolist(),
-            "labels": labels.tolist(),
-            "scores": [float(s) for s in scores],
-        },
-        "details": details,
-        "measurements": {
-            "seconds": round(seconds, 3),
-            "images_per_second": round(len(test) / seconds, 2),
-            "memory": memory.peaks(device, reset),
-        },
-    }
+    result = WholeResult.model_validate(
+        {
+            "id": rid,
+            "settings": settings_hash(spec),
+            "model": ref.label(),
+            "description": regs.get("whole_model", ref.name).description or ref.label(),
+            "patch_run": run.run_id,
+            "patch_label": run.label,
+            "backbone": run.backbone,
+            "strategy": run.strategy,
+            "images_key": whole.key,
+            "image_size": list(wi.image_size),
+            "counts": whole.counts(),
+            **classification(labels, scores, spec.report.bootstrap, wi.sensitivity_at),
+            "localisation": localisation(maps, whole.masks[test], spec.explain.localisation.threshold, run.seed),
+            "test": {
+                "keys": whole.table["key"].to_numpy()[test].tolist(),
+                "labels": labels.tolist(),
+                "scores": [float(s) for s in scores],
+            },
+            "details": details,
+            "measurements": {
+                "seconds": round(seconds, 3),
+                "images_per_second": round(len(test) / seconds, 2),
+                "memory": memory.peaks(device, reset),
+            },
+        }
+    )
     pick = _gallery_rows(labels, whole.masks[test], wi.gallery)
     atomic_write(
         folder / GALLERY,
@@ -367,7 +369,7 @@ def _compute(
             scores=scores[pick],
         ),
     )
-    atomic_write_json(folder / RESULT, result)  # last: it marks the pair done
+    atomic_write_json(folder / RESULT, result.model_dump(mode="json"))  # last: it marks the pair done
     return result
 
 
