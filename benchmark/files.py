@@ -13,6 +13,7 @@ and file locks, written once for the whole harness.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import math
 import os
@@ -72,13 +73,34 @@ def atomic_write_json(path: str | Path, payload: Any, *, indent: int | None = 1)
     return atomic_write_text(path, text + "\n")
 
 
+#: the cache entries touched while a spec's data are prepared (see :func:`recording_uses`)
+_USED: contextvars.ContextVar[set[Path] | None] = contextvars.ContextVar("used", default=None)
+
+
 def touch(path: str | Path) -> None:
     """Mark a cache entry as used now (its modification time): ``cbis-bench runs --prune``
-    keeps what was used recently. A read-only cache is left as it is."""
+    keeps what was used recently, and what a named spec's data were prepared from
+    (:func:`recording_uses`). A read-only cache is left as it is."""
+    used = _USED.get()
+    if used is not None:
+        used.add(Path(path).resolve())
     try:
         os.utime(path)
     except OSError:
         pass
+
+
+@contextmanager
+def recording_uses() -> Iterator[set[Path]]:
+    """The set of cache entries :func:`touch` marks inside the block (the catalogue, the
+    generated tree, the patch set a spec's data come from): kept beside the spec's runs so
+    that pruning keeps them whatever their age."""
+    used: set[Path] = set()
+    token = _USED.set(used)
+    try:
+        yield used
+    finally:
+        _USED.reset(token)
 
 
 def lock_path(path: str | Path) -> Path:

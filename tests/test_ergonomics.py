@@ -330,6 +330,10 @@ def test_runs_lists_states_and_prune_removes_only_after_a_dry_run(tiny_home: tup
     assert listed.code == 0 and run_id in listed.output and " done" in listed.output, listed.output
     kept = run_cli("runs", str(spec), "--prune", "--home", str(home))  # the spec names its run: nothing of it goes
     assert kept.code == 0 and run_id not in kept.output, kept.output
+    # issue 24: whatever their age, the catalogue, generated tree and patch set the named spec's data came from stay
+    now = run_cli("runs", str(spec), "--prune", "--older-than", "0", "--home", str(home))
+    assert now.code == 0 and "catalogue" not in now.output and "generated tree" not in now.output, now.output
+    assert "patch cache entry" not in now.output and run_id not in now.output, now.output
     fresh = tmp_path / "no-home-yet"
     listing = run_cli("runs", str(spec), "--home", str(fresh))
     assert listing.code == 0 and "not started" in listing.output and not fresh.exists()  # a listing writes nothing

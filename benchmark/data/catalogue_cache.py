@@ -34,6 +34,7 @@ def cached_catalogue(cache_dir: Path, key: str, build: Callable[[], Catalogue]) 
         catalogue = build()
         if catalogue.records:
             atomic_write_text(path, json.dumps(catalogue.to_dict(), separators=(",", ":")))
+            touch(path)
     return catalogue, False
 
 

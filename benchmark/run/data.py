@@ -18,6 +18,7 @@ from benchmark.data.classes import CLASSES
 from benchmark.data.patchset import PatchSet
 from benchmark.data.preparation import prepare
 from benchmark.data.splits import validation_split
+from benchmark.files import recording_uses
 from benchmark.hashing import stable_hash
 from benchmark.registry.loading import Registries
 from benchmark.spec.schema import PatchParams, Spec
@@ -36,6 +37,7 @@ class PreparedData:
     seconds: float
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # said at run time only (a damaged cache entry prepared again)
+    uses: list[str] = field(default_factory=list)  # the cache entries the data came from (pruning keeps them)
 
     @functools.cached_property
     def hash(self) -> str:
@@ -73,12 +75,19 @@ def prepare_data(
     """The patches cut with ``params`` (default: the spec's ``dataset.patches``) and
     their train/val/test assignment."""
     start = time.perf_counter()
-    dataset = make_dataset(spec, regs, cache_dir)
-    catalogue = dataset.catalogue()
     notes: list[str] = []
-    patches, hit = prepare(
-        dataset, catalogue, params or spec.dataset.patches, cache_dir, workers=workers, progress=progress, notes=notes
-    )
+    with recording_uses() as used:
+        dataset = make_dataset(spec, regs, cache_dir)
+        catalogue = dataset.catalogue()
+        patches, hit = prepare(
+            dataset,
+            catalogue,
+            params or spec.dataset.patches,
+            cache_dir,
+            workers=workers,
+            progress=progress,
+            notes=notes,
+        )
     split, method = validation_split(patches, spec.dataset.validation, cache_dir)
     return PreparedData(
         patches,
@@ -88,6 +97,7 @@ def prepare_data(
         time.perf_counter() - start,
         warnings=data_warnings(patches, split, spec.dataset.validation.fraction),
         notes=notes,
+        uses=sorted(str(p) for p in used),
     )
 
 

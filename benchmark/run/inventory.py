@@ -223,6 +223,7 @@ def prune_plan(home: Path, specs: Sequence[Spec], older_than_days: float = 30.0)
         keep_training.update(r.training_key for r in configs)
     out: list[Removal] = []
     keep_cache: set[str] = set()
+    in_use: set[Path] = set()  # what the named specs' data were prepared from
     for spec_folder in sorted(p for p in runs_root.glob("*") if p.is_dir() and p.name != TRAINED):
         kept = keep_runs.get(spec_folder.name, set())
         store = RunStore(runs_root, spec_folder.name)
@@ -236,6 +237,8 @@ def prune_plan(home: Path, specs: Sequence[Spec], older_than_days: float = 30.0)
                     result = None
                 if result is not None and result.measurements.cache_key:
                     keep_cache.add(result.measurements.cache_key)
+                if result is not None:
+                    in_use |= store.uses(result.data.hash)
                 continue
             reason = "run of a spec not named" if spec_folder.name not in keep_runs else "run no named spec has"
             out.append(Removal(folder, f"{reason} ({spec_folder.name})", size_of(folder)))
@@ -244,11 +247,16 @@ def prune_plan(home: Path, specs: Sequence[Spec], older_than_days: float = 30.0)
             out.append(Removal(path, "trained weights no named spec's runs use", size_of(path)))
     cache = home / "cache"
     for entry in sorted((cache / "patches").glob("*")):
-        if entry.is_dir() and entry.name not in keep_cache and _age_days(entry) > older_than_days:
+        if (
+            entry.is_dir()
+            and entry.name not in keep_cache
+            and entry.resolve() not in in_use
+            and _age_days(entry) > older_than_days
+        ):
             out.append(Removal(entry, f"patch cache entry unused for over {older_than_days:g} days", size_of(entry)))
     for kind, pattern in (("catalogue", "catalogues/*.json"), ("generated tree", "fixtures/*")):
         for entry in sorted(cache.glob(pattern)):
-            if entry.name.endswith(LOCK_SUFFIX) or ".partial" in entry.name:
+            if entry.name.endswith(LOCK_SUFFIX) or ".partial" in entry.name or entry.resolve() in in_use:
                 continue
             if _age_days(entry) > older_than_days:
                 out.append(Removal(entry, f"{kind} unused for over {older_than_days:g} days", size_of(entry)))

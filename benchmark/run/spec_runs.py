@@ -150,6 +150,7 @@ def _prepare(spec: Spec, regs: Registries, home: Path, store: RunStore, events: 
         for warning in [*data.notes, *data.warnings]:
             events.emit(Warned("prepare", name, warning))
         atomic_write_json(audit_file(store, data.hash), data.patches.audit.to_dict())
+        atomic_write_json(store.uses_path(data.hash), {"cache": data.uses})
         prepared[describe_variant(changes)] = data
     return prepared
 

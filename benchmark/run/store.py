@@ -73,6 +73,18 @@ class RunStore:
             return False
         return result is not None and result.data.hash == data_hash
 
+    def uses_path(self, data_hash: str) -> Path:
+        """Where the cache entries (catalogue, generated tree, patch set) one patch set of
+        the spec was prepared from are listed: ``runs --prune`` keeps them for a named spec
+        whatever their age."""
+        return self.folder / f"uses-{data_hash}.json"
+
+    def uses(self, data_hash: str) -> set[Path]:
+        try:
+            return {Path(p) for p in json.loads(self.uses_path(data_hash).read_text())["cache"]}
+        except (OSError, ValueError, KeyError, TypeError):
+            return set()
+
     def damaged(self, run_id: str) -> str | None:
         """Why the run's stored result cannot be read (None: it can, or there is none)."""
         try:
