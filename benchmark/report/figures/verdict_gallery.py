@@ -11,12 +11,10 @@ import numpy as np
 
 from benchmark.evaluation.records import VERDICT_GROUPS
 from benchmark.evaluation.thresholds import binarise
-from benchmark.report.figures.canvas import new_figure
+from benchmark.report.figures.map_grid import map_grid
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
-
-PANEL = 1.9
 
 
 def verdict_figure(
@@ -24,32 +22,24 @@ def verdict_figure(
 ) -> Figure:
     maps = arrays["maps"].astype(np.float32)
     regions = binarise(maps, arrays["masks"], threshold)
-    rows = [g for g in range(len(VERDICT_GROUPS)) if (arrays["group"] == g).any()]
-    cols = max(int((arrays["group"] == g).sum()) for g in rows)
-    fig = new_figure(PANEL * cols + 0.6, PANEL * len(rows) + 0.6)
-    grid = fig.subplots(len(rows), cols, squeeze=False)
-    for r, group in enumerate(rows):
-        members = np.flatnonzero(arrays["group"] == group)
-        for c in range(cols):
-            ax = grid[r, c]
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if c >= len(members):
-                ax.axis("off")
-                continue
-            i = members[c]
-            ax.imshow(arrays["images"][i], cmap="gray", vmin=0, vmax=255, interpolation="nearest")
-            ax.imshow(maps[i], cmap="jet", alpha=0.4, vmin=0, vmax=1, interpolation="nearest")
-            ax.contour(arrays["masks"][i], levels=[0.5], colors="lime", linewidths=1.3)
-            if regions[i].any():
-                ax.contour(regions[i], levels=[0.5], colors="white", linewidths=1.0, linestyles="dashed")
-            ax.set_title(
-                f"IoU {arrays['iou'][i]:.2f} vs {arrays['control_iou'][i]:.2f}\n"
-                f"drop {arrays['drop_top'][i]:.2f} vs {arrays['drop_random'][i]:.2f}",
-                fontsize=7,
-            )
-            if c == 0:
-                ax.set_ylabel(VERDICT_GROUPS[group].replace(" and ", " and\n"), fontsize=8)
+
+    def caption(i: int) -> str:
+        return (
+            f"IoU {arrays['iou'][i]:.2f} vs {arrays['control_iou'][i]:.2f}\n"
+            f"drop {arrays['drop_top'][i]:.2f} vs {arrays['drop_random'][i]:.2f}"
+        )
+
+    fig = map_grid(
+        arrays,
+        maps,
+        regions,
+        arrays["group"],
+        caption,
+        lambda group: VERDICT_GROUPS[group].replace(" and ", " and\n"),
+        caption_size=7,
+        lines=(1.3, 1.0),
+        margins=(0.6, 0.6),
+    )
     fig.suptitle(
         f"{explainer}: one verdict per lesion (IoU vs {control or 'control'}; removal drop vs random blobs)", fontsize=9
     )
