@@ -158,24 +158,22 @@ def _prepare(spec: Spec, regs: Registries, home: Path, store: RunStore, events: 
 def collect(spec: Spec, store: RunStore) -> tuple[list[RunResult], list[RunConfig]]:
     """Stored results of this spec's runs (in matrix order) and the runs still missing (a
     damaged result counts as missing: the report shows the others and says so)."""
-    results, missing = [], []
-    for run in expand(spec):
-        try:
-            result = store.load(run.run_id)
-        except ResultError:
-            result = None
-        (results.append(result) if result is not None else missing.append(run))
+    results, missing, _ = _collect(spec, store)
     return results, missing
 
 
-def damaged_results(spec: Spec, store: RunStore) -> list[str]:
-    """A line for each run of the spec whose stored result cannot be read."""
-    out = []
+def _collect(spec: Spec, store: RunStore) -> tuple[list[RunResult], list[RunConfig], list[str]]:
+    """:func:`collect`, and a line for each run whose stored result cannot be read (each
+    result file read once)."""
+    results, missing, damaged = [], [], []
     for run in expand(spec):
-        why = store.damaged(run.run_id)
-        if why is not None:
-            out.append(f"run {run.run_id} ({run.label}): {why}")
-    return out
+        try:
+            result = store.load(run.run_id)
+        except ResultError as exc:
+            result = None
+            damaged.append(f"run {run.run_id} ({run.label}): {exc.message}")
+        (results.append(result) if result is not None else missing.append(run))
+    return results, missing, damaged
 
 
 def _report_input(spec: Spec, home: Path) -> Any:
@@ -184,8 +182,7 @@ def _report_input(spec: Spec, home: Path) -> Any:
     from benchmark.selection import select
 
     store = RunStore(home / "runs", spec.name)
-    results, missing = collect(spec, store)
-    damaged = damaged_results(spec, store)
+    results, missing, damaged = _collect(spec, store)
     if not results:
         raise UserError(
             f"no finished run of spec '{spec.name}' in {store.folder}" + "".join(f"; {d}" for d in damaged),

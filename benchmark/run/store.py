@@ -63,14 +63,19 @@ class RunStore:
             return None
         return read_result(path)
 
+    def readable(self, run_id: str) -> RunResult | None:
+        """The run's result; None when there is none or it cannot be read (damaged, or of
+        another harness version: :meth:`damaged` says why)."""
+        try:
+            return self.load(run_id)
+        except ResultError:
+            return None
+
     def is_done(self, run_id: str, data_hash: str) -> bool:
         """Whether the run has a readable result on this data: a damaged result (or one of
         another harness version) is not done, so the run is evaluated again from its kept
         weights and the damage costs that run's evaluation only."""
-        try:
-            result = self.load(run_id)
-        except ResultError:
-            return False
+        result = self.readable(run_id)
         return result is not None and result.data.hash == data_hash
 
     def uses_path(self, data_hash: str) -> Path:

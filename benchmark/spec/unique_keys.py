@@ -26,33 +26,24 @@ class TooLargeError(yaml.YAMLError):
     """A document that expands to more values than a spec could need."""
 
 
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return list(node.value) if isinstance(node, yaml.SequenceNode) else []
+
+
 def _expanded_size(root: yaml.Node) -> int:
-    """How many values ``root`` stands for once every alias is expanded (the composed
-    graph shares an aliased node, so this walks each node once)."""
+    """How many values ``root`` stands for once every alias is expanded, capped just above
+    :data:`MAX_NODES`. The composed graph shares an aliased node, so each node is sized
+    once; the recursion is no deeper than the composer's own."""
     sizes: dict[int, int] = {}
-    order: list[yaml.Node] = []
-    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
-    while stack:
-        node, done = stack.pop()
-        if id(node) in sizes:
-            continue
-        if done:
-            children = (
-                [n for pair in node.value for n in pair]
-                if isinstance(node, yaml.MappingNode)
-                else list(node.value)
-                if isinstance(node, yaml.SequenceNode)
-                else []
-            )
-            sizes[id(node)] = min(MAX_NODES + 1, 1 + sum(sizes[id(c)] for c in children))
-            order.append(node)
-            continue
-        stack.append((node, True))
-        if isinstance(node, yaml.MappingNode):
-            stack += [(n, False) for pair in node.value for n in pair if id(n) not in sizes]
-        elif isinstance(node, yaml.SequenceNode):
-            stack += [(n, False) for n in node.value if id(n) not in sizes]
-    return sizes[id(root)]
+
+    def size(node: yaml.Node) -> int:
+        if id(node) not in sizes:
+            sizes[id(node)] = min(MAX_NODES + 1, 1 + sum(size(child) for child in _children(node)))
+        return sizes[id(node)]
+
+    return size(root)
 
 
 class UniqueKeyLoader(yaml.SafeLoader):

@@ -42,7 +42,7 @@ def whole_folder(store: RunStore) -> Path:
 
 def chosen_runs(spec: Spec, store: RunStore, regs: Registries | None = None) -> list[RunConfig]:
     """The finished patch runs that feed the stage: all, or the selection's kept ones."""
-    loaded = [(r, store.load(r.run_id) if store.damaged(r.run_id) is None else None) for r in expand(spec, regs)]
+    loaded = [(r, store.readable(r.run_id)) for r in expand(spec, regs)]
     results = {r.run_id: result for r, result in loaded if result is not None}
     runs = [r for r, result in loaded if result is not None]
     assert spec.whole_image is not None
